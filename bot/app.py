@@ -1,0 +1,217 @@
+"""Builds the python-telegram-bot Application and runs it: start-up checks, polling, shutdown.
+
+`serve()` is the one way the bot runs, in production (`tipline run`) and in the end-to-end
+tests alike: initialize (getMe), open and migrate the database, check the staff chats,
+register commands, start the sender and long polling, then wait for the stop signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ContextTypes,
+    Defaults,
+    ExtBot,
+)
+
+from bot import policy as policy_module
+from bot.config import Settings, load_key_ring
+from bot.i18n import Catalogue, language_for
+from bot.intake import IntakeService
+from bot.logs import quiet_libraries
+from bot.policy import Policy, PolicyError
+from bot.posts import PostRenderer
+from bot.runtime import BotData, Context, Runtime
+from bot.sender import Sender
+from bot.vault import Vault
+from handlers import tipster
+from storage.blobs import BlobStore
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+TipApplication = Application[ExtBot[Any], Context, dict[Any, Any], dict[Any, Any], BotData, Any]
+
+POLL_TIMEOUT_SECONDS = 25
+DRAFT_SWEEP_SECONDS = 3600
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says why in one line, without secrets or ids."""
+
+
+def build_application(settings: Settings, policy: Policy) -> TipApplication:
+    """The Application talking to the configured Bot API server, with tipline's handlers."""
+    context_types = ContextTypes(bot_data=BotData)
+    application: TipApplication = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(settings.bot_base_url)
+        .base_file_url(settings.file_base_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .context_types(context_types)
+        .rate_limiter(AIORateLimiter())
+        .concurrent_updates(False)
+        .get_updates_read_timeout(POLL_TIMEOUT_SECONDS + 10)
+        .build()
+    )
+    for handler in tipster.build(policy.intake.conversation_timeout_minutes):
+        application.add_handler(handler)
+    application.add_error_handler(_on_error)
+    return application
+
+
+async def _on_error(update: object, context: Context) -> None:
+    """Log the exception type and update id only: never text, names or ids of people."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    error = context.error
+    log.error(
+        "handling update %s failed: %s", update_id, type(error).__name__ if error else "unknown"
+    )
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            runtime = context.bot_data.runtime
+            language = language_for(
+                update.effective_user.language_code if update.effective_user else None
+            )
+            await update.effective_chat.send_message(
+                runtime.catalogue.text(language, "error.internal")
+            )
+        except (TelegramError, RuntimeError):
+            pass  # the apology itself could not be sent; the error is already logged
+
+
+async def _check_staff_chat(application: TipApplication, chat_id: int, variable: str) -> None:
+    bot = application.bot
+    try:
+        await bot.get_chat(chat_id)
+        member = await bot.get_chat_member(chat_id, bot.id)
+    except (Forbidden, TelegramError) as exc:
+        if isinstance(exc, NetworkError) and not isinstance(exc, Forbidden):
+            raise StartupError(f"cannot reach the Bot API to check {variable}") from None
+        raise StartupError(
+            f"the bot cannot reach the chat in {variable}: add the bot to that group and check"
+            " the id (Bot API said: " + exc.message + ")"
+        ) from None
+    if member.status not in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR):
+        raise StartupError(f"the bot is not a member of the chat in {variable}: add it")
+    if getattr(member, "can_send_messages", True) is False:
+        raise StartupError(f"the bot may not send messages in the chat in {variable}")
+
+
+async def start_runtime(
+    application: TipApplication,
+    settings: Settings,
+    policy: Policy,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> Runtime:
+    """Open storage, check the chats, register commands, start the sender and sweeps."""
+    catalogue = Catalogue.load()
+    vault = Vault(load_key_ring(settings))
+    await _check_staff_chat(application, settings.review_chat_id, "TIPLINE_REVIEW_CHAT_ID")
+    await _check_staff_chat(application, settings.finance_chat_id, "TIPLINE_FINANCE_CHAT_ID")
+    db = await Database.open(settings.data_dir)
+    try:
+        await db.migrate()
+        blobs = BlobStore(settings.data_dir / "blobs")
+        blobs.ensure()
+        renderer = PostRenderer(catalogue, policy, blobs, settings.staff_language)
+        sender = Sender(db, vault, application.bot, renderer, clock=clock)
+        intake = IntakeService(
+            db,
+            vault,
+            blobs,
+            policy,
+            review_chat_id=settings.review_chat_id,
+            on_outbox=sender.wake,
+            clock=clock,
+        )
+        runtime = Runtime(settings, policy, catalogue, db, vault, blobs, intake, sender)
+        for language, commands in tipster.command_lists(catalogue).items():
+            await application.bot.set_my_commands(
+                commands,
+                scope=tipster.COMMAND_SCOPE,
+                language_code=None if language == "en" else language,
+            )
+    except BaseException:
+        await db.close()
+        raise
+    application.bot_data.attach(runtime)
+    sender.start()
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(
+            _sweep, interval=DRAFT_SWEEP_SECONDS, first=1, name="draft-sweep"
+        )
+    return runtime
+
+
+async def _sweep(context: Context) -> None:
+    """Delete abandoned drafts and expired abuse counters."""
+    intake = context.bot_data.runtime.intake
+    removed = await intake.purge_stale_drafts()
+    await intake.purge_old_counters()
+    if removed:
+        log.info("removed %d abandoned draft(s)", removed)
+
+
+async def stop_runtime(application: TipApplication) -> None:
+    runtime = application.bot_data.detach()
+    if runtime is None:
+        return
+    await runtime.sender.stop()
+    await runtime.db.close()
+
+
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    ready: asyncio.Event | None = None,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """Run the bot until `stop` is set. Raises StartupError for problems the operator fixes."""
+    quiet_libraries()
+    try:
+        policy = policy_module.load(settings.policy_file)
+    except PolicyError as exc:
+        raise StartupError(f"TIPLINE_POLICY_FILE: {exc}") from None
+    application = build_application(settings, policy)
+    try:
+        await application.initialize()
+    except InvalidToken:
+        raise StartupError(
+            "the Bot API refused the token (TIPLINE_BOT_TOKEN): check it with @BotFather"
+        ) from None
+    except NetworkError:
+        raise StartupError("cannot reach the Bot API server at TIPLINE_API_URL") from None
+    try:
+        await start_runtime(application, settings, policy, clock=clock)
+        assert application.updater is not None
+        await application.updater.start_polling(
+            timeout=POLL_TIMEOUT_SECONDS, allowed_updates=Update.ALL_TYPES
+        )
+        await application.start()
+        log.info("tipline is running")
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        await stop_runtime(application)
+        await application.shutdown()

@@ -1,0 +1,137 @@
+"""Settings from the environment (and .env in the working directory), checked at start."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot import vault
+
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "TIPLINE_"
+
+# What each variable should look like, for the one-line message when it is missing or wrong.
+EXPECTED = {
+    "bot_token": "the token @BotFather gave you, like 123456789:AAE...",
+    "api_url": "an http(s) URL of a Bot API server, like https://api.telegram.org",
+    "review_chat_id": "the numeric id of the reviewers' group, like -1001234567890",
+    "finance_chat_id": "the numeric id of the finance group, like -1001234567891",
+    "data_dir": "a directory path, like ./data",
+    "master_key": "base64 of 32 random bytes (make one with: tipline keygen)",
+    "key_file": "a file path, like ./secrets/master.key",
+    "staff_language": "en or zh",
+    "policy_file": "the path of an existing policy.toml",
+    "log_level": "DEBUG, INFO, WARNING or ERROR",
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    """Everything the operator configures; nothing else is read from the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    bot_token: SecretStr
+    api_url: str = "https://api.telegram.org"
+    review_chat_id: int
+    finance_chat_id: int
+    data_dir: Path = Path("./data")
+    master_key: SecretStr | None = None
+    key_file: Path = Path("./secrets/master.key")
+    staff_language: Literal["en", "zh"] = "en"
+    policy_file: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value().strip()
+        head, sep, tail = token.partition(":")
+        if not sep or not head.isdigit() or not tail or any(ch.isspace() for ch in token):
+            raise ValueError("malformed token")
+        return SecretStr(token)
+
+    @field_validator("api_url")
+    @classmethod
+    def _url_shape(cls, value: str) -> str:
+        url = value.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")) or len(url) < 10:
+            raise ValueError("not an http(s) URL")
+        return url
+
+    @field_validator("master_key")
+    @classmethod
+    def _key_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        vault.parse_master_key_text(value.get_secret_value())
+        return value
+
+    @field_validator("policy_file")
+    @classmethod
+    def _policy_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and str(value).strip() and not value.is_file():
+            raise ValueError("no such file")
+        return value if value is not None and str(value).strip() else None
+
+    @field_validator("staff_language", mode="before")
+    @classmethod
+    def _language_lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @property
+    def bot_base_url(self) -> str:
+        return f"{self.api_url}/bot"
+
+    @property
+    def file_base_url(self) -> str:
+        return f"{self.api_url}/file/bot"
+
+
+def load_settings() -> Settings:
+    """Build Settings, turning pydantic's report into one line about the first bad variable."""
+    try:
+        return Settings()  # type: ignore[call-arg]  # fields come from the environment
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = ENV_PREFIX + field.upper()
+        problem = "is missing" if error["type"] == "missing" else "is not valid"
+        hint = EXPECTED.get(field, "see .env.example")
+        raise ConfigError(f"{variable} {problem}: it should be {hint}") from None
+
+
+def load_key_ring(settings: Settings) -> vault.KeyRing:
+    """The master key from TIPLINE_MASTER_KEY, else the key file, created on first start."""
+    if settings.master_key is not None:
+        return vault.KeyRing.from_texts([settings.master_key.get_secret_value()])
+    path = settings.key_file
+    if not path.exists():
+        vault.KeyRing.create_file(path)
+        log.warning(
+            "Created a new master key at %s (mode 0600). Back it up apart from the data"
+            " directory: without it the stored tips cannot be read.",
+            path.resolve(),
+        )
+    try:
+        return vault.KeyRing.from_file(path)
+    except (OSError, UnicodeDecodeError, vault.KeyRingError) as exc:
+        raise ConfigError(
+            f"TIPLINE_KEY_FILE {path} cannot be used ({exc}): it should hold "
+            + EXPECTED["master_key"]
+        ) from None

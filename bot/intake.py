@@ -1,0 +1,657 @@
+"""Intake: drafts of tips, submission with a receipt, status look-ups and forgetting contact.
+
+The tipster is known here only by keyed pseudonyms of their user id: a stable one that finds
+their draft while it exists, and rotating ones (per day, per hour) for abuse limits. Their chat
+id is kept only if they allow contact, sealed under the report's own key.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import PurePosixPath
+from typing import Any
+
+from bot import alias, codes, media
+from bot.policy import Policy
+from bot.vault import DataKey, Vault, WrappedKey
+from bot.workflow import ReportStatus
+from storage import drafts, ratelimit, reports
+from storage import outbox as outbox_repo
+from storage.blobs import BlobStore
+from storage.db import Database
+from storage.records import DraftRecord, ReportRecord
+
+Clock = Callable[[], float]
+
+MAX_AREA_CHARS = 100
+MAX_FILE_EXTENSION = 8
+
+
+class Step(StrEnum):
+    """Where a draft is in the dialogue."""
+
+    CATEGORY = "category"
+    AREA = "area"
+    DESCRIBE = "describe"
+    CONFIRM = "confirm"
+
+
+class ItemKind(StrEnum):
+    TEXT = "text"
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    VIDEO = "video"
+    LOCATION = "location"
+
+
+ATTACHMENT_KINDS = frozenset({ItemKind.PHOTO, ItemKind.DOCUMENT, ItemKind.VIDEO})
+
+
+class IntakeError(Exception):
+    """A refusal the tipster is told about; `key` names the catalogue message."""
+
+    key = "error.generic"
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(self.key)
+        self.params = params
+
+
+class NoDraft(IntakeError):
+    key = "error.no_draft"
+
+
+class WrongStep(IntakeError):
+    key = "error.wrong_step"
+
+
+class UnknownChoice(IntakeError):
+    key = "error.unknown_choice"
+
+
+class DailyLimitReached(IntakeError):
+    key = "error.daily_limit"
+
+
+class TextTooLong(IntakeError):
+    key = "error.text_too_long"
+
+
+class AreaTooLong(IntakeError):
+    key = "error.area_too_long"
+
+
+class EmptyText(IntakeError):
+    key = "error.empty_text"
+
+
+class TooManyItems(IntakeError):
+    key = "error.too_many_items"
+
+
+class TooManyAttachments(IntakeError):
+    key = "error.too_many_attachments"
+
+
+class AttachmentTooLarge(IntakeError):
+    key = "error.attachment_too_large"
+
+
+class ImageUnreadable(IntakeError):
+    key = "error.image_unreadable"
+
+
+class NothingToSubmit(IntakeError):
+    key = "error.nothing_to_submit"
+
+
+class ReceiptMalformed(IntakeError):
+    key = "error.receipt_malformed"
+
+
+class ReceiptUnknown(IntakeError):
+    key = "error.receipt_unknown"
+
+
+class ReceiptRateLimited(IntakeError):
+    key = "error.receipt_rate_limited"
+
+
+@dataclass(frozen=True)
+class ItemSummary:
+    """What the tipster sees of one part of their tip in the summary."""
+
+    kind: ItemKind
+    chars: int = 0
+    preview: str = ""
+    extension: str = ""
+    metadata_removed: bool = True
+
+
+@dataclass(frozen=True)
+class DraftView:
+    step: Step
+    language: str
+    category: str | None
+    area: str | None
+    contact_allowed: bool
+    items: tuple[ItemSummary, ...]
+    resumed: bool = False
+
+    @property
+    def attachments(self) -> int:
+        return sum(1 for item in self.items if item.kind in ATTACHMENT_KINDS)
+
+    @property
+    def has_unscrubbed_files(self) -> bool:
+        return any(not item.metadata_removed for item in self.items)
+
+
+@dataclass(frozen=True)
+class Submission:
+    receipt: str
+    reference: str
+    contact_allowed: bool
+    language: str
+
+
+@dataclass(frozen=True)
+class StatusView:
+    reference: str
+    status: ReportStatus
+    submitted_at: int
+    contact_stored: bool
+
+
+@dataclass(frozen=True)
+class IncomingAttachment:
+    """A file the handler downloaded; the service decides how it is cleaned and stored."""
+
+    kind: ItemKind
+    data: bytes
+    mime: str | None
+    file_name: str | None = None
+
+
+@dataclass
+class _DraftState:
+    category: str | None = None
+    area: str | None = None
+    contact_allowed: bool = True
+    summaries: list[dict[str, Any]] = field(default_factory=list)
+
+    def dump(self) -> bytes:
+        return json.dumps(
+            {
+                "category": self.category,
+                "area": self.area,
+                "contact_allowed": self.contact_allowed,
+                "summaries": self.summaries,
+            },
+            ensure_ascii=False,
+        ).encode()
+
+    @classmethod
+    def load(cls, raw: bytes) -> _DraftState:
+        data = json.loads(raw)
+        return cls(
+            category=data.get("category"),
+            area=data.get("area"),
+            contact_allowed=bool(data.get("contact_allowed", True)),
+            summaries=list(data.get("summaries", [])),
+        )
+
+
+def _summary(raw: dict[str, Any]) -> ItemSummary:
+    return ItemSummary(
+        kind=ItemKind(raw["kind"]),
+        chars=int(raw.get("chars", 0)),
+        preview=str(raw.get("preview", "")),
+        extension=str(raw.get("extension", "")),
+        metadata_removed=bool(raw.get("metadata_removed", True)),
+    )
+
+
+def _extension(file_name: str | None) -> str:
+    suffix = PurePosixPath(file_name or "").suffix.lower()
+    if not suffix or len(suffix) > MAX_FILE_EXTENSION or not suffix[1:].isalnum():
+        return ""
+    return suffix
+
+
+def _clean_text(text: str) -> str:
+    """Drop control characters other than newlines and tabs; keep everything else as typed."""
+    return "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
+
+
+def _preview(text: str, limit: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def item_payload(key: DataKey, sealed: bytes) -> dict[str, Any]:
+    """Open a sealed item into its JSON payload."""
+    result: dict[str, Any] = json.loads(key.open("item", sealed))
+    return result
+
+
+class IntakeService:
+    """The tipster's use cases; each one is a single transaction."""
+
+    def __init__(
+        self,
+        db: Database,
+        vault: Vault,
+        blobs: BlobStore,
+        policy: Policy,
+        *,
+        review_chat_id: int,
+        on_outbox: Callable[[], None] = lambda: None,
+        clock: Clock = time.time,
+    ) -> None:
+        self._db = db
+        self._vault = vault
+        self._blobs = blobs
+        self._policy = policy
+        self._review_chat_id = review_chat_id
+        self._on_outbox = on_outbox
+        self._clock = clock
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+    def _owner(self, user_id: int) -> bytes:
+        return self._vault.pseudonym("draft", user_id)
+
+    def _day(self) -> str:
+        return datetime.fromtimestamp(self._now(), UTC).strftime("%Y-%m-%d")
+
+    def _hour(self) -> str:
+        return datetime.fromtimestamp(self._now(), UTC).strftime("%Y-%m-%dT%H")
+
+    def _key(self, draft: DraftRecord) -> DataKey:
+        return self._vault.unwrap(draft.uid, WrappedKey(draft.key_id, draft.wrapped_key))
+
+    def _view(self, draft: DraftRecord, state: _DraftState, *, resumed: bool = False) -> DraftView:
+        return DraftView(
+            step=Step(draft.step),
+            language=draft.language,
+            category=state.category,
+            area=state.area,
+            contact_allowed=state.contact_allowed,
+            items=tuple(_summary(raw) for raw in state.summaries),
+            resumed=resumed,
+        )
+
+    async def _tips_today(self, user_id: int) -> tuple[bytes, int]:
+        subject = self._vault.pseudonym("tips", user_id, self._day())
+        async with self._db.read() as conn:
+            return subject, await ratelimit.count(conn, "tips", subject, self._day())
+
+    async def start(self, user_id: int, language: str) -> DraftView:
+        """Open a new draft, or return the one already in progress (marked `resumed`)."""
+        existing = await self.current(user_id)
+        if existing is not None:
+            return DraftView(**{**existing.__dict__, "resumed": True})
+        _, used = await self._tips_today(user_id)
+        if used >= self._policy.intake.max_tips_per_day:
+            raise DailyLimitReached(limit=self._policy.intake.max_tips_per_day)
+        uid = self._vault.new_uid()
+        key, wrapped = self._vault.new_data_key(uid)
+        now = self._now()
+        state = _DraftState()
+        record = DraftRecord(
+            owner=self._owner(user_id),
+            uid=uid,
+            key_id=wrapped.key_id,
+            wrapped_key=wrapped.blob,
+            step=Step.CATEGORY,
+            language=language,
+            sealed_state=key.seal("draft", state.dump()),
+            created_at=now,
+            updated_at=now,
+        )
+        async with self._db.transaction() as conn:
+            if await drafts.get(conn, record.owner) is None:
+                await drafts.insert(conn, record)
+        view = await self.current(user_id)
+        assert view is not None
+        return view
+
+    async def current(self, user_id: int) -> DraftView | None:
+        async with self._db.read() as conn:
+            draft = await drafts.get(conn, self._owner(user_id))
+        if draft is None:
+            return None
+        return self._view(
+            draft, _DraftState.load(self._key(draft).open("draft", draft.sealed_state))
+        )
+
+    async def _change(
+        self,
+        user_id: int,
+        allowed: frozenset[Step],
+        change: Callable[[_DraftState], Step],
+    ) -> DraftView:
+        async with self._db.transaction() as conn:
+            draft = await drafts.get(conn, self._owner(user_id))
+            if draft is None:
+                raise NoDraft()
+            if Step(draft.step) not in allowed:
+                raise WrongStep(step=draft.step)
+            key = self._key(draft)
+            state = _DraftState.load(key.open("draft", draft.sealed_state))
+            step = change(state)
+            await drafts.update(
+                conn,
+                draft.owner,
+                step=step,
+                sealed_state=key.seal("draft", state.dump()),
+                now=self._now(),
+            )
+        return self._view(DraftRecord(**{**draft.__dict__, "step": str(step)}), state)
+
+    async def choose_category(self, user_id: int, category: str) -> DraftView:
+        if self._policy.intake.category(category) is None:
+            raise UnknownChoice()
+
+        def change(state: _DraftState) -> Step:
+            state.category = category
+            return Step.AREA
+
+        return await self._change(user_id, frozenset({Step.CATEGORY}), change)
+
+    async def choose_area(
+        self, user_id: int, *, area_key: str | None, typed: str | None
+    ) -> DraftView:
+        """Set the area from a policy button, from typed text, or leave it out (both None)."""
+        area: str | None = None
+        if area_key is not None:
+            if self._policy.intake.area(area_key) is None:
+                raise UnknownChoice()
+            area = f"key:{area_key}"
+        elif typed is not None:
+            cleaned = " ".join(_clean_text(typed).split())
+            if not cleaned:
+                raise EmptyText()
+            if len(cleaned) > MAX_AREA_CHARS:
+                raise AreaTooLong(limit=MAX_AREA_CHARS)
+            area = f"text:{cleaned}"
+
+        def change(state: _DraftState) -> Step:
+            state.area = area
+            return Step.DESCRIBE
+
+        return await self._change(user_id, frozenset({Step.AREA}), change)
+
+    def _check_room(self, state: _DraftState, attachment: bool) -> None:
+        limits = self._policy.intake
+        if len(state.summaries) >= limits.max_items:
+            raise TooManyItems(limit=limits.max_items)
+        if attachment:
+            count = sum(1 for s in state.summaries if s["kind"] in ATTACHMENT_KINDS)
+            if count >= limits.max_attachments:
+                raise TooManyAttachments(limit=limits.max_attachments)
+
+    async def _add_item(
+        self,
+        user_id: int,
+        payload: dict[str, Any],
+        summary: dict[str, Any],
+        blob: bytes | None = None,
+    ) -> DraftView:
+        owner = self._owner(user_id)
+        async with self._db.read() as conn:
+            draft = await drafts.get(conn, owner)
+        if draft is None:
+            raise NoDraft()
+        key = self._key(draft)
+        blob_name: str | None = None
+        if blob is not None:
+            blob_name = self._blobs.new_name()
+            await self._blobs.put(blob_name, key.seal(f"blob:{blob_name}", blob))
+        try:
+            async with self._db.transaction() as conn:
+                draft = await drafts.get(conn, owner)
+                if draft is None or draft.uid != key.uid:
+                    raise NoDraft()
+                if Step(draft.step) not in {Step.DESCRIBE, Step.CONFIRM}:
+                    raise WrongStep(step=draft.step)
+                state = _DraftState.load(key.open("draft", draft.sealed_state))
+                self._check_room(state, attachment=blob is not None)
+                await drafts.add_item(
+                    conn, draft.uid, key.seal("item", json.dumps(payload).encode()), blob_name
+                )
+                state.summaries.append(summary)
+                await drafts.update(
+                    conn,
+                    owner,
+                    step=Step.DESCRIBE,
+                    sealed_state=key.seal("draft", state.dump()),
+                    now=self._now(),
+                )
+        except BaseException:
+            if blob_name is not None:
+                await self._blobs.delete(blob_name)
+            raise
+        return self._view(DraftRecord(**{**draft.__dict__, "step": str(Step.DESCRIBE)}), state)
+
+    async def add_text(self, user_id: int, text: str) -> DraftView:
+        cleaned = _clean_text(text)
+        if not cleaned:
+            raise EmptyText()
+        limit = self._policy.intake.max_text_chars
+        if len(cleaned) > limit:
+            raise TextTooLong(limit=limit, length=len(cleaned))
+        return await self._add_item(
+            user_id,
+            {"kind": ItemKind.TEXT, "text": cleaned},
+            {"kind": ItemKind.TEXT, "chars": len(cleaned), "preview": _preview(cleaned)},
+        )
+
+    async def add_location(self, user_id: int, latitude: float, longitude: float) -> DraftView:
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise UnknownChoice()
+        return await self._add_item(
+            user_id,
+            {"kind": ItemKind.LOCATION, "latitude": latitude, "longitude": longitude},
+            {"kind": ItemKind.LOCATION},
+        )
+
+    def check_attachment_size(self, size: int | None) -> None:
+        """Refuse before downloading when Telegram already says the file is too big."""
+        limit = self._policy.intake.max_attachment_bytes
+        if size is not None and size > limit:
+            raise AttachmentTooLarge(limit_mb=limit // 1_000_000)
+
+    async def add_attachment(self, user_id: int, incoming: IncomingAttachment) -> DraftView:
+        """Clean (images) or label (other files) an attachment and seal it into the draft."""
+        self.check_attachment_size(len(incoming.data))
+        extension = _extension(incoming.file_name)
+        data, mime, removed = incoming.data, incoming.mime or "application/octet-stream", False
+        kind = incoming.kind
+        if kind is ItemKind.PHOTO or (
+            kind is ItemKind.DOCUMENT and media.looks_like_image(incoming.mime, extension)
+        ):
+            try:
+                clean = media.scrub_image(incoming.data)
+            except media.MediaError:
+                if kind is ItemKind.PHOTO:
+                    raise ImageUnreadable() from None
+            else:
+                data, mime, extension, removed = clean.data, clean.mime, clean.extension, True
+                kind = ItemKind.PHOTO
+        if not extension:
+            extension = ".mp4" if kind is ItemKind.VIDEO else ".bin"
+        payload = {
+            "kind": kind,
+            "mime": mime,
+            "extension": extension,
+            "size": len(data),
+            "metadata_removed": removed,
+        }
+        summary = {"kind": kind, "extension": extension, "metadata_removed": removed}
+        return await self._add_item(user_id, payload, summary, blob=data)
+
+    async def review(self, user_id: int) -> DraftView:
+        """Move to the summary; there must be something to send."""
+
+        def change(state: _DraftState) -> Step:
+            if not state.summaries:
+                raise NothingToSubmit()
+            return Step.CONFIRM
+
+        return await self._change(user_id, frozenset({Step.DESCRIBE, Step.CONFIRM}), change)
+
+    async def add_more(self, user_id: int) -> DraftView:
+        return await self._change(
+            user_id, frozenset({Step.CONFIRM, Step.DESCRIBE}), lambda state: Step.DESCRIBE
+        )
+
+    async def set_contact(self, user_id: int, allowed: bool) -> DraftView:
+        def change(state: _DraftState) -> Step:
+            state.contact_allowed = allowed
+            return Step.CONFIRM
+
+        return await self._change(user_id, frozenset({Step.CONFIRM}), change)
+
+    async def cancel(self, user_id: int) -> bool:
+        """Delete the draft, its items and its files; True when there was one."""
+        async with self._db.transaction() as conn:
+            draft = await drafts.get(conn, self._owner(user_id))
+            if draft is None:
+                return False
+            items = await drafts.items(conn, draft.uid)
+            await drafts.delete_items(conn, draft.uid)
+            await drafts.delete(conn, draft.owner)
+        for item in items:
+            if item.blob_name:
+                await self._blobs.delete(item.blob_name)
+        return True
+
+    async def submit(self, user_id: int, chat_id: int) -> Submission:
+        """Turn the draft into a report, queue its post to reviewers, return the receipt."""
+        owner = self._owner(user_id)
+        receipt = codes.new_receipt()
+        normalized = codes.normalize_receipt(receipt)
+        assert normalized is not None
+        now = self._now()
+        day = self._day()
+        year = datetime.fromtimestamp(now, UTC).year
+        delay_max = self._policy.review.post_delay_max_seconds
+        delay = secrets.randbelow(delay_max + 1) if delay_max else 0
+        async with self._db.transaction() as conn:
+            draft = await drafts.get(conn, owner)
+            if draft is None:
+                raise NoDraft()
+            if Step(draft.step) is not Step.CONFIRM:
+                raise WrongStep(step=draft.step)
+            key = self._key(draft)
+            state = _DraftState.load(key.open("draft", draft.sealed_state))
+            if not state.summaries or state.category is None:
+                raise NothingToSubmit()
+            subject = self._vault.pseudonym("tips", user_id, day)
+            if await ratelimit.count(conn, "tips", subject, day) >= (
+                self._policy.intake.max_tips_per_day
+            ):
+                raise DailyLimitReached(limit=self._policy.intake.max_tips_per_day)
+            await ratelimit.increment(conn, "tips", subject, day)
+            seq = await reports.next_sequence(conn, year)
+            reference = f"T-{year}-{seq:04d}"
+            report_id = await reports.insert(
+                conn,
+                uid=draft.uid,
+                reference=reference,
+                year=year,
+                seq=seq,
+                receipt_hash=self._vault.receipt_hash(normalized),
+                category=state.category,
+                alias=alias.new_alias(),
+                language=draft.language,
+                status=ReportStatus.NEW,
+                key_id=draft.key_id,
+                wrapped_key=draft.wrapped_key,
+                sealed_area=key.seal_text("area", state.area) if state.area else None,
+                sealed_contact=(
+                    key.seal_text("contact", str(chat_id)) if state.contact_allowed else None
+                ),
+                review_chat_id=self._review_chat_id,
+                now=now - now % 60,
+            )
+            await outbox_repo.enqueue(
+                conn,
+                target="staff",
+                kind="tip_posted",
+                report_id=report_id,
+                chat_id=self._review_chat_id,
+                now=now,
+                not_before=now + delay,
+            )
+            await drafts.delete(conn, owner)
+        self._on_outbox()
+        return Submission(receipt, reference, state.contact_allowed, draft.language)
+
+    async def _find_by_receipt(self, user_id: int, text: str) -> ReportRecord:
+        limit = self._policy.intake.max_receipt_failures_per_hour
+        hour = self._hour()
+        subject = self._vault.pseudonym("receipt", user_id, hour)
+        async with self._db.transaction() as conn:
+            if await ratelimit.count(conn, "receipt_fail", subject, hour) >= limit:
+                raise ReceiptRateLimited()
+            normalized = codes.normalize_receipt(text)
+            report = (
+                await reports.by_receipt(conn, self._vault.receipt_hashes(normalized))
+                if normalized
+                else None
+            )
+            if report is None:
+                await ratelimit.increment(conn, "receipt_fail", subject, hour)
+        if normalized is None:
+            raise ReceiptMalformed()
+        if report is None:
+            raise ReceiptUnknown()
+        return report
+
+    async def status(self, user_id: int, receipt_text: str) -> StatusView:
+        report = await self._find_by_receipt(user_id, receipt_text)
+        return StatusView(
+            reference=report.reference,
+            status=ReportStatus(report.status),
+            submitted_at=report.submitted_at,
+            contact_stored=report.sealed_contact is not None,
+        )
+
+    async def forget(self, user_id: int, receipt_text: str) -> bool:
+        """Erase the stored way to reach the tipster for this tip; False if none was stored."""
+        report = await self._find_by_receipt(user_id, receipt_text)
+        async with self._db.transaction() as conn:
+            return await reports.clear_contact(conn, report.id, self._now())
+
+    async def purge_stale_drafts(self) -> int:
+        """Delete drafts untouched for longer than the policy allows, with their files."""
+        cutoff = self._now() - self._policy.intake.draft_ttl_hours * 3600
+        async with self._db.transaction() as conn:
+            stale = await drafts.list_stale(conn, cutoff)
+            names: list[str] = []
+            for draft in stale:
+                names += [i.blob_name for i in await drafts.items(conn, draft.uid) if i.blob_name]
+                await drafts.delete_items(conn, draft.uid)
+                await drafts.delete(conn, draft.owner)
+        for name in names:
+            await self._blobs.delete(name)
+        return len(stale)
+
+    async def purge_old_counters(self) -> None:
+        async with self._db.transaction() as conn:
+            await ratelimit.purge_other_windows(conn, "tips", [self._day()])
+            await ratelimit.purge_other_windows(conn, "receipt_fail", [self._hour()])

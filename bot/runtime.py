@@ -1,0 +1,52 @@
+"""The services one running bot holds, built in start-up and closed at shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.i18n import Catalogue
+from bot.intake import IntakeService
+from bot.policy import Policy
+from bot.sender import Sender
+from bot.vault import Vault
+from storage.blobs import BlobStore
+from storage.db import Database
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    policy: Policy
+    catalogue: Catalogue
+    db: Database
+    vault: Vault
+    blobs: BlobStore
+    intake: IntakeService
+    sender: Sender
+
+
+class BotData:
+    """Typed `bot_data`: holds the runtime once start-up has built it."""
+
+    def __init__(self) -> None:
+        self._runtime: Runtime | None = None
+
+    def attach(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def detach(self) -> Runtime | None:
+        runtime, self._runtime = self._runtime, None
+        return runtime
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            raise RuntimeError("the bot is not started")
+        return self._runtime
+
+
+Context = CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], BotData]

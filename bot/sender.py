@@ -1,0 +1,248 @@
+"""Drains the outbox into Telegram: in order per report, resuming mid-post, retrying failures.
+
+A row's parts are recorded as they are delivered, so a post interrupted by a crash or an
+outage resumes where it stopped. Transient errors (429, 5xx, timeouts, a staff chat that is
+briefly unreachable) are retried with backoff and jitter; only permanent errors for a tipster
+(they blocked the bot) end a row as failed, which is recorded, never silent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+from telegram import Bot, InputFile, LinkPreviewOptions, Message, ReplyParameters
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from bot.intake import ItemKind
+from bot.posts import LocationPart, Part, PostRenderer, TextPart
+from bot.vault import DataKey, Vault, VaultError, WrappedKey
+from storage import drafts, reports
+from storage import outbox as outbox_repo
+from storage.db import Database
+from storage.records import OutboxRecord, ReportRecord
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 600
+IDLE_POLL_SECONDS = 1.0
+
+
+class PermanentFailure(Exception):
+    """The row can never be delivered; the reason is safe to record (no content, no ids)."""
+
+
+class Sender:
+    """One background task; `wake()` after committing outbox rows to send them at once."""
+
+    def __init__(
+        self,
+        db: Database,
+        vault: Vault,
+        bot: Bot,
+        renderer: PostRenderer,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._vault = vault
+        self._bot = bot
+        self._renderer = renderer
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="tipline-sender")
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Let the part in flight finish (up to the grace period), then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                wait = await self.drain_once()
+            except Exception as exc:  # the loop must survive anything a row throws
+                log.error("sender round failed: %s", type(exc).__name__)
+                wait = IDLE_POLL_SECONDS
+            if self._stopping:
+                break
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def drain_once(self) -> float:
+        """Send every due row once; return how long to sleep before the next round."""
+        async with self._db.read() as conn:
+            rows = await outbox_repo.pending(conn)
+        now = self._clock()
+        blocked: set[tuple[str, int | None]] = set()
+        next_due = now + IDLE_POLL_SECONDS
+        for row in rows:
+            if self._stopping:
+                break
+            group = ("report", row.report_id) if row.report_id else ("chat", row.chat_id)
+            if group in blocked:
+                continue
+            if row.not_before > now:
+                blocked.add(group)
+                next_due = min(next_due, row.not_before)
+                continue
+            if not await self._deliver(row):
+                blocked.add(group)
+        return max(0.05, min(IDLE_POLL_SECONDS, next_due - self._clock()))
+
+    async def _deliver(self, row: OutboxRecord) -> bool:
+        """Send the rest of one row; True when it is finished (sent, failed or dropped)."""
+        try:
+            report, key, chat_id = await self._resolve(row)
+            if report is None or key is None or chat_id is None:
+                await self._finish(row, "dropped", "recipient or content no longer stored")
+                return True
+            parts = await self._render(row, report, key)
+            anchor = row.anchor_message_id
+            for index in range(row.parts_sent, len(parts)):
+                message = await self._send(chat_id, parts[index], anchor, row.target == "staff")
+                if anchor is None:
+                    anchor = message.message_id
+                async with self._db.transaction() as conn:
+                    await outbox_repo.record_part(conn, row.id, index + 1, anchor)
+                    if row.kind == "tip_posted" and index == 0:
+                        await reports.set_review_message(conn, report.id, message.message_id)
+            await self._finish(row, "sent")
+            return True
+        except RetryAfter as exc:
+            pause = exc.retry_after
+            seconds = pause if isinstance(pause, int) else int(pause.total_seconds())
+            await self._postpone(row, seconds + 1, "429 retry_after", count=False)
+        except Forbidden as exc:
+            if row.target == "tipster":
+                await self._finish(row, "failed", f"forbidden: {exc.message[:80]}")
+                return True
+            log.error("the bot may not post in a staff chat (Forbidden); retrying later")
+            await self._postpone(row, self._backoff(row.attempts), "staff chat forbidden")
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower() and row.target == "staff":
+                log.error("a staff chat cannot be found; retrying later")
+                await self._postpone(row, self._backoff(row.attempts), "staff chat not found")
+            else:
+                log.error("outbox row %d refused by the Bot API (BadRequest)", row.id)
+                await self._finish(row, "failed", f"bad request: {exc.message[:80]}")
+                return True
+        except PermanentFailure as exc:
+            log.error("outbox row %d cannot be delivered: %s", row.id, exc)
+            await self._finish(row, "failed", str(exc))
+            return True
+        except (TelegramError, OSError) as exc:
+            await self._postpone(row, self._backoff(row.attempts), type(exc).__name__)
+        return False
+
+    def _backoff(self, attempts: int) -> int:
+        base = min(MAX_BACKOFF_SECONDS, 1 << min(attempts, 10))
+        return base + secrets.randbelow(base + 1)
+
+    async def _postpone(
+        self, row: OutboxRecord, seconds: int, why: str, count: bool = True
+    ) -> None:
+        async with self._db.transaction() as conn:
+            if count:
+                await outbox_repo.record_attempt(conn, row.id, why)
+            await outbox_repo.delay(conn, row.id, int(self._clock()) + seconds)
+
+    async def _finish(self, row: OutboxRecord, status: str, error: str | None = None) -> None:
+        async with self._db.transaction() as conn:
+            await outbox_repo.finish(conn, row.id, status, int(self._clock()), error)
+
+    async def _resolve(
+        self, row: OutboxRecord
+    ) -> tuple[ReportRecord | None, DataKey | None, int | None]:
+        if row.report_id is None:
+            raise PermanentFailure(f"row kind {row.kind} needs a report")
+        async with self._db.read() as conn:
+            report = await reports.by_id(conn, row.report_id)
+        if report is None or report.key_id is None or report.wrapped_key is None:
+            return None, None, None
+        try:
+            key = self._vault.unwrap(report.uid, WrappedKey(report.key_id, report.wrapped_key))
+        except VaultError:
+            raise PermanentFailure("the report's data key does not unwrap") from None
+        if row.target == "staff":
+            return report, key, row.chat_id
+        if report.sealed_contact is None:
+            return report, key, None
+        chat_id = int(key.open_text("contact", report.sealed_contact))
+        return report, key, chat_id
+
+    async def _render(self, row: OutboxRecord, report: ReportRecord, key: DataKey) -> list[Part]:
+        if row.kind == "tip_posted":
+            async with self._db.read() as conn:
+                items = await drafts.items(conn, report.uid)
+            return await self._renderer.tip_post(report, key, items)
+        raise PermanentFailure(f"unknown outbox kind {row.kind}")
+
+    async def _send(self, chat_id: int, part: Part, anchor: int | None, staff: bool) -> Message:
+        reply = (
+            ReplyParameters(anchor, allow_sending_without_reply=True)
+            if anchor is not None
+            else None
+        )
+        if isinstance(part, TextPart):
+            return await self._bot.send_message(
+                chat_id,
+                part.html,
+                protect_content=staff,
+                reply_parameters=reply,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        if isinstance(part, LocationPart):
+            return await self._bot.send_location(
+                chat_id,
+                latitude=part.latitude,
+                longitude=part.longitude,
+                protect_content=staff,
+                reply_parameters=reply,
+            )
+        upload = InputFile(part.data, filename=part.filename)
+        if part.kind is ItemKind.PHOTO:
+            try:
+                return await self._bot.send_photo(
+                    chat_id,
+                    upload,
+                    caption=part.caption,
+                    protect_content=staff,
+                    reply_parameters=reply,
+                )
+            except BadRequest:
+                log.warning("a photo was refused as a photo; sending it as a file")
+                upload = InputFile(part.data, filename=part.filename)
+        if part.kind is ItemKind.VIDEO:
+            return await self._bot.send_video(
+                chat_id, upload, caption=part.caption, protect_content=staff, reply_parameters=reply
+            )
+        return await self._bot.send_document(
+            chat_id,
+            upload,
+            caption=part.caption,
+            protect_content=staff,
+            reply_parameters=reply,
+            disable_content_type_detection=True,
+        )

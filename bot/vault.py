@@ -1,0 +1,232 @@
+"""Envelope encryption, keyed hashes and the master key ring.
+
+Every report has its own 256-bit data key. Fields and attachments are sealed with AES-GCM under
+it, bound to the report's uid and the field name. The data key is stored wrapped by a master key
+(key id beside it), so destroying the wrap destroys the report. Receipts and pseudonyms are
+HMACs under keys derived from the master key, so the database alone reveals nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+FORMAT_VERSION = 1
+NONCE_BYTES = 12
+KEY_BYTES = 32
+
+
+class VaultError(Exception):
+    """A sealed value cannot be opened: wrong key, wrong context or tampered bytes."""
+
+
+class KeyRingError(Exception):
+    """The master key material is missing or malformed."""
+
+
+def _derive(master: bytes, purpose: str) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=f"tipline:{purpose}".encode()
+    ).derive(master)
+
+
+@dataclass(frozen=True)
+class MasterKey:
+    """One master key and the subkeys derived from it."""
+
+    key_id: str
+    wrapping_key: bytes
+    receipt_key: bytes
+    pseudonym_key: bytes
+
+    @classmethod
+    def from_bytes(cls, material: bytes) -> MasterKey:
+        if len(material) != KEY_BYTES:
+            raise KeyRingError(f"a master key must be {KEY_BYTES} bytes, got {len(material)}")
+        key_id = hashlib.sha256(b"tipline:key-id:" + material).hexdigest()[:12]
+        return cls(
+            key_id=key_id,
+            wrapping_key=_derive(material, "wrap:v1"),
+            receipt_key=_derive(material, "receipt:v1"),
+            pseudonym_key=_derive(material, "pseudonym:v1"),
+        )
+
+    def __repr__(self) -> str:
+        return f"MasterKey(key_id={self.key_id!r})"
+
+
+def new_master_key_text() -> str:
+    """A fresh master key as base64 text, as `keygen` prints and the key file holds."""
+    return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
+
+
+def parse_master_key_text(text: str) -> bytes:
+    """Decode one base64 master key, refusing anything that is not exactly 32 bytes."""
+    try:
+        material = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise KeyRingError("a master key must be base64 text") from exc
+    if len(material) != KEY_BYTES:
+        raise KeyRingError(f"a master key must decode to {KEY_BYTES} bytes, got {len(material)}")
+    return material
+
+
+class KeyRing:
+    """Master keys by id; the first one wraps new data keys, all of them can unwrap."""
+
+    def __init__(self, keys: Sequence[MasterKey]) -> None:
+        if not keys:
+            raise KeyRingError("the key ring is empty")
+        self._keys = list(keys)
+        self._by_id = {key.key_id: key for key in keys}
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> KeyRing:
+        return cls([MasterKey.from_bytes(parse_master_key_text(text)) for text in texts])
+
+    @classmethod
+    def from_file(cls, path: Path) -> KeyRing:
+        """Read a key file: one base64 key per line, the newest (primary) first."""
+        lines = [
+            line.strip()
+            for line in path.read_text(encoding="ascii").splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
+        ]
+        return cls.from_texts(lines)
+
+    @staticmethod
+    def create_file(path: Path) -> None:
+        """Write a new key file readable only by its owner; never overwrites an existing one."""
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(new_master_key_text() + "\n")
+
+    @property
+    def primary(self) -> MasterKey:
+        return self._keys[0]
+
+    @property
+    def keys(self) -> tuple[MasterKey, ...]:
+        return tuple(self._keys)
+
+    def get(self, key_id: str) -> MasterKey:
+        try:
+            return self._by_id[key_id]
+        except KeyError:
+            raise VaultError(f"master key {key_id} is not in the key ring") from None
+
+
+def _context(*parts: str) -> bytes:
+    return ("tipline:v1:" + ":".join(parts)).encode()
+
+
+def _seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    return bytes([FORMAT_VERSION]) + nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def _open(key: bytes, sealed: bytes, aad: bytes) -> bytes:
+    if len(sealed) < 1 + NONCE_BYTES + 16 or sealed[0] != FORMAT_VERSION:
+        raise VaultError("sealed value is malformed")
+    nonce = sealed[1 : 1 + NONCE_BYTES]
+    try:
+        return AESGCM(key).decrypt(nonce, sealed[1 + NONCE_BYTES :], aad)
+    except InvalidTag:
+        raise VaultError("sealed value does not open: wrong key, context or tampered") from None
+
+
+@dataclass(frozen=True)
+class WrappedKey:
+    """A data key sealed by a master key, with that key's id."""
+
+    key_id: str
+    blob: bytes
+
+
+class DataKey:
+    """A report's own key; seals its fields and attachments bound to the report uid."""
+
+    __slots__ = ("_key", "uid")
+
+    def __init__(self, uid: str, key: bytes) -> None:
+        if len(key) != KEY_BYTES:
+            raise VaultError("a data key must be 32 bytes")
+        self.uid = uid
+        self._key = key
+
+    def seal(self, field: str, plaintext: bytes) -> bytes:
+        return _seal(self._key, plaintext, _context("field", self.uid, field))
+
+    def open(self, field: str, sealed: bytes) -> bytes:
+        return _open(self._key, sealed, _context("field", self.uid, field))
+
+    def seal_text(self, field: str, text: str) -> bytes:
+        return self.seal(field, text.encode("utf-8"))
+
+    def open_text(self, field: str, sealed: bytes) -> str:
+        return self.open(field, sealed).decode("utf-8")
+
+    def __repr__(self) -> str:
+        return f"DataKey(uid={self.uid!r})"
+
+
+class Vault:
+    """The one crypto facade: data keys, wrapping, receipts and pseudonyms."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        self._ring = ring
+
+    @property
+    def ring(self) -> KeyRing:
+        return self._ring
+
+    @staticmethod
+    def new_uid() -> str:
+        return secrets.token_hex(16)
+
+    def new_data_key(self, uid: str) -> tuple[DataKey, WrappedKey]:
+        material = secrets.token_bytes(KEY_BYTES)
+        return DataKey(uid, material), self.wrap(uid, material)
+
+    def wrap(self, uid: str, material: bytes) -> WrappedKey:
+        master = self._ring.primary
+        blob = _seal(master.wrapping_key, material, _context("dek", uid))
+        return WrappedKey(master.key_id, blob)
+
+    def unwrap(self, uid: str, wrapped: WrappedKey) -> DataKey:
+        master = self._ring.get(wrapped.key_id)
+        return DataKey(uid, _open(master.wrapping_key, wrapped.blob, _context("dek", uid)))
+
+    def rewrap(self, uid: str, wrapped: WrappedKey) -> WrappedKey:
+        """Re-seal a data key under the primary master key (key rotation)."""
+        master = self._ring.get(wrapped.key_id)
+        material = _open(master.wrapping_key, wrapped.blob, _context("dek", uid))
+        return self.wrap(uid, material)
+
+    def receipt_hashes(self, normalized_receipt: str) -> list[bytes]:
+        """The receipt's keyed hash under every master key, primary first (rotation-proof)."""
+        return [
+            hmac.new(key.receipt_key, normalized_receipt.encode(), hashlib.sha256).digest()
+            for key in self._ring.keys
+        ]
+
+    def receipt_hash(self, normalized_receipt: str) -> bytes:
+        return self.receipt_hashes(normalized_receipt)[0]
+
+    def pseudonym(self, purpose: str, user_id: int, period: str = "") -> bytes:
+        """A keyed pseudonym of a Telegram user for one purpose (and period, if rotating)."""
+        message = f"{purpose}:{period}:{user_id}".encode()
+        return hmac.new(self._ring.primary.pseudonym_key, message, hashlib.sha256).digest()[:16]

@@ -1,0 +1,715 @@
+"""The tipster's private chat: /start, /help, the /report dialogue, /status, /forget, /cancel.
+
+Each callback reads the update, calls one intake service method and renders the result. The
+dialogue's true position lives in the (encrypted) draft, so after a restart the tipster's next
+message or button press resumes it: the "resume" entry points route by the stored step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.i18n import LANGUAGES, Catalogue, Html, language_for
+from bot.intake import (
+    DraftView,
+    IncomingAttachment,
+    IntakeError,
+    ItemKind,
+    NoDraft,
+    Step,
+    Submission,
+)
+from bot.runtime import Context
+
+log = logging.getLogger(__name__)
+
+PREFIX = "v1:t:"
+END = ConversationHandler.END
+StepResult = Step | int | None
+
+COMMANDS = ("start", "report", "status", "forget", "cancel", "help")
+
+
+def _lang(update: Update) -> str:
+    user = update.effective_user
+    return language_for(user.language_code if user else None)
+
+
+def _t(context: Context, update: Update, key: str, **params: object) -> str:
+    return context.bot_data.runtime.catalogue.text(_lang(update), key, **params)
+
+
+def _button(context: Context, update: Update, key: str, action: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(_t(context, update, key), callback_data=PREFIX + action)
+
+
+def _user_id(update: Update) -> int:
+    assert update.effective_user is not None
+    return update.effective_user.id
+
+
+async def _say(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    """Answer in the chat the update came from."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await chat.send_message(text, reply_markup=markup)
+
+
+async def _refuse(update: Update, context: Context, error: IntakeError) -> None:
+    """Tell the tipster why nothing changed: an alert on a button, a message otherwise."""
+    text = _t(context, update, error.key, **error.params)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    else:
+        await _say(update, text)
+
+
+async def _clear_buttons(update: Update) -> None:
+    """Take the buttons off the message that was pressed, so it cannot be pressed twice."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest:
+        pass  # already without buttons, or too old to edit: nothing to undo
+
+
+# ----- rendering -------------------------------------------------------------------------
+
+
+def _category_keyboard(context: Context, update: Update) -> InlineKeyboardMarkup:
+    policy = context.bot_data.runtime.policy
+    lang = _lang(update)
+    rows = [
+        [InlineKeyboardButton(c.label(lang), callback_data=f"{PREFIX}cat:{c.key}")]
+        for c in policy.intake.categories
+    ]
+    rows.append([_button(context, update, "button.cancel", "cancel")])
+    return InlineKeyboardMarkup(rows)
+
+
+def _area_keyboard(context: Context, update: Update) -> InlineKeyboardMarkup:
+    policy = context.bot_data.runtime.policy
+    lang = _lang(update)
+    rows = [
+        [InlineKeyboardButton(a.label(lang), callback_data=f"{PREFIX}area:{a.key}")]
+        for a in policy.intake.areas
+    ]
+    rows.append(
+        [
+            _button(context, update, "button.skip_area", "area-skip"),
+            _button(context, update, "button.cancel", "cancel"),
+        ]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def _describe_keyboard(context: Context, update: Update) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(context, update, "button.review", "review"),
+                _button(context, update, "button.cancel", "cancel"),
+            ]
+        ]
+    )
+
+
+def _confirm_keyboard(context: Context, update: Update, view: DraftView) -> InlineKeyboardMarkup:
+    toggle = (
+        _button(context, update, "button.contact_no", "contact:no")
+        if view.contact_allowed
+        else _button(context, update, "button.contact_yes", "contact:yes")
+    )
+    return InlineKeyboardMarkup(
+        [
+            [_button(context, update, "button.submit", "submit")],
+            [toggle],
+            [
+                _button(context, update, "button.add_more", "more"),
+                _button(context, update, "button.cancel", "cancel"),
+            ],
+        ]
+    )
+
+
+def _item_line(context: Context, update: Update, number: int, view: DraftView) -> str:
+    item = view.items[number - 1]
+    if item.kind is ItemKind.TEXT:
+        return _t(
+            context, update, "summary.item_text", n=number, chars=item.chars, preview=item.preview
+        )
+    if item.kind is ItemKind.LOCATION:
+        return _t(context, update, "summary.item_location", n=number)
+    kind_label = _t(context, update, f"kind.{item.kind.value}")
+    note_key = "summary.clean" if item.metadata_removed else "summary.not_clean"
+    return _t(
+        context,
+        update,
+        "summary.item_file",
+        n=number,
+        kind=kind_label,
+        extension=item.extension,
+        note=Html(_t(context, update, note_key)),
+    )
+
+
+def _area_text(context: Context, update: Update, area: str | None) -> str:
+    if area is None:
+        return _t(context, update, "summary.area_none")
+    kind, _, value = area.partition(":")
+    if kind == "key":
+        choice = context.bot_data.runtime.policy.intake.area(value)
+        return choice.label(_lang(update)) if choice else value
+    return value
+
+
+def _summary(context: Context, update: Update, view: DraftView) -> str:
+    policy = context.bot_data.runtime.policy
+    category = policy.intake.category(view.category or "")
+    lines = [
+        _t(context, update, "summary.title"),
+        _t(
+            context,
+            update,
+            "summary.category",
+            category=category.label(_lang(update)) if category else "?",
+        ),
+        _t(context, update, "summary.area", area=_area_text(context, update, view.area)),
+        "",
+        *(_item_line(context, update, n, view) for n in range(1, len(view.items) + 1)),
+        "",
+    ]
+    if view.has_unscrubbed_files:
+        lines += [_t(context, update, "summary.warning_files"), ""]
+    lines.append(
+        _t(context, update, "summary.contact_yes" if view.contact_allowed else "summary.contact_no")
+    )
+    return "\n".join(lines)
+
+
+async def _show_step(update: Update, context: Context, view: DraftView) -> Step:
+    """Prompt for whatever the draft needs next."""
+    if view.step is Step.CATEGORY:
+        await _say(
+            update,
+            _t(context, update, "report.choose_category"),
+            _category_keyboard(context, update),
+        )
+    elif view.step is Step.AREA:
+        await _say(
+            update, _t(context, update, "report.choose_area"), _area_keyboard(context, update)
+        )
+    elif view.step is Step.DESCRIBE:
+        await _say(
+            update,
+            _t(
+                context,
+                update,
+                "report.describe",
+                max_attachments=context.bot_data.runtime.policy.intake.max_attachments,
+            ),
+            _describe_keyboard(context, update),
+        )
+    else:
+        await _say(
+            update, _summary(context, update, view), _confirm_keyboard(context, update, view)
+        )
+    return view.step
+
+
+# ----- commands outside the dialogue -------------------------------------------------------
+
+
+async def start(update: Update, context: Context) -> None:
+    """Explain the line and its promises, with a button to report."""
+    keyboard = InlineKeyboardMarkup([[_button(context, update, "button.report", "report")]])
+    await _say(update, _t(context, update, "start.welcome"), keyboard)
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """Repeat the essentials and the commands."""
+    await _say(update, _t(context, update, "help.text"))
+
+
+def _receipt_argument(context: Context) -> str:
+    return " ".join(context.args or [])
+
+
+async def status(update: Update, context: Context) -> None:
+    """Show a tip's state from its receipt; works from any account."""
+    receipt = _receipt_argument(context)
+    if not receipt:
+        await _say(update, _t(context, update, "status.usage"))
+        return
+    try:
+        view = await context.bot_data.runtime.intake.status(_user_id(update), receipt)
+    except IntakeError as error:
+        await _refuse(update, context, error)
+        return
+    submitted = datetime.fromtimestamp(view.submitted_at, UTC).strftime("%Y-%m-%d")
+    contact_key = "status.contact_on" if view.contact_stored else "status.contact_off"
+    await _say(
+        update,
+        _t(
+            context,
+            update,
+            "status.result",
+            reference=view.reference,
+            date=submitted,
+            state=Html(_t(context, update, f"state.{view.status.value}")),
+            contact=Html(_t(context, update, contact_key)),
+        ),
+    )
+
+
+async def forget(update: Update, context: Context) -> None:
+    """Erase the stored way to reach the tipster about one tip."""
+    receipt = _receipt_argument(context)
+    if not receipt:
+        await _say(update, _t(context, update, "forget.usage"))
+        return
+    try:
+        removed = await context.bot_data.runtime.intake.forget(_user_id(update), receipt)
+    except IntakeError as error:
+        await _refuse(update, context, error)
+        return
+    await _say(update, _t(context, update, "forget.done" if removed else "forget.nothing"))
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """Any other command in a private chat."""
+    await _say(update, _t(context, update, "error.unknown_command"))
+
+
+async def edited_message(update: Update, context: Context) -> None:
+    """Edits are not applied to a tip; say so, so the tipster sends the correction."""
+    await _say(update, _t(context, update, "error.edit_ignored"))
+
+
+# ----- the dialogue -------------------------------------------------------------------------
+
+
+async def report(update: Update, context: Context) -> StepResult:
+    """Begin a tip, or pick up the one in progress."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    try:
+        view = await context.bot_data.runtime.intake.start(_user_id(update), _lang(update))
+    except IntakeError as error:
+        await _refuse(update, context, error)
+        return END
+    if view.resumed:
+        await _say(update, _t(context, update, "report.resumed"))
+    else:
+        await _say(update, _t(context, update, "report.intro"))
+    return await _show_step(update, context, view)
+
+
+async def category_chosen(update: Update, context: Context) -> StepResult:
+    """A category button."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    key = query.data.removeprefix(PREFIX + "cat:")
+    try:
+        view = await context.bot_data.runtime.intake.choose_category(_user_id(update), key)
+    except IntakeError as error:
+        await _refuse(update, context, error)
+        return None
+    await query.answer()
+    await _clear_buttons(update)
+    return await _show_step(update, context, view)
+
+
+async def category_hint(update: Update, context: Context) -> StepResult:
+    """Anything but a button while a category is wanted."""
+    await _say(
+        update, _t(context, update, "report.use_buttons"), _category_keyboard(context, update)
+    )
+    return Step.CATEGORY
+
+
+async def area_chosen(update: Update, context: Context) -> StepResult:
+    """An area button, or skip."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    action = query.data.removeprefix(PREFIX)
+    area_key = None if action == "area-skip" else action.removeprefix("area:")
+    try:
+        view = await context.bot_data.runtime.intake.choose_area(
+            _user_id(update), area_key=area_key, typed=None
+        )
+    except IntakeError as error:
+        await _refuse(update, context, error)
+        return None
+    await query.answer()
+    await _clear_buttons(update)
+    return await _show_step(update, context, view)
+
+
+async def area_typed(update: Update, context: Context) -> StepResult:
+    """An area typed as text; anything else gets a hint."""
+    message = update.effective_message
+    if message is None or not message.text:
+        await _say(update, _t(context, update, "report.area_hint"), _area_keyboard(context, update))
+        return Step.AREA
+    try:
+        view = await context.bot_data.runtime.intake.choose_area(
+            _user_id(update), area_key=None, typed=message.text
+        )
+    except IntakeError as error:
+        await _refuse(update, context, error)
+        return Step.AREA
+    return await _show_step(update, context, view)
+
+
+_REFUSED = {
+    "voice": "refuse.voice",
+    "video_note": "refuse.video_note",
+    "audio": "refuse.audio",
+    "contact": "refuse.contact",
+}
+_UNSUPPORTED = (
+    "sticker",
+    "poll",
+    "dice",
+    "game",
+    "animation",
+    "story",
+    "invoice",
+    "paid_media",
+    "giveaway",
+    "checklist",
+)
+
+
+async def _download(context: Context, file_id: str, size: int | None) -> bytes:
+    context.bot_data.runtime.intake.check_attachment_size(size)
+    file = await context.bot.get_file(file_id)
+    return bytes(await file.download_as_bytearray())
+
+
+async def _add_content(update: Update, context: Context, message: Message) -> DraftView | None:
+    """Add one message to the draft; refusals are explained and change nothing."""
+    intake = context.bot_data.runtime.intake
+    user_id = _user_id(update)
+    for attribute, key in _REFUSED.items():
+        if getattr(message, attribute, None):
+            await _say(update, _t(context, update, key))
+            return None
+    if any(getattr(message, attribute, None) for attribute in _UNSUPPORTED):
+        await _say(update, _t(context, update, "refuse.unsupported"))
+        return None
+    try:
+        view: DraftView | None = None
+        if message.text:
+            view = await intake.add_text(user_id, message.text)
+        elif message.location or message.venue:
+            location = message.venue.location if message.venue else message.location
+            assert location is not None
+            if location.live_period:
+                await _say(update, _t(context, update, "refuse.live_location"))
+                return None
+            view = await intake.add_location(user_id, location.latitude, location.longitude)
+        elif message.photo:
+            largest = message.photo[-1]
+            data = await _download(context, largest.file_id, largest.file_size)
+            view = await intake.add_attachment(
+                user_id, IncomingAttachment(ItemKind.PHOTO, data, "image/jpeg")
+            )
+        elif message.document:
+            doc = message.document
+            data = await _download(context, doc.file_id, doc.file_size)
+            view = await intake.add_attachment(
+                user_id, IncomingAttachment(ItemKind.DOCUMENT, data, doc.mime_type, doc.file_name)
+            )
+        elif message.video:
+            video = message.video
+            data = await _download(context, video.file_id, video.file_size)
+            view = await intake.add_attachment(
+                user_id, IncomingAttachment(ItemKind.VIDEO, data, video.mime_type, video.file_name)
+            )
+        else:
+            await _say(update, _t(context, update, "refuse.unsupported"))
+            return None
+        if message.caption:
+            view = await intake.add_text(user_id, message.caption)
+    except IntakeError as error:
+        await _refuse(update, context, error)
+        return None
+    return view
+
+
+async def content_received(update: Update, context: Context) -> StepResult:
+    """A message while describing (or on the summary): add it and acknowledge."""
+    message = update.effective_message
+    if message is None:
+        return None
+    view = await _add_content(update, context, message)
+    if view is None:
+        return None
+    last = view.items[-1]
+    what = _t(context, update, f"kind.{last.kind.value}")
+    key = "report.added" if last.metadata_removed else "report.added_not_clean"
+    await _say(
+        update,
+        _t(context, update, key, what=what, count=len(view.items)),
+        _describe_keyboard(context, update),
+    )
+    return view.step
+
+
+async def review_pressed(update: Update, context: Context) -> StepResult:
+    """ "Review and send": show the summary with Submit, contact choice, Add more, Cancel."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    try:
+        view = await context.bot_data.runtime.intake.review(_user_id(update))
+    except IntakeError as error:
+        await _refuse(update, context, error)
+        return None
+    return await _show_step(update, context, view)
+
+
+async def add_more(update: Update, context: Context) -> StepResult:
+    """Back from the summary to adding content."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        view = await context.bot_data.runtime.intake.add_more(_user_id(update))
+    except IntakeError as error:
+        await _refuse(update, context, error)
+        return None
+    await query.answer()
+    await _clear_buttons(update)
+    return await _show_step(update, context, view)
+
+
+async def contact_toggled(update: Update, context: Context) -> StepResult:
+    """Allow or refuse contact about this tip; the summary is redrawn in place."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    allowed = query.data.endswith(":yes")
+    try:
+        view = await context.bot_data.runtime.intake.set_contact(_user_id(update), allowed)
+    except IntakeError as error:
+        await _refuse(update, context, error)
+        return None
+    await query.answer()
+    await query.edit_message_text(
+        _summary(context, update, view), reply_markup=_confirm_keyboard(context, update, view)
+    )
+    return view.step
+
+
+async def _deliver_receipt(update: Update, text: str) -> None:
+    """The receipt exists nowhere else: try hard to deliver it."""
+    for attempt in range(4):
+        try:
+            await _say(update, text)
+            return
+        except RetryAfter as exc:
+            pause = exc.retry_after
+            await asyncio.sleep(pause if isinstance(pause, int) else pause.total_seconds())
+        except NetworkError:
+            if attempt == 3:
+                raise
+            await asyncio.sleep(1 + attempt * 2)
+
+
+async def submit(update: Update, context: Context) -> StepResult:
+    """Store the tip, queue it for reviewers and show the receipt once."""
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    try:
+        submission: Submission = await context.bot_data.runtime.intake.submit(
+            _user_id(update), update.effective_chat.id
+        )
+    except NoDraft:
+        await query.answer(_t(context, update, "error.already_sent"), show_alert=True)
+        return END
+    except IntakeError as error:
+        await _refuse(update, context, error)
+        return None
+    await query.answer()
+    await _clear_buttons(update)
+    contact_key = "receipt.contact_yes" if submission.contact_allowed else "receipt.contact_no"
+    await _deliver_receipt(
+        update,
+        _t(
+            context,
+            update,
+            "receipt.text",
+            reference=submission.reference,
+            receipt=submission.receipt,
+            contact=Html(_t(context, update, contact_key)),
+        ),
+    )
+    return END
+
+
+async def cancel(update: Update, context: Context) -> StepResult:
+    """Discard the draft and everything in it."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        await _clear_buttons(update)
+    removed = await context.bot_data.runtime.intake.cancel(_user_id(update))
+    await _say(update, _t(context, update, "report.cancelled" if removed else "report.nothing"))
+    return END
+
+
+async def stale_button(update: Update, context: Context) -> StepResult:
+    """A button from an earlier step or an old message."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(_t(context, update, "error.stale_button"), show_alert=True)
+    return None
+
+
+_BUTTON_ACTIONS: dict[str, Callable[[Update, Context], Awaitable[StepResult]]] = {
+    "cat": category_chosen,
+    "area": area_chosen,
+    "area-skip": area_chosen,
+    "review": review_pressed,
+    "more": add_more,
+    "contact": contact_toggled,
+    "submit": submit,
+    "cancel": cancel,
+    "report": report,
+}
+
+
+async def resume_button(update: Update, context: Context) -> StepResult:
+    """A dialogue button while no dialogue is open (e.g. after a restart): route it."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    action = query.data.removeprefix(PREFIX).split(":", 1)[0]
+    callback = _BUTTON_ACTIONS.get(action)
+    if callback is None:
+        return await stale_button(update, context)
+    if callback not in (report, cancel):
+        view = await context.bot_data.runtime.intake.current(_user_id(update))
+        if view is None:
+            return await stale_button(update, context)
+    result = await callback(update, context)
+    if result is None:
+        view = await context.bot_data.runtime.intake.current(_user_id(update))
+        return view.step if view else END
+    return result
+
+
+async def resume_message(update: Update, context: Context) -> StepResult:
+    """A message while no dialogue is open: continue the stored draft, or explain /report."""
+    view = await context.bot_data.runtime.intake.current(_user_id(update))
+    if view is None:
+        keyboard = InlineKeyboardMarkup([[_button(context, update, "button.report", "report")]])
+        await _say(update, _t(context, update, "report.not_started"), keyboard)
+        return END
+    if view.step is Step.CATEGORY:
+        return await category_hint(update, context)
+    if view.step is Step.AREA:
+        return await area_typed(update, context)
+    result = await content_received(update, context)
+    return result if result is not None else view.step
+
+
+def build(conversation_timeout_minutes: int) -> list[BaseHandler[Update, Context, object]]:
+    """The private-chat handlers in priority order (all in group 0)."""
+    private = filters.ChatType.PRIVATE
+    content = private & ~filters.COMMAND & filters.UpdateType.MESSAGE
+    with warnings.catch_warnings():
+        # One conversation per tipster (chat and user), buttons included: that is intended.
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        conversation: ConversationHandler[Context] = ConversationHandler(
+            entry_points=[
+                CommandHandler("report", report, filters=private),
+                CallbackQueryHandler(report, pattern=rf"^{PREFIX}report$"),
+                CallbackQueryHandler(resume_button, pattern=rf"^{PREFIX}"),
+                MessageHandler(content, resume_message),
+            ],
+            states={
+                Step.CATEGORY: [
+                    CallbackQueryHandler(category_chosen, pattern=rf"^{PREFIX}cat:"),
+                    MessageHandler(content, category_hint),
+                ],
+                Step.AREA: [
+                    CallbackQueryHandler(area_chosen, pattern=rf"^{PREFIX}area(-skip|:)"),
+                    MessageHandler(content, area_typed),
+                ],
+                Step.DESCRIBE: [
+                    CallbackQueryHandler(review_pressed, pattern=rf"^{PREFIX}review$"),
+                    CommandHandler("done", review_pressed, filters=private),
+                    MessageHandler(content, content_received),
+                ],
+                Step.CONFIRM: [
+                    CallbackQueryHandler(submit, pattern=rf"^{PREFIX}submit$"),
+                    CallbackQueryHandler(contact_toggled, pattern=rf"^{PREFIX}contact:(yes|no)$"),
+                    CallbackQueryHandler(add_more, pattern=rf"^{PREFIX}more$"),
+                    CallbackQueryHandler(review_pressed, pattern=rf"^{PREFIX}review$"),
+                    MessageHandler(content, content_received),
+                ],
+            },
+            fallbacks=[
+                CommandHandler("cancel", cancel, filters=private),
+                CallbackQueryHandler(cancel, pattern=rf"^{PREFIX}cancel$"),
+                CommandHandler("report", report, filters=private),
+                CallbackQueryHandler(report, pattern=rf"^{PREFIX}report$"),
+                CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}"),
+            ],
+            conversation_timeout=conversation_timeout_minutes * 60,
+            name="tip",
+            per_chat=True,
+            per_user=True,
+            allow_reentry=False,
+        )
+    return [
+        conversation,
+        CommandHandler("start", start, filters=private),
+        CommandHandler("help", help_command, filters=private),
+        CommandHandler("status", status, filters=private),
+        CommandHandler("forget", forget, filters=private),
+        CommandHandler("cancel", cancel, filters=private),
+        MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, edited_message),
+        MessageHandler(private & filters.COMMAND, unknown_command),
+        CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}"),
+    ]
+
+
+def command_lists(catalogue: Catalogue) -> dict[str, list[BotCommand]]:
+    """The private-chat command menu in each language."""
+    return {
+        language: [
+            BotCommand(name, catalogue.text(language, f"command.{name}")) for name in COMMANDS
+        ]
+        for language in LANGUAGES
+    }
+
+
+COMMAND_SCOPE = BotCommandScopeAllPrivateChats()

@@ -1,0 +1,109 @@
+"""Drafts of tips being written, and the content items shared by drafts and reports."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from storage.db import fetch_all, fetch_one
+from storage.records import DraftRecord, ItemRecord
+
+_DRAFT_COLUMNS = (
+    "owner, uid, key_id, wrapped_key, step, language, sealed_state, created_at, updated_at"
+)
+
+
+def _draft(row: aiosqlite.Row) -> DraftRecord:
+    return DraftRecord(
+        owner=bytes(row["owner"]),
+        uid=row["uid"],
+        key_id=row["key_id"],
+        wrapped_key=bytes(row["wrapped_key"]),
+        step=row["step"],
+        language=row["language"],
+        sealed_state=bytes(row["sealed_state"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def get(conn: aiosqlite.Connection, owner: bytes) -> DraftRecord | None:
+    row = await fetch_one(conn, f"SELECT {_DRAFT_COLUMNS} FROM drafts WHERE owner = ?", [owner])
+    return _draft(row) if row else None
+
+
+async def insert(conn: aiosqlite.Connection, draft: DraftRecord) -> None:
+    await conn.execute(
+        f"INSERT INTO drafts ({_DRAFT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            draft.owner,
+            draft.uid,
+            draft.key_id,
+            draft.wrapped_key,
+            draft.step,
+            draft.language,
+            draft.sealed_state,
+            draft.created_at,
+            draft.updated_at,
+        ),
+    )
+
+
+async def update(
+    conn: aiosqlite.Connection, owner: bytes, *, step: str, sealed_state: bytes, now: int
+) -> None:
+    await conn.execute(
+        "UPDATE drafts SET step = ?, sealed_state = ?, updated_at = ? WHERE owner = ?",
+        (step, sealed_state, now, owner),
+    )
+
+
+async def delete(conn: aiosqlite.Connection, owner: bytes) -> None:
+    await conn.execute("DELETE FROM drafts WHERE owner = ?", (owner,))
+
+
+async def list_stale(conn: aiosqlite.Connection, updated_before: int) -> list[DraftRecord]:
+    rows = await fetch_all(
+        conn, f"SELECT {_DRAFT_COLUMNS} FROM drafts WHERE updated_at < ?", [updated_before]
+    )
+    return [_draft(row) for row in rows]
+
+
+def _item(row: aiosqlite.Row) -> ItemRecord:
+    return ItemRecord(
+        uid=row["uid"],
+        position=row["position"],
+        sealed=bytes(row["sealed"]),
+        blob_name=row["blob_name"],
+    )
+
+
+async def items(conn: aiosqlite.Connection, uid: str) -> list[ItemRecord]:
+    rows = await fetch_all(
+        conn,
+        "SELECT uid, position, sealed, blob_name FROM items WHERE uid = ? ORDER BY position",
+        [uid],
+    )
+    return [_item(row) for row in rows]
+
+
+async def add_item(
+    conn: aiosqlite.Connection, uid: str, sealed: bytes, blob_name: str | None
+) -> int:
+    """Append an item after the last one and return its position."""
+    row = await fetch_one(
+        conn, "SELECT COALESCE(MAX(position), 0) + 1 FROM items WHERE uid = ?", [uid]
+    )
+    position = int(row[0]) if row else 1
+    await conn.execute(
+        "INSERT INTO items (uid, position, sealed, blob_name) VALUES (?, ?, ?, ?)",
+        (uid, position, sealed, blob_name),
+    )
+    return position
+
+
+async def delete_item(conn: aiosqlite.Connection, uid: str, position: int) -> None:
+    await conn.execute("DELETE FROM items WHERE uid = ? AND position = ?", (uid, position))
+
+
+async def delete_items(conn: aiosqlite.Connection, uid: str) -> None:
+    await conn.execute("DELETE FROM items WHERE uid = ?", (uid,))

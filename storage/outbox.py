@@ -1,0 +1,92 @@
+"""The outbox: messages committed with the change that causes them, drained by the sender."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from storage.db import fetch_all
+from storage.records import OutboxRecord
+
+_COLUMNS = (
+    "id, report_id, target, chat_id, kind, sealed_payload, not_before, status, parts_sent,"
+    " anchor_message_id, attempts"
+)
+
+
+def _record(row: aiosqlite.Row) -> OutboxRecord:
+    payload = row["sealed_payload"]
+    return OutboxRecord(
+        id=row["id"],
+        report_id=row["report_id"],
+        target=row["target"],
+        chat_id=row["chat_id"],
+        kind=row["kind"],
+        sealed_payload=bytes(payload) if payload is not None else None,
+        not_before=row["not_before"],
+        status=row["status"],
+        parts_sent=row["parts_sent"],
+        anchor_message_id=row["anchor_message_id"],
+        attempts=row["attempts"],
+    )
+
+
+async def enqueue(
+    conn: aiosqlite.Connection,
+    *,
+    target: str,
+    kind: str,
+    now: int,
+    not_before: int,
+    report_id: int | None = None,
+    chat_id: int | None = None,
+    sealed_payload: bytes | None = None,
+) -> int:
+    cursor = await conn.execute(
+        "INSERT INTO outbox (report_id, target, chat_id, kind, sealed_payload, not_before,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (report_id, target, chat_id, kind, sealed_payload, not_before, now),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+async def pending(conn: aiosqlite.Connection, limit: int = 200) -> list[OutboxRecord]:
+    """Pending rows in creation order; the sender decides which are due and in what order."""
+    rows = await fetch_all(
+        conn,
+        f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?",
+        [limit],
+    )
+    return [_record(row) for row in rows]
+
+
+async def record_part(
+    conn: aiosqlite.Connection, outbox_id: int, parts_sent: int, anchor_message_id: int | None
+) -> None:
+    await conn.execute(
+        "UPDATE outbox SET parts_sent = ?, anchor_message_id = COALESCE(anchor_message_id, ?)"
+        " WHERE id = ?",
+        (parts_sent, anchor_message_id, outbox_id),
+    )
+
+
+async def finish(
+    conn: aiosqlite.Connection, outbox_id: int, status: str, now: int, error: str | None = None
+) -> None:
+    """Close a row; its sealed payload is no longer needed and is erased."""
+    await conn.execute(
+        "UPDATE outbox SET status = ?, finished_at = ?, last_error = ?, sealed_payload = NULL"
+        " WHERE id = ?",
+        (status, now, error, outbox_id),
+    )
+
+
+async def record_attempt(conn: aiosqlite.Connection, outbox_id: int, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+        (error, outbox_id),
+    )
+
+
+async def delay(conn: aiosqlite.Connection, outbox_id: int, not_before: int) -> None:
+    await conn.execute("UPDATE outbox SET not_before = ? WHERE id = ?", (not_before, outbox_id))

@@ -1,0 +1,123 @@
+"""Submitted reports: insert, look up by receipt hash or id, contact removal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aiosqlite
+
+from storage.db import fetch_one
+from storage.records import ReportRecord
+
+_COLUMNS = (
+    "id, uid, reference, category, alias, language, status, key_id, wrapped_key, sealed_area, "
+    "sealed_contact, review_chat_id, review_message_id, submitted_at, updated_at"
+)
+
+
+def _report(row: aiosqlite.Row) -> ReportRecord:
+    def blob(name: str) -> bytes | None:
+        value = row[name]
+        return bytes(value) if value is not None else None
+
+    return ReportRecord(
+        id=row["id"],
+        uid=row["uid"],
+        reference=row["reference"],
+        category=row["category"],
+        alias=row["alias"],
+        language=row["language"],
+        status=row["status"],
+        key_id=row["key_id"],
+        wrapped_key=blob("wrapped_key"),
+        sealed_area=blob("sealed_area"),
+        sealed_contact=blob("sealed_contact"),
+        review_chat_id=row["review_chat_id"],
+        review_message_id=row["review_message_id"],
+        submitted_at=row["submitted_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def next_sequence(conn: aiosqlite.Connection, year: int) -> int:
+    row = await fetch_one(
+        conn, "SELECT COALESCE(MAX(seq), 0) + 1 FROM reports WHERE year = ?", [year]
+    )
+    return int(row[0]) if row else 1
+
+
+async def insert(
+    conn: aiosqlite.Connection,
+    *,
+    uid: str,
+    reference: str,
+    year: int,
+    seq: int,
+    receipt_hash: bytes,
+    category: str,
+    alias: str,
+    language: str,
+    status: str,
+    key_id: str,
+    wrapped_key: bytes,
+    sealed_area: bytes | None,
+    sealed_contact: bytes | None,
+    review_chat_id: int,
+    now: int,
+) -> int:
+    cursor = await conn.execute(
+        "INSERT INTO reports (uid, reference, year, seq, receipt_hash, category, alias, language,"
+        " status, key_id, wrapped_key, sealed_area, sealed_contact, review_chat_id,"
+        " submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            uid,
+            reference,
+            year,
+            seq,
+            receipt_hash,
+            category,
+            alias,
+            language,
+            status,
+            key_id,
+            wrapped_key,
+            sealed_area,
+            sealed_contact,
+            review_chat_id,
+            now,
+            now,
+        ),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+async def by_receipt(conn: aiosqlite.Connection, hashes: Sequence[bytes]) -> ReportRecord | None:
+    if not hashes:
+        return None
+    marks = ", ".join("?" for _ in hashes)
+    row = await fetch_one(
+        conn, f"SELECT {_COLUMNS} FROM reports WHERE receipt_hash IN ({marks})", hashes
+    )
+    return _report(row) if row else None
+
+
+async def by_id(conn: aiosqlite.Connection, report_id: int) -> ReportRecord | None:
+    row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM reports WHERE id = ?", [report_id])
+    return _report(row) if row else None
+
+
+async def clear_contact(conn: aiosqlite.Connection, report_id: int, now: int) -> bool:
+    cursor = await conn.execute(
+        "UPDATE reports SET sealed_contact = NULL, updated_at = ?"
+        " WHERE id = ? AND sealed_contact IS NOT NULL",
+        (now, report_id),
+    )
+    return cursor.rowcount > 0
+
+
+async def set_review_message(conn: aiosqlite.Connection, report_id: int, message_id: int) -> None:
+    await conn.execute(
+        "UPDATE reports SET review_message_id = ? WHERE id = ? AND review_message_id IS NULL",
+        (message_id, report_id),
+    )

@@ -1,0 +1,79 @@
+"""The database: pragmas, ordered migrations in one transaction, newer schemas refused."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from storage.db import Database, DatabaseError, Migration, shipped_migrations
+
+
+async def test_connection_pragmas(tmp_path) -> None:
+    db = await Database.open(tmp_path)
+    try:
+        async with db.read() as conn:
+            values = {}
+            for pragma in ("journal_mode", "synchronous", "foreign_keys", "secure_delete"):
+                async with conn.execute(f"PRAGMA {pragma}") as cursor:
+                    row = await cursor.fetchone()
+                    values[pragma] = row[0]
+    finally:
+        await db.close()
+    assert values == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1,
+                      "secure_delete": 1}
+
+
+async def test_shipped_migrations_apply_once_and_set_user_version(tmp_path) -> None:
+    latest = shipped_migrations()[-1].version
+    db = await Database.open(tmp_path)
+    try:
+        assert await db.migrate() == latest
+        assert await db.migrate() == latest
+        assert await db.user_version() == latest
+    finally:
+        await db.close()
+
+
+async def test_a_failing_migration_leaves_nothing_behind(tmp_path) -> None:
+    good = Migration(1, "0001_a.sql", "CREATE TABLE a (x INTEGER);")
+    bad = Migration(2, "0002_b.sql", "CREATE TABLE b (x INTEGER); THIS IS NOT SQL;")
+    db = await Database.open(tmp_path)
+    try:
+        with pytest.raises(sqlite3.OperationalError):
+            await db.migrate([good, bad])
+        assert await db.user_version() == 0
+        async with db.read() as conn:
+            async with conn.execute("SELECT name FROM sqlite_master WHERE type='table'") as cur:
+                assert await cur.fetchall() == []
+        assert await db.migrate([good]) == 1
+    finally:
+        await db.close()
+
+
+async def test_a_database_newer_than_the_code_is_refused(tmp_path) -> None:
+    db = await Database.open(tmp_path)
+    try:
+        await db.migrate()
+        newer = len(shipped_migrations()) + 1
+        async with db.transaction() as conn:
+            await conn.execute(f"PRAGMA user_version = {newer}")
+        with pytest.raises(DatabaseError, match="upgrade tipline"):
+            await db.migrate()
+    finally:
+        await db.close()
+
+
+async def test_transaction_rolls_back_on_error(tmp_path) -> None:
+    db = await Database.open(tmp_path)
+    try:
+        await db.migrate([Migration(1, "0001_a.sql", "CREATE TABLE a (x INTEGER);")])
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO a VALUES (1)")
+                raise RuntimeError("boom")
+        async with db.read() as conn:
+            async with conn.execute("SELECT COUNT(*) FROM a") as cursor:
+                assert (await cursor.fetchone())[0] == 0
+    finally:
+        await db.close()

@@ -1,0 +1,117 @@
+"""The vault: sealing round trips, tampering and wrong keys are detected, keys rotate."""
+
+from __future__ import annotations
+
+import base64
+import stat
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.vault import KeyRing, KeyRingError, Vault, VaultError, WrappedKey, new_master_key_text
+
+
+def _ring(*texts: str) -> KeyRing:
+    return KeyRing.from_texts(texts or [new_master_key_text()])
+
+
+@given(st.binary(max_size=4096), st.text(min_size=1, max_size=20))
+def test_seal_open_round_trip(plaintext: bytes, field: str) -> None:
+    vault = Vault(_ring())
+    key, _ = vault.new_data_key(vault.new_uid())
+    assert key.open(field, key.seal(field, plaintext)) == plaintext
+
+
+def test_sealed_bytes_do_not_contain_plaintext_and_differ_each_time() -> None:
+    vault = Vault(_ring())
+    key, _ = vault.new_data_key("uid-1")
+    one, two = key.seal("body", b"CANARY-TEXT"), key.seal("body", b"CANARY-TEXT")
+    assert b"CANARY" not in one
+    assert one != two
+
+
+@pytest.mark.parametrize("position", [0, 5, 20, -1])
+def test_any_flipped_byte_is_detected(position: int) -> None:
+    vault = Vault(_ring())
+    key, _ = vault.new_data_key("uid-1")
+    sealed = bytearray(key.seal("body", b"secret tip"))
+    sealed[position] ^= 0x01
+    with pytest.raises(VaultError):
+        key.open("body", bytes(sealed))
+
+
+def test_value_cannot_be_moved_to_another_field_or_report() -> None:
+    vault = Vault(_ring())
+    key, wrapped = vault.new_data_key("uid-1")
+    sealed = key.seal("body", b"secret tip")
+    with pytest.raises(VaultError):
+        key.open("area", sealed)
+    same_material_other_report = vault.unwrap("uid-1", wrapped)
+    same_material_other_report.uid = "uid-2"
+    with pytest.raises(VaultError):
+        same_material_other_report.open("body", sealed)
+
+
+def test_wrapped_key_opens_only_with_its_master_key_and_uid() -> None:
+    vault = Vault(_ring())
+    key, wrapped = vault.new_data_key("uid-1")
+    sealed = key.seal("body", b"tip")
+    assert vault.unwrap("uid-1", wrapped).open("body", sealed) == b"tip"
+    with pytest.raises(VaultError):
+        vault.unwrap("uid-2", wrapped)
+    stranger = Vault(_ring())
+    with pytest.raises(VaultError):
+        stranger.unwrap("uid-1", wrapped)
+    forged = WrappedKey(stranger.ring.primary.key_id, wrapped.blob)
+    with pytest.raises(VaultError):
+        stranger.unwrap("uid-1", forged)
+
+
+def test_rotation_rewraps_under_the_new_primary_and_old_wraps_still_open() -> None:
+    old_text, new_text = new_master_key_text(), new_master_key_text()
+    old = Vault(_ring(old_text))
+    key, wrapped = old.new_data_key("uid-1")
+    sealed = key.seal("body", b"tip")
+    rotated = Vault(_ring(new_text, old_text))
+    assert rotated.unwrap("uid-1", wrapped).open("body", sealed) == b"tip"
+    rewrapped = rotated.rewrap("uid-1", wrapped)
+    assert rewrapped.key_id == rotated.ring.primary.key_id != wrapped.key_id
+    assert Vault(_ring(new_text)).unwrap("uid-1", rewrapped).open("body", sealed) == b"tip"
+
+
+def test_receipt_hash_is_keyed_and_survives_rotation() -> None:
+    old_text = new_master_key_text()
+    old = Vault(_ring(old_text))
+    digest = old.receipt_hash("ABCD")
+    assert digest != Vault(_ring()).receipt_hash("ABCD")
+    rotated = Vault(_ring(new_master_key_text(), old_text))
+    assert digest in rotated.receipt_hashes("ABCD")
+
+
+def test_pseudonyms_depend_on_purpose_and_period_and_hide_the_id() -> None:
+    vault = Vault(_ring())
+    a = vault.pseudonym("tips", 987654321, "2026-11-28")
+    assert a == vault.pseudonym("tips", 987654321, "2026-11-28")
+    assert a != vault.pseudonym("tips", 987654321, "2026-11-29")
+    assert a != vault.pseudonym("draft", 987654321, "2026-11-28")
+    assert b"987654321" not in a
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "not base64!!", base64.b64encode(b"short").decode(), base64.b64encode(b"x" * 33).decode()],
+)
+def test_malformed_master_keys_are_refused(text: str) -> None:
+    with pytest.raises(KeyRingError):
+        KeyRing.from_texts([text])
+
+
+def test_key_file_is_created_owner_only_and_never_overwritten(tmp_path) -> None:
+    path = tmp_path / "secrets" / "master.key"
+    KeyRing.create_file(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    first = KeyRing.from_file(path).primary.key_id
+    with pytest.raises(FileExistsError):
+        KeyRing.create_file(path)
+    assert KeyRing.from_file(path).primary.key_id == first
