@@ -1,0 +1,39 @@
+# The two set-up commands: `make run` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+run: $(VENV)/.installed
+	@if [ ! -f .env ] && [ -z "$$TIPLINE_BOT_TOKEN" ]; then \
+		echo "No .env found. Make one from the example and fill in the token and chat ids:"; \
+		echo "    cp .env.example .env && \$${EDITOR:-nano} .env"; \
+		echo "Then run 'make run' again. The README explains every setting."; \
+		exit 2; \
+	fi
+	$(BIN)/tipline run
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check bot handlers storage tests benchmarks
+	$(BIN)/ruff format --check bot handlers storage tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,269 @@
+"""Intake rules against a real SQLite file: steps, limits, receipts, contact, cancel, purge."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import intake as intake_module
+from bot.intake import (
+    AttachmentTooLarge,
+    DailyLimitReached,
+    IncomingAttachment,
+    IntakeService,
+    ItemKind,
+    NoDraft,
+    NothingToSubmit,
+    ReceiptMalformed,
+    ReceiptRateLimited,
+    ReceiptUnknown,
+    Step,
+    TextTooLong,
+    TooManyAttachments,
+    TooManyItems,
+    UnknownChoice,
+    WrongStep,
+)
+from bot.policy import load as load_policy
+from bot.vault import KeyRing, Vault, new_master_key_text
+from bot.workflow import ReportStatus
+from storage import drafts, reports
+from storage.blobs import BlobStore
+from storage.db import Database
+from tests.images import has_metadata, jpeg_with_gps
+
+REVIEW_CHAT = -1001
+USER = 555000111
+
+
+class Clock:
+    def __init__(self, now: float = 1_795_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def env(tmp_path):
+    db = await Database.open(tmp_path)
+    await db.migrate()
+    blobs = BlobStore(tmp_path / "blobs")
+    blobs.ensure()
+    vault = Vault(KeyRing.from_texts([new_master_key_text()]))
+    clock = Clock()
+    policy = load_policy(
+        None,
+        {
+            "intake": {"max_items": 4, "max_attachments": 2, "max_tips_per_day": 2,
+                       "max_text_chars": 50, "max_receipt_failures_per_hour": 3,
+                       "max_attachment_bytes": 100_000},
+            "review": {"post_delay_max_seconds": 60},
+        },
+    )
+    wakes: list[int] = []
+    service = IntakeService(db, vault, blobs, policy, review_chat_id=REVIEW_CHAT,
+                            on_outbox=lambda: wakes.append(1), clock=clock)
+    yield service, db, blobs, clock, wakes, vault
+    await db.close()
+
+
+async def _ready_to_submit(service: IntakeService, user: int = USER) -> None:
+    await service.start(user, "en")
+    await service.choose_category(user, "drug_trafficking")
+    await service.choose_area(user, area_key=None, typed="Harbour street")
+    await service.add_text(user, "Dealing behind the market at night")
+    await service.review(user)
+
+
+async def test_a_full_draft_becomes_a_report_with_a_working_receipt(env) -> None:
+    service, db, _, clock, wakes, _ = env
+    await _ready_to_submit(service)
+    submission = await service.submit(USER, chat_id=USER)
+    assert submission.reference.startswith("T-20")
+    assert wakes == [1]
+    assert await service.current(USER) is None
+    view = await service.status(999, submission.receipt.lower().replace("-", " "))
+    assert view.reference == submission.reference
+    assert view.status is ReportStatus.NEW
+    assert view.contact_stored
+    async with db.read() as conn:
+        async with conn.execute("SELECT not_before, created_at, kind FROM outbox") as cursor:
+            (not_before, created, kind), = await cursor.fetchall()
+    assert kind == "tip_posted"
+    assert 0 <= not_before - created <= 60
+
+
+async def test_references_count_up_per_year(env) -> None:
+    service, *_ = env
+    await _ready_to_submit(service, 1)
+    first = await service.submit(1, 1)
+    await _ready_to_submit(service, 2)
+    second = await service.submit(2, 2)
+    assert int(second.reference[-4:]) == int(first.reference[-4:]) + 1
+
+
+async def test_steps_are_enforced(env) -> None:
+    service, *_ = env
+    with pytest.raises(NoDraft):
+        await service.add_text(USER, "hello")
+    await service.start(USER, "en")
+    with pytest.raises(WrongStep):
+        await service.add_text(USER, "too early")
+    with pytest.raises(UnknownChoice):
+        await service.choose_category(USER, "not_a_category")
+    await service.choose_category(USER, "other")
+    with pytest.raises(WrongStep):
+        await service.choose_category(USER, "other")
+    await service.choose_area(USER, area_key=None, typed=None)
+    with pytest.raises(NothingToSubmit):
+        await service.review(USER)
+    with pytest.raises(WrongStep):
+        await service.submit(USER, USER)
+
+
+async def test_start_resumes_an_existing_draft(env) -> None:
+    service, *_ = env
+    await service.start(USER, "en")
+    await service.choose_category(USER, "other")
+    again = await service.start(USER, "en")
+    assert again.resumed and again.step is Step.AREA and again.category == "other"
+
+
+async def test_limits_refuse_and_change_nothing(env) -> None:
+    service, *_ = env
+    await service.start(USER, "en")
+    await service.choose_category(USER, "other")
+    await service.choose_area(USER, area_key=None, typed=None)
+    with pytest.raises(TextTooLong):
+        await service.add_text(USER, "x" * 51)
+    assert (await service.current(USER)).items == ()
+    with pytest.raises(AttachmentTooLarge):
+        service.check_attachment_size(100_001)
+    photo = IncomingAttachment(ItemKind.PHOTO, jpeg_with_gps(), "image/jpeg")
+    await service.add_attachment(USER, photo)
+    await service.add_attachment(USER, photo)
+    with pytest.raises(TooManyAttachments):
+        await service.add_attachment(USER, photo)
+    await service.add_text(USER, "one")
+    await service.add_text(USER, "two")
+    with pytest.raises(TooManyItems):
+        await service.add_text(USER, "three")
+    assert len((await service.current(USER)).items) == 4
+
+
+async def test_images_are_scrubbed_and_other_files_flagged(env) -> None:
+    service, db, blobs, _, _, vault = env
+    await service.start(USER, "en")
+    await service.choose_category(USER, "other")
+    await service.choose_area(USER, area_key=None, typed=None)
+    raw = jpeg_with_gps()
+    assert has_metadata(raw)
+    await service.add_attachment(
+        USER, IncomingAttachment(ItemKind.DOCUMENT, raw, "image/jpeg", "IMG_holiday.JPG")
+    )
+    view = await service.add_attachment(
+        USER, IncomingAttachment(ItemKind.DOCUMENT, b"%PDF-1.4 author", "application/pdf", "a.pdf")
+    )
+    photo, pdf = view.items
+    assert photo.kind is ItemKind.PHOTO and photo.metadata_removed
+    assert pdf.kind is ItemKind.DOCUMENT and not pdf.metadata_removed and pdf.extension == ".pdf"
+    assert view.has_unscrubbed_files
+    async with db.read() as conn:
+        draft = await drafts.get(conn, vault.pseudonym("draft", USER))
+        items = await drafts.items(conn, draft.uid)
+    key = vault.unwrap(draft.uid, intake_module.WrappedKey(draft.key_id, draft.wrapped_key))
+    stored = key.open(f"blob:{items[0].blob_name}", await blobs.get(items[0].blob_name))
+    assert not has_metadata(stored)
+
+
+async def test_daily_limit_counts_submissions_under_a_pseudonym(env) -> None:
+    service, db, *_ = env
+    for _ in range(2):
+        await _ready_to_submit(service)
+        await service.submit(USER, USER)
+    with pytest.raises(DailyLimitReached):
+        await service.start(USER, "en")
+    async with db.read() as conn:
+        async with conn.execute("SELECT subject FROM rate_counters") as cursor:
+            subjects = [bytes(row[0]) for row in await cursor.fetchall()]
+    assert subjects and all(str(USER).encode() not in s for s in subjects)
+
+
+async def test_daily_limit_resets_the_next_day(env) -> None:
+    service, _, _, clock, *_ = env
+    for _ in range(2):
+        await _ready_to_submit(service)
+        await service.submit(USER, USER)
+    clock.now += 86_400
+    await service.start(USER, "en")
+
+
+async def test_wrong_receipts_are_rate_limited(env) -> None:
+    service, _, _, clock, *_ = env
+    await _ready_to_submit(service)
+    good = (await service.submit(USER, USER)).receipt
+    with pytest.raises(ReceiptMalformed):
+        await service.status(7, "hello")
+    for _ in range(2):
+        with pytest.raises(ReceiptUnknown):
+            await service.status(7, "0000-0000-0000-0000-0000")
+    with pytest.raises(ReceiptRateLimited):
+        await service.status(7, good)
+    assert (await service.status(8, good)).status is ReportStatus.NEW
+    clock.now += 3600
+    assert (await service.status(7, good)).status is ReportStatus.NEW
+
+
+async def test_no_contact_stores_nothing_and_forget_erases_contact(env) -> None:
+    service, db, *_ = env
+    await _ready_to_submit(service, 1)
+    await service.set_contact(1, allowed=False)
+    quiet = await service.submit(1, 1)
+    assert not quiet.contact_allowed
+    assert not (await service.status(1, quiet.receipt)).contact_stored
+    assert await service.forget(1, quiet.receipt) is False
+    await _ready_to_submit(service, 2)
+    loud = await service.submit(2, 2)
+    assert (await service.status(2, loud.receipt)).contact_stored
+    assert await service.forget(3, loud.receipt) is True
+    assert not (await service.status(2, loud.receipt)).contact_stored
+
+
+async def test_cancel_removes_draft_items_and_files(env, tmp_path) -> None:
+    service, db, *_ = env
+    await service.start(USER, "en")
+    await service.choose_category(USER, "other")
+    await service.choose_area(USER, area_key=None, typed=None)
+    await service.add_attachment(USER, IncomingAttachment(ItemKind.PHOTO, jpeg_with_gps(), None))
+    assert any((tmp_path / "blobs").rglob("*"))
+    assert await service.cancel(USER) is True
+    assert await service.cancel(USER) is False
+    assert not [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]
+    async with db.read() as conn:
+        for table in ("drafts", "items", "reports", "outbox"):
+            async with conn.execute(f"SELECT COUNT(*) FROM {table}") as cursor:
+                assert (await cursor.fetchone())[0] == 0, table
+
+
+async def test_stale_drafts_are_purged(env) -> None:
+    service, _, _, clock, *_ = env
+    await service.start(USER, "en")
+    clock.now += 23 * 3600
+    assert await service.purge_stale_drafts() == 0
+    clock.now += 2 * 3600
+    assert await service.purge_stale_drafts() == 1
+    assert await service.current(USER) is None
+
+
+async def test_report_row_holds_no_plain_ids(env) -> None:
+    service, db, *_ = env
+    await _ready_to_submit(service)
+    submission = await service.submit(USER, chat_id=USER)
+    async with db.read() as conn:
+        report = await reports.by_receipt(conn, [])
+        assert report is None
+        async with conn.execute("SELECT * FROM reports") as cursor:
+            row = await cursor.fetchone()
+    values = [row[k] for k in row.keys()]  # noqa: SIM118 - sqlite Row
+    assert USER not in values and str(USER) not in [str(v) for v in values]
+    assert submission.receipt.replace("-", "") not in [str(v) for v in values]
