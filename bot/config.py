@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     policy_file: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    @field_validator("master_key", "policy_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("bot_token")
     @classmethod
     def _token_shape(cls, value: SecretStr) -> SecretStr:
@@ -74,15 +79,18 @@ class Settings(BaseSettings):
     def _key_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():
             return None
-        vault.parse_master_key_text(value.get_secret_value())
+        try:
+            vault.parse_master_key_text(value.get_secret_value())
+        except vault.KeyRingError as exc:
+            raise ValueError(str(exc)) from None
         return value
 
     @field_validator("policy_file")
     @classmethod
     def _policy_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and str(value).strip() and not value.is_file():
+        if value is not None and not value.is_file():
             raise ValueError("no such file")
-        return value if value is not None and str(value).strip() else None
+        return value
 
     @field_validator("staff_language", mode="before")
     @classmethod
