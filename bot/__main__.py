@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         help="run the bot (default), print a new master key, or migrate the database",
     )
     args = parser.parse_args(argv)
+    # python-telegram-bot 22: report durations (retry_after) as timedeltas, without warnings.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     if args.command == "keygen":
         print(vault.new_master_key_text())
         return 0

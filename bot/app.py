@@ -61,7 +61,7 @@ def build_application(settings: Settings, policy: Policy) -> TipApplication:
         .base_file_url(settings.file_base_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(context_types)
-        .rate_limiter(AIORateLimiter())
+        .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(False)
         .get_updates_read_timeout(POLL_TIMEOUT_SECONDS + 10)
         .build()

@@ -129,6 +129,7 @@ class Sender:
                     if row.kind == "tip_posted" and index == 0:
                         await reports.set_review_message(conn, report.id, message.message_id)
             await self._finish(row, "sent")
+            log.debug("outbox row %d delivered (%s, %d part(s))", row.id, row.kind, len(parts))
             return True
         except RetryAfter as exc:
             pause = exc.retry_after

@@ -319,13 +319,13 @@ async def edited_message(update: Update, context: Context) -> None:
 
 async def report(update: Update, context: Context) -> StepResult:
     """Begin a tip, or pick up the one in progress."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
     try:
         view = await context.bot_data.runtime.intake.start(_user_id(update), _lang(update))
     except IntakeError as error:
         await _refuse(update, context, error)
         return END
+    if update.callback_query is not None:
+        await update.callback_query.answer()
     if view.resumed:
         await _say(update, _t(context, update, "report.resumed"))
     else:
@@ -488,13 +488,13 @@ async def content_received(update: Update, context: Context) -> StepResult:
 
 async def review_pressed(update: Update, context: Context) -> StepResult:
     """ "Review and send": show the summary with Submit, contact choice, Add more, Cancel."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
     try:
         view = await context.bot_data.runtime.intake.review(_user_id(update))
     except IntakeError as error:
         await _refuse(update, context, error)
         return None
+    if update.callback_query is not None:
+        await update.callback_query.answer()
     return await _show_step(update, context, view)
 
 

@@ -10,7 +10,9 @@ EXIF_CANARY = "CanaryCam-4711"
 GPS_LATITUDE = (39.0, 54.0, 27.0)
 
 
-def jpeg_with_gps(size: tuple[int, int] = (64, 48), color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+def jpeg_with_gps(
+    size: tuple[int, int] = (64, 48), color: tuple[int, int, int] = (200, 30, 30)
+) -> bytes:
     image = Image.new("RGB", size, color)
     exif = Image.Exif()
     exif[0x010F] = EXIF_CANARY  # Make
@@ -25,6 +27,9 @@ def has_metadata(data: bytes) -> bool:
     """True when the image carries EXIF, GPS, a comment or the canary anywhere."""
     with Image.open(io.BytesIO(data)) as image:
         exif = image.getexif()
-        return bool(exif) or "comment" in image.info or "exif" in image.info or (
-            EXIF_CANARY.encode() in data
+        return (
+            bool(exif)
+            or "comment" in image.info
+            or "exif" in image.info
+            or (EXIF_CANARY.encode() in data)
         )

@@ -20,8 +20,12 @@ async def test_connection_pragmas(tmp_path) -> None:
                     values[pragma] = row[0]
     finally:
         await db.close()
-    assert values == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1,
-                      "secure_delete": 1}
+    assert values == {
+        "journal_mode": "wal",
+        "synchronous": 2,
+        "foreign_keys": 1,
+        "secure_delete": 1,
+    }
 
 
 async def test_shipped_migrations_apply_once_and_set_user_version(tmp_path) -> None:

@@ -54,15 +54,27 @@ async def env(tmp_path):
     policy = load_policy(
         None,
         {
-            "intake": {"max_items": 4, "max_attachments": 2, "max_tips_per_day": 2,
-                       "max_text_chars": 50, "max_receipt_failures_per_hour": 3,
-                       "max_attachment_bytes": 100_000},
+            "intake": {
+                "max_items": 4,
+                "max_attachments": 2,
+                "max_tips_per_day": 2,
+                "max_text_chars": 50,
+                "max_receipt_failures_per_hour": 3,
+                "max_attachment_bytes": 100_000,
+            },
             "review": {"post_delay_max_seconds": 60},
         },
     )
     wakes: list[int] = []
-    service = IntakeService(db, vault, blobs, policy, review_chat_id=REVIEW_CHAT,
-                            on_outbox=lambda: wakes.append(1), clock=clock)
+    service = IntakeService(
+        db,
+        vault,
+        blobs,
+        policy,
+        review_chat_id=REVIEW_CHAT,
+        on_outbox=lambda: wakes.append(1),
+        clock=clock,
+    )
     yield service, db, blobs, clock, wakes, vault
     await db.close()
 
@@ -76,7 +88,7 @@ async def _ready_to_submit(service: IntakeService, user: int = USER) -> None:
 
 
 async def test_a_full_draft_becomes_a_report_with_a_working_receipt(env) -> None:
-    service, db, _, clock, wakes, _ = env
+    service, db, _, _clock, wakes, _ = env
     await _ready_to_submit(service)
     submission = await service.submit(USER, chat_id=USER)
     assert submission.reference.startswith("T-20")
@@ -88,7 +100,7 @@ async def test_a_full_draft_becomes_a_report_with_a_working_receipt(env) -> None
     assert view.contact_stored
     async with db.read() as conn:
         async with conn.execute("SELECT not_before, created_at, kind FROM outbox") as cursor:
-            (not_before, created, kind), = await cursor.fetchall()
+            ((not_before, created, kind),) = await cursor.fetchall()
     assert kind == "tip_posted"
     assert 0 <= not_before - created <= 60
 
@@ -215,7 +227,7 @@ async def test_wrong_receipts_are_rate_limited(env) -> None:
 
 
 async def test_no_contact_stores_nothing_and_forget_erases_contact(env) -> None:
-    service, db, *_ = env
+    service, _db, *_ = env
     await _ready_to_submit(service, 1)
     await service.set_contact(1, allowed=False)
     quiet = await service.submit(1, 1)
@@ -264,6 +276,6 @@ async def test_report_row_holds_no_plain_ids(env) -> None:
         assert report is None
         async with conn.execute("SELECT * FROM reports") as cursor:
             row = await cursor.fetchone()
-    values = [row[k] for k in row.keys()]  # noqa: SIM118 - sqlite Row
+    values = [row[k] for k in row.keys()]
     assert USER not in values and str(USER) not in [str(v) for v in values]
     assert submission.receipt.replace("-", "") not in [str(v) for v in values]

@@ -17,8 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_shipped_policy_loads_with_the_drug_categories() -> None:
     policy = load(None)
     keys = [c.key for c in policy.intake.categories]
-    assert keys[:5] == ["drug_trafficking", "drug_production", "drug_use_venue",
-                        "drugged_driving", "cultivation"]
+    assert keys[:5] == [
+        "drug_trafficking",
+        "drug_production",
+        "drug_use_venue",
+        "drugged_driving",
+        "cultivation",
+    ]
     assert all(c.label("zh") != c.label("en") for c in policy.intake.categories)
     assert policy.review.post_delay_max_seconds == 180
 
@@ -64,8 +69,10 @@ def test_every_key_the_code_uses_exists() -> None:
     """Scan the sources for literal catalogue keys; each must be in the catalogue."""
     catalogue = Catalogue.load()
     used: set[str] = set()
-    pattern = re.compile(r'"((?:start|help|command|button|report|kind|summary|receipt|status|'
-                         r'state|forget|refuse|error|review)\.[a-z_]+)"')
+    pattern = re.compile(
+        r'"((?:start|help|command|button|report|kind|summary|receipt|status|'
+        r'state|forget|refuse|error|review)\.[a-z_]+)"'
+    )
     for folder in ("bot", "handlers"):
         for source in (ROOT / folder).rglob("*.py"):
             used |= set(pattern.findall(source.read_text("utf-8")))

@@ -1,0 +1,104 @@
+"""End-to-end harness: the real Application, run by `bot.app.serve`, against the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import serve
+from bot.config import Settings
+from tests.fake_telegram import FakeTelegram
+
+REVIEW_CHAT = -1001000000001
+FINANCE_CHAT = -1001000000002
+REVIEWER = 700000001
+FINANCE_CLERK = 700000002
+
+
+class RunningBot:
+    """Starts `serve()` as a task; `restart()` stops it and starts a fresh Application."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+
+    async def start(self) -> None:
+        self._stop = asyncio.Event()
+        ready = asyncio.Event()
+        self._task = asyncio.create_task(serve(self.settings, self._stop, ready=ready))
+        waiter = asyncio.create_task(ready.wait())
+        done, _ = await asyncio.wait(
+            {self._task, waiter}, timeout=15, return_when=asyncio.FIRST_COMPLETED
+        )
+        if self._task in done:
+            waiter.cancel()
+            self._task.result()  # raises the start-up error
+            raise AssertionError("the bot stopped during start-up")
+        if waiter not in done:
+            waiter.cancel()
+            raise AssertionError("the bot did not become ready in 15 s")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._stop.set()
+        await asyncio.wait_for(self._task, 20)
+        self._task = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+
+def write_policy(path: Path, extra: str = "") -> Path:
+    path.write_text("[review]\npost_delay_max_seconds = 0\n" + extra, encoding="utf-8")
+    return path
+
+
+def make_settings(tmp_path: Path, fake: FakeTelegram, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": fake.token,
+        "api_url": fake.url,
+        "review_chat_id": REVIEW_CHAT,
+        "finance_chat_id": FINANCE_CHAT,
+        "data_dir": tmp_path / "data",
+        "key_file": tmp_path / "secrets" / "master.key",
+        "policy_file": write_policy(tmp_path / "policy.toml"),
+        "master_key": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        server.add_group(
+            REVIEW_CHAT, "Reviewers", {server.bot_id: "administrator", REVIEWER: "member"}
+        )
+        server.add_group(
+            FINANCE_CHAT, "Finance", {server.bot_id: "member", FINANCE_CLERK: "member"}
+        )
+        yield server
+
+
+@pytest.fixture
+def settings(tmp_path: Path, fake: FakeTelegram) -> Settings:
+    return make_settings(tmp_path, fake)
+
+
+@pytest.fixture
+async def bot(settings: Settings) -> AsyncIterator[RunningBot]:
+    running = RunningBot(settings)
+    await running.start()
+    try:
+        yield running
+    finally:
+        with contextlib.suppress(Exception):
+            await running.stop()
