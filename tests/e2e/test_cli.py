@@ -1,0 +1,116 @@
+"""The real command line in a subprocess: clear one-line refusals, and a run that stops on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import signal
+import stat
+import sys
+from pathlib import Path
+
+from tests.e2e.conftest import FINANCE_CHAT, REVIEW_CHAT, write_policy
+from tests.fake_telegram import FakeTelegram
+
+
+def _env(tmp_path: Path, fake: FakeTelegram | None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIPLINE_")}
+    if fake is not None:
+        env.update(
+            TIPLINE_BOT_TOKEN=fake.token,
+            TIPLINE_API_URL=fake.url,
+            TIPLINE_REVIEW_CHAT_ID=str(REVIEW_CHAT),
+            TIPLINE_FINANCE_CHAT_ID=str(FINANCE_CHAT),
+            TIPLINE_POLICY_FILE=str(write_policy(tmp_path / "policy.toml")),
+        )
+    env.update(extra)
+    return env
+
+
+async def _run(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_keygen_prints_a_usable_key(tmp_path) -> None:
+    code, out, _ = await _run(tmp_path, _env(tmp_path, None), "keygen")
+    assert code == 0
+    assert len(base64.b64decode(out.strip(), validate=True)) == 32
+
+
+async def test_missing_setting_is_one_clear_line(tmp_path) -> None:
+    code, _, err = await _run(tmp_path, _env(tmp_path, None))
+    assert code == 2
+    first = err.splitlines()[0]
+    assert first.startswith("tipline: TIPLINE_BOT_TOKEN is missing: it should be")
+    assert ".env.example" in err
+    assert "Traceback" not in err
+
+
+async def test_wrong_token_is_reported_without_a_traceback(tmp_path, fake) -> None:
+    env = _env(tmp_path, fake, TIPLINE_BOT_TOKEN="999999:WRONG-TOKEN")
+    code, _, err = await _run(tmp_path, env)
+    assert code == 2
+    assert "the Bot API refused the token" in err
+    assert "Traceback" not in err and "WRONG-TOKEN" not in err
+
+
+async def test_unreachable_review_chat_is_named(tmp_path, fake) -> None:
+    env = _env(tmp_path, fake, TIPLINE_REVIEW_CHAT_ID="-1009999999999")
+    code, _, err = await _run(tmp_path, env)
+    assert code == 2
+    assert "TIPLINE_REVIEW_CHAT_ID" in err and "Traceback" not in err
+    assert "-1009999999999" not in err
+
+
+async def test_bot_not_in_finance_chat_is_named(tmp_path, fake) -> None:
+    fake.set_member(FINANCE_CHAT, fake.bot_id, "left")
+    code, _, err = await _run(tmp_path, _env(tmp_path, fake))
+    assert code == 2
+    assert "TIPLINE_FINANCE_CHAT_ID" in err
+
+
+async def test_migrate_reports_the_schema_version(tmp_path, fake) -> None:
+    code, out, _ = await _run(tmp_path, _env(tmp_path, fake), "migrate")
+    assert code == 0 and "schema version 1" in out
+    assert (tmp_path / "data" / "tipline.sqlite3").exists()
+
+
+async def test_run_answers_a_tipster_and_stops_cleanly_on_sigterm(tmp_path, fake) -> None:
+    env = _env(tmp_path, fake)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        user = fake.add_user(4242424242, "Phone")
+        fake.user_sends_text(user, "/start")
+        welcome = await fake.wait_for_message(user.id, timeout=30)
+        assert "v1:t:report" in fake.button_data(welcome)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, err.decode()
+    log = err.decode()
+    key_file = tmp_path / "secrets" / "master.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert log.count("Created a new master key") == 1 and str(key_file) in log
+    assert fake.token not in log and "4242424242" not in log
