@@ -1,4 +1,4 @@
-"""The real command line in a subprocess: clear one-line refusals, and a run that stops on SIGTERM."""
+"""The real command line in a subprocess: one-line refusals, and a clean stop on SIGTERM."""
 
 from __future__ import annotations
 
