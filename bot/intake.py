@@ -546,6 +546,7 @@ class IntakeService:
         normalized = codes.normalize_receipt(receipt)
         assert normalized is not None
         now = self._now()
+        minute = now - now % 60  # stored times are coarse: they must not pinpoint a moment
         day = self._day()
         year = datetime.fromtimestamp(now, UTC).year
         delay_max = self._policy.review.post_delay_max_seconds
@@ -586,7 +587,7 @@ class IntakeService:
                     key.seal_text("contact", str(chat_id)) if state.contact_allowed else None
                 ),
                 review_chat_id=self._review_chat_id,
-                now=now - now % 60,
+                now=minute,
             )
             await outbox_repo.enqueue(
                 conn,
@@ -594,7 +595,7 @@ class IntakeService:
                 kind="tip_posted",
                 report_id=report_id,
                 chat_id=self._review_chat_id,
-                now=now,
+                now=minute,
                 not_before=now + delay,
             )
             await drafts.delete(conn, owner)

@@ -61,6 +61,11 @@ async def submit(fake: FakeTelegram, user: FakeUser, *, contact: bool = True) ->
     """Review, optionally refuse contact, send; returns the receipt shown."""
     press(fake, user, "v1:t:review")
     await wait_button(fake, user.id, "v1:t:submit")
+    return await submit_from_summary(fake, user, contact=contact)
+
+
+async def submit_from_summary(fake: FakeTelegram, user: FakeUser, *, contact: bool = True) -> str:
+    """On the summary: optionally refuse contact, then send; returns the receipt shown."""
     if not contact:
         press(fake, user, "v1:t:contact:no")
         await fake.wait_until(

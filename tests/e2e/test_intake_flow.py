@@ -6,7 +6,15 @@ import struct
 
 from bot.codes import normalize_receipt
 from tests.e2e.conftest import REVIEW_CHAT, RunningBot
-from tests.e2e.flows import added, begin, press, send_text_tip, submit, wait_button
+from tests.e2e.flows import (
+    added,
+    begin,
+    press,
+    send_text_tip,
+    submit,
+    submit_from_summary,
+    wait_button,
+)
 from tests.images import EXIF_CANARY, has_metadata, jpeg_with_gps
 
 TIPSTER_ID = 5550001234
@@ -208,3 +216,26 @@ async def test_start_explains_promises_and_offers_the_button(fake, bot: RunningB
     assert "v1:t:report" in fake.button_data(welcome)
     press(fake, tipster, "v1:t:report")
     await wait_button(fake, tipster.id, "v1:t:cat:drug_trafficking")
+
+
+async def test_videos_and_other_files_arrive_with_the_metadata_warning(
+    fake, bot: RunningBot
+) -> None:
+    tipster = fake.add_user(TIPSTER_ID, "T")
+    await begin(fake, tipster, area=None)
+    fake.user_sends_video(tipster, b"\x00\x00\x00\x18ftypmp42-video-bytes")
+    warning = await fake.wait_for_message(tipster.id, lambda m: m["_plain"].startswith("Added"))
+    assert "could not be removed" in warning["_plain"]
+    fake.user_sends_text(tipster, "y" * 3000)
+    await added(fake, tipster)
+    fake.user_sends_text(tipster, "z" * 3000)
+    await added(fake, tipster)
+    press(fake, tipster, "v1:t:review")
+    summary = await wait_button(fake, tipster.id, "v1:t:submit")
+    assert "hidden data NOT removed" in summary["_plain"]
+    await submit_from_summary(fake, tipster)
+    video = await fake.wait_for_message(REVIEW_CHAT, lambda m: m.get("method") == "sendVideo")
+    assert "metadata NOT removed" in video["_plain"]
+    texts = [m for m in fake.messages_in(REVIEW_CHAT) if m.get("method") == "sendMessage"]
+    assert len(texts) == 2, "6,000 characters of tip need two messages"
+    assert sum(m["_plain"].count("y") + m["_plain"].count("z") for m in texts) >= 6000

@@ -88,7 +88,7 @@ async def _ready_to_submit(service: IntakeService, user: int = USER) -> None:
 
 
 async def test_a_full_draft_becomes_a_report_with_a_working_receipt(env) -> None:
-    service, db, _, _clock, wakes, _ = env
+    service, db, _, clock, wakes, _ = env
     await _ready_to_submit(service)
     submission = await service.submit(USER, chat_id=USER)
     assert submission.reference.startswith("T-20")
@@ -102,7 +102,8 @@ async def test_a_full_draft_becomes_a_report_with_a_working_receipt(env) -> None
         async with conn.execute("SELECT not_before, created_at, kind FROM outbox") as cursor:
             ((not_before, created, kind),) = await cursor.fetchall()
     assert kind == "tip_posted"
-    assert 0 <= not_before - created <= 60
+    assert created % 60 == 0, "stored times are rounded to the minute"
+    assert 0 <= not_before - clock.now <= 60
 
 
 async def test_references_count_up_per_year(env) -> None:
