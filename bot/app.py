@@ -26,16 +26,18 @@ from telegram.ext import (
 )
 
 from bot import policy as policy_module
+from bot.audit import AuditLog
 from bot.config import Settings, load_key_ring
 from bot.i18n import Catalogue, language_for
 from bot.intake import IntakeService
 from bot.logs import quiet_libraries
 from bot.policy import Policy, PolicyError
 from bot.posts import PostRenderer
+from bot.review import ReviewService
 from bot.runtime import BotData, Context, Runtime
 from bot.sender import Sender
 from bot.vault import Vault
-from handlers import tipster
+from handlers import review, tipster
 from storage.blobs import BlobStore
 from storage.db import Database
 
@@ -66,7 +68,11 @@ def build_application(settings: Settings, policy: Policy) -> TipApplication:
         .get_updates_read_timeout(POLL_TIMEOUT_SECONDS + 10)
         .build()
     )
+    for handler in tipster.answer_handlers():
+        application.add_handler(handler, group=-1)
     for handler in tipster.build(policy.intake.conversation_timeout_minutes):
+        application.add_handler(handler)
+    for handler in review.build(frozenset(policy.review.chats(settings.review_chat_id))):
         application.add_handler(handler)
     application.add_error_handler(_on_error)
     return application
@@ -121,6 +127,8 @@ async def start_runtime(
     catalogue = Catalogue.load()
     vault = Vault(load_key_ring(settings))
     await _check_staff_chat(application, settings.review_chat_id, "TIPLINE_REVIEW_CHAT_ID")
+    for index, route in enumerate(policy.review.routes, start=1):
+        await _check_staff_chat(application, route.chat_id, f"[review] routes entry {index}")
     await _check_staff_chat(application, settings.finance_chat_id, "TIPLINE_FINANCE_CHAT_ID")
     db = await Database.open(settings.data_dir)
     try:
@@ -138,7 +146,13 @@ async def start_runtime(
             on_outbox=sender.wake,
             clock=clock,
         )
-        runtime = Runtime(settings, policy, catalogue, db, vault, blobs, intake, sender)
+        audit = AuditLog(vault)
+        review_service = ReviewService(
+            db, vault, blobs, policy, audit, on_outbox=sender.wake, clock=clock
+        )
+        runtime = Runtime(
+            settings, policy, catalogue, db, vault, blobs, intake, review_service, audit, sender
+        )
         for language, commands in tipster.command_lists(catalogue).items():
             await application.bot.set_my_commands(
                 commands,
@@ -158,10 +172,11 @@ async def start_runtime(
 
 
 async def _sweep(context: Context) -> None:
-    """Delete abandoned drafts and expired abuse counters."""
-    intake = context.bot_data.runtime.intake
-    removed = await intake.purge_stale_drafts()
-    await intake.purge_old_counters()
+    """Delete abandoned drafts, expired abuse counters and closed answer windows."""
+    runtime = context.bot_data.runtime
+    removed = await runtime.intake.purge_stale_drafts()
+    await runtime.intake.purge_old_counters()
+    await runtime.review.purge_expired_sessions()
     if removed:
         log.info("removed %d abandoned draft(s)", removed)
 

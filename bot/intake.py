@@ -241,6 +241,77 @@ def item_payload(key: DataKey, sealed: bytes) -> dict[str, Any]:
     return result
 
 
+@dataclass(frozen=True)
+class PreparedItem:
+    """One part of a tip or an answer, cleaned and checked, ready to be sealed."""
+
+    payload: dict[str, Any]
+    summary: dict[str, Any]
+    blob: bytes | None = None
+
+    @property
+    def kind(self) -> ItemKind:
+        return ItemKind(self.payload["kind"])
+
+
+def prepare_text(policy: Policy, text: str) -> PreparedItem:
+    cleaned = _clean_text(text)
+    if not cleaned:
+        raise EmptyText()
+    limit = policy.intake.max_text_chars
+    if len(cleaned) > limit:
+        raise TextTooLong(limit=limit, length=len(cleaned))
+    return PreparedItem(
+        {"kind": ItemKind.TEXT, "text": cleaned},
+        {"kind": ItemKind.TEXT, "chars": len(cleaned), "preview": _preview(cleaned)},
+    )
+
+
+def prepare_location(latitude: float, longitude: float) -> PreparedItem:
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise UnknownChoice()
+    return PreparedItem(
+        {"kind": ItemKind.LOCATION, "latitude": latitude, "longitude": longitude},
+        {"kind": ItemKind.LOCATION},
+    )
+
+
+def check_attachment_size(policy: Policy, size: int | None) -> None:
+    limit = policy.intake.max_attachment_bytes
+    if size is not None and size > limit:
+        raise AttachmentTooLarge(limit_mb=limit // 1_000_000)
+
+
+def prepare_attachment(policy: Policy, incoming: IncomingAttachment) -> PreparedItem:
+    """Clean an image (from a photo or a file) or label another file as not cleaned."""
+    check_attachment_size(policy, len(incoming.data))
+    extension = _extension(incoming.file_name)
+    data, mime, removed = incoming.data, incoming.mime or "application/octet-stream", False
+    kind = incoming.kind
+    if kind is ItemKind.PHOTO or (
+        kind is ItemKind.DOCUMENT and media.looks_like_image(incoming.mime, extension)
+    ):
+        try:
+            clean = media.scrub_image(incoming.data)
+        except media.MediaError:
+            if kind is ItemKind.PHOTO:
+                raise ImageUnreadable() from None
+        else:
+            data, mime, extension, removed = clean.data, clean.mime, clean.extension, True
+            kind = ItemKind.PHOTO
+    if not extension:
+        extension = ".mp4" if kind is ItemKind.VIDEO else ".bin"
+    payload = {
+        "kind": kind,
+        "mime": mime,
+        "extension": extension,
+        "size": len(data),
+        "metadata_removed": removed,
+    }
+    summary = {"kind": kind, "extension": extension, "metadata_removed": removed}
+    return PreparedItem(payload, summary, data)
+
+
 class IntakeService:
     """The tipster's use cases; each one is a single transaction."""
 
@@ -446,62 +517,22 @@ class IntakeService:
             raise
         return self._view(DraftRecord(**{**draft.__dict__, "step": str(Step.DESCRIBE)}), state)
 
-    async def add_text(self, user_id: int, text: str) -> DraftView:
-        cleaned = _clean_text(text)
-        if not cleaned:
-            raise EmptyText()
-        limit = self._policy.intake.max_text_chars
-        if len(cleaned) > limit:
-            raise TextTooLong(limit=limit, length=len(cleaned))
-        return await self._add_item(
-            user_id,
-            {"kind": ItemKind.TEXT, "text": cleaned},
-            {"kind": ItemKind.TEXT, "chars": len(cleaned), "preview": _preview(cleaned)},
-        )
-
-    async def add_location(self, user_id: int, latitude: float, longitude: float) -> DraftView:
-        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-            raise UnknownChoice()
-        return await self._add_item(
-            user_id,
-            {"kind": ItemKind.LOCATION, "latitude": latitude, "longitude": longitude},
-            {"kind": ItemKind.LOCATION},
-        )
-
     def check_attachment_size(self, size: int | None) -> None:
         """Refuse before downloading when Telegram already says the file is too big."""
-        limit = self._policy.intake.max_attachment_bytes
-        if size is not None and size > limit:
-            raise AttachmentTooLarge(limit_mb=limit // 1_000_000)
+        check_attachment_size(self._policy, size)
+
+    async def add(self, user_id: int, item: PreparedItem) -> DraftView:
+        """Seal a prepared text, location or attachment into the draft."""
+        return await self._add_item(user_id, item.payload, item.summary, blob=item.blob)
+
+    async def add_text(self, user_id: int, text: str) -> DraftView:
+        return await self.add(user_id, prepare_text(self._policy, text))
+
+    async def add_location(self, user_id: int, latitude: float, longitude: float) -> DraftView:
+        return await self.add(user_id, prepare_location(latitude, longitude))
 
     async def add_attachment(self, user_id: int, incoming: IncomingAttachment) -> DraftView:
-        """Clean (images) or label (other files) an attachment and seal it into the draft."""
-        self.check_attachment_size(len(incoming.data))
-        extension = _extension(incoming.file_name)
-        data, mime, removed = incoming.data, incoming.mime or "application/octet-stream", False
-        kind = incoming.kind
-        if kind is ItemKind.PHOTO or (
-            kind is ItemKind.DOCUMENT and media.looks_like_image(incoming.mime, extension)
-        ):
-            try:
-                clean = media.scrub_image(incoming.data)
-            except media.MediaError:
-                if kind is ItemKind.PHOTO:
-                    raise ImageUnreadable() from None
-            else:
-                data, mime, extension, removed = clean.data, clean.mime, clean.extension, True
-                kind = ItemKind.PHOTO
-        if not extension:
-            extension = ".mp4" if kind is ItemKind.VIDEO else ".bin"
-        payload = {
-            "kind": kind,
-            "mime": mime,
-            "extension": extension,
-            "size": len(data),
-            "metadata_removed": removed,
-        }
-        summary = {"kind": kind, "extension": extension, "metadata_removed": removed}
-        return await self._add_item(user_id, payload, summary, blob=data)
+        return await self.add(user_id, prepare_attachment(self._policy, incoming))
 
     async def review(self, user_id: int) -> DraftView:
         """Move to the summary; there must be something to send."""
@@ -567,6 +598,10 @@ class IntakeService:
             ):
                 raise DailyLimitReached(limit=self._policy.intake.max_tips_per_day)
             await ratelimit.increment(conn, "tips", subject, day)
+            area_key = state.area[4:] if state.area and state.area.startswith("key:") else None
+            review_chat = self._policy.review.chat_for(
+                self._review_chat_id, state.category, area_key
+            )
             seq = await reports.next_sequence(conn, year)
             reference = f"T-{year}-{seq:04d}"
             report_id = await reports.insert(
@@ -586,7 +621,7 @@ class IntakeService:
                 sealed_contact=(
                     key.seal_text("contact", str(chat_id)) if state.contact_allowed else None
                 ),
-                review_chat_id=self._review_chat_id,
+                review_chat_id=review_chat,
                 now=minute,
             )
             await outbox_repo.enqueue(
@@ -594,7 +629,7 @@ class IntakeService:
                 target="staff",
                 kind="tip_posted",
                 report_id=report_id,
-                chat_id=self._review_chat_id,
+                chat_id=review_chat,
                 now=minute,
                 not_before=now + delay,
             )

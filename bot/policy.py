@@ -45,8 +45,35 @@ class IntakePolicy:
 
 
 @dataclass(frozen=True)
+class Route:
+    """Tips of these categories and/or areas go to their own review chat."""
+
+    chat_id: int
+    categories: frozenset[str]
+    areas: frozenset[str]
+
+    def matches(self, category: str, area_key: str | None) -> bool:
+        if self.categories and category not in self.categories:
+            return False
+        return not self.areas or area_key in self.areas
+
+
+@dataclass(frozen=True)
 class ReviewPolicy:
     post_delay_max_seconds: int
+    answer_window_minutes: int
+    search_limit: int
+    routes: tuple[Route, ...]
+
+    def chat_for(self, default_chat: int, category: str, area_key: str | None) -> int:
+        """The review chat a tip belongs to: the first matching route, else the default."""
+        for route in self.routes:
+            if route.matches(category, area_key):
+                return route.chat_id
+        return default_chat
+
+    def chats(self, default_chat: int) -> list[int]:
+        return list(dict.fromkeys([default_chat, *(route.chat_id for route in self.routes)]))
 
 
 @dataclass(frozen=True)
@@ -95,6 +122,34 @@ def _choices(raw: Any, section: str, key: str) -> tuple[Choice, ...]:
     return tuple(choices)
 
 
+def _routes(raw: Any, categories: tuple[Choice, ...], areas_raw: Any) -> tuple[Route, ...]:
+    if not isinstance(raw, list):
+        raise PolicyError("[review] routes must be a list of tables")
+    known_categories = {c.key for c in categories}
+    known_areas = {a.get("key") for a in areas_raw if isinstance(a, dict)}
+    routes: list[Route] = []
+    for index, entry in enumerate(raw, start=1):
+        if not isinstance(entry, dict):
+            raise PolicyError(f"[review] routes entry {index} must be a table")
+        chat_id = entry.get("chat_id")
+        if not isinstance(chat_id, int) or isinstance(chat_id, bool) or chat_id >= 0:
+            raise PolicyError(
+                f"[review] routes entry {index} needs chat_id, a group id like -100..."
+            )
+        cats = entry.get("categories", [])
+        route_areas = entry.get("areas", [])
+        if not isinstance(cats, list) or not set(cats) <= known_categories:
+            raise PolicyError(f"[review] routes entry {index}: categories must be known keys")
+        if not isinstance(route_areas, list) or not set(route_areas) <= known_areas:
+            raise PolicyError(
+                f"[review] routes entry {index}: areas must be keys of [[intake.areas]]"
+            )
+        if not cats and not route_areas:
+            raise PolicyError(f"[review] routes entry {index} must name categories or areas")
+        routes.append(Route(chat_id, frozenset(cats), frozenset(route_areas)))
+    return tuple(routes)
+
+
 def parse(document: dict[str, Any]) -> Policy:
     intake = document.get("intake", {})
     review = document.get("review", {})
@@ -121,6 +176,9 @@ def parse(document: dict[str, Any]) -> Policy:
         ),
         review=ReviewPolicy(
             post_delay_max_seconds=_int(review, "review", "post_delay_max_seconds", 0),
+            answer_window_minutes=_int(review, "review", "answer_window_minutes", 1),
+            search_limit=_int(review, "review", "search_limit", 1),
+            routes=_routes(review.get("routes", []), categories, intake.get("areas", [])),
         ),
     )
 

@@ -8,12 +8,16 @@ nothing of the tipster's own message (sender, forward origin, file name, metadat
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from bot.i18n import Catalogue, Html
 from bot.intake import ItemKind, item_payload
 from bot.policy import Policy
 from bot.vault import DataKey
+from bot.workflow import Action, ReportStatus, allowed_actions
 from storage.blobs import BlobStore
 from storage.records import ItemRecord, ReportRecord
 
@@ -22,8 +26,18 @@ CAPTION_LIMIT = 1024
 
 
 @dataclass(frozen=True)
+class Button:
+    label: str
+    data: str
+
+
+Keyboard = tuple[tuple[Button, ...], ...]
+
+
+@dataclass(frozen=True)
 class TextPart:
     html: str
+    buttons: Keyboard = field(default=())
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,25 @@ class LocationPart:
 
 
 Part = TextPart | FilePart | LocationPart
+
+# Room kept in the card's first message for the header and status lines.
+CARD_RESERVE = 900
+BUTTONS_PER_ROW = 3
+
+# Looks up a staff member's display name (chat id, user id) when a card is drawn; names are
+# never stored.
+NameLookup = Callable[[int, int], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class CardState:
+    """What the card shows besides the tip: who holds it and the last move."""
+
+    holder: str | None = None
+    last_action: str | None = None
+    last_actor: str | None = None
+    last_at: int | None = None
+    duplicate_of: str | None = None
 
 
 def escaped_chunks(text: str, limit: int) -> list[str]:
@@ -77,7 +110,7 @@ def pack_blocks(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
 
 
 class PostRenderer:
-    """Builds the parts of a staff post in the staff language."""
+    """Builds what the bot posts: staff posts in the staff language, tipster notices in theirs."""
 
     def __init__(
         self, catalogue: Catalogue, policy: Policy, blobs: BlobStore, staff_language: str
@@ -97,15 +130,62 @@ class PostRenderer:
             return choice.label(self._lang) if choice else value
         return value
 
-    async def tip_post(
-        self, report: ReportRecord, key: DataKey, items: list[ItemRecord]
-    ) -> list[Part]:
-        """The header with the tip's text, then each attachment and location in order."""
+    def _payloads(
+        self, key: DataKey, items: list[ItemRecord]
+    ) -> list[tuple[ItemRecord, dict[str, Any]]]:
+        """The tip's own parts, in order; answers to questions are posted separately."""
+        loaded = [(item, item_payload(key, item.sealed)) for item in items]
+        return [(item, payload) for item, payload in loaded if "answer_to" not in payload]
+
+    def buttons(self, report: ReportRecord) -> Keyboard:
+        """The moves allowed now, as buttons; Ask says why it is off without contact."""
+        t, lang, ref = self._t, self._lang, report.reference
+        buttons: list[Button] = []
+        for action in allowed_actions(ReportStatus(report.status)):
+            if action is Action.ASK and report.sealed_contact is None:
+                buttons.append(
+                    Button(t.text(lang, "staff.button.ask_off"), f"v1:r:nocontact:{ref}")
+                )
+            else:
+                buttons.append(
+                    Button(
+                        t.text(lang, f"staff.button.{action.value}"), f"v1:r:{action.value}:{ref}"
+                    )
+                )
+        return tuple(
+            tuple(buttons[i : i + BUTTONS_PER_ROW]) for i in range(0, len(buttons), BUTTONS_PER_ROW)
+        )
+
+    def _status_lines(self, report: ReportRecord, state: CardState) -> list[str]:
+        t, lang = self._t, self._lang
+        status = t.text(lang, f"staff.state.{report.status}")
+        lines = [t.text(lang, "staff.card.status", status=Html(status))]
+        if state.holder:
+            lines.append(t.text(lang, "staff.card.holder", name=state.holder))
+        if state.last_action and state.last_at is not None:
+            when = datetime.fromtimestamp(state.last_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            action = t.text(lang, f"staff.action.{state.last_action}")
+            lines.append(
+                t.text(
+                    lang,
+                    "staff.card.last",
+                    action=Html(action),
+                    name=state.last_actor or "?",
+                    when=when,
+                )
+            )
+        if state.duplicate_of:
+            lines.append(t.text(lang, "staff.card.duplicate_of", reference=state.duplicate_of))
+        return lines
+
+    def _card_pages(
+        self, report: ReportRecord, key: DataKey, items: list[ItemRecord], state: CardState
+    ) -> list[str]:
         t, lang = self._t, self._lang
         category = self._policy.intake.category(report.category)
-        payloads = [(item, item_payload(key, item.sealed)) for item in items]
+        payloads = self._payloads(key, items)
         texts = [p["text"] for _, p in payloads if p["kind"] == ItemKind.TEXT]
-        others = [(i, p) for i, p in payloads if p["kind"] != ItemKind.TEXT]
+        attachments = len(payloads) - len(texts)
         header = t.text(
             lang,
             "review.post_header",
@@ -114,37 +194,112 @@ class PostRenderer:
             area=self._area(report, key),
             alias=report.alias,
             parts=len(payloads),
-            attachments=len(others),
+            attachments=attachments,
         )
-        blocks = [header]
+        card = "\n".join([header, *self._status_lines(report, state)])
+        chunks: list[str] = []
         for text in texts:
-            blocks.extend(escaped_chunks(text, MESSAGE_LIMIT - 64))
-        parts: list[Part] = [TextPart(m) for m in pack_blocks(blocks)]
+            chunks.extend(escaped_chunks(text, MESSAGE_LIMIT - CARD_RESERVE))
+        first, rest = [card], chunks
+        while rest and len("\n\n".join([*first, rest[0]])) <= MESSAGE_LIMIT:
+            first.append(rest.pop(0))
+        return ["\n\n".join(first), *pack_blocks(rest)]
+
+    async def card(
+        self, report: ReportRecord, key: DataKey, items: list[ItemRecord], state: CardState
+    ) -> TextPart:
+        """The tip's card as it should look now (first message of its post)."""
+        return TextPart(self._card_pages(report, key, items, state)[0], self.buttons(report))
+
+    async def tip_post(
+        self, report: ReportRecord, key: DataKey, items: list[ItemRecord], state: CardState
+    ) -> list[Part]:
+        """The card with buttons, the rest of a long text, then each attachment and location."""
+        t, lang = self._t, self._lang
+        pages = self._card_pages(report, key, items, state)
+        parts: list[Part] = [TextPart(pages[0], self.buttons(report))]
+        parts += [TextPart(page) for page in pages[1:]]
+        others = [(i, p) for i, p in self._payloads(key, items) if p["kind"] != ItemKind.TEXT]
         for number, (item, payload) in enumerate(others, start=1):
-            if payload["kind"] == ItemKind.LOCATION:
-                parts.append(LocationPart(float(payload["latitude"]), float(payload["longitude"])))
-                continue
-            assert item.blob_name is not None
-            data = key.open(f"blob:{item.blob_name}", await self._blobs.get(item.blob_name))
-            label = (
-                "review.metadata_removed"
-                if payload["metadata_removed"]
-                else ("review.metadata_kept")
-            )
             caption = t.text(
                 lang,
                 "review.attachment_caption",
                 reference=report.reference,
                 number=number,
                 total=len(others),
-                note=Html(t.text(lang, label)),
+                note=Html(t.text(lang, self._metadata_key(payload))),
             )
-            parts.append(
-                FilePart(
-                    kind=ItemKind(payload["kind"]),
-                    data=data,
-                    filename=f"{report.reference}-{number}{payload['extension']}",
-                    caption=caption[:CAPTION_LIMIT],
-                )
-            )
+            parts.append(await self._attachment(report, key, item, payload, number, caption))
         return parts
+
+    @staticmethod
+    def _metadata_key(payload: dict[str, Any]) -> str:
+        return (
+            "review.metadata_removed" if payload.get("metadata_removed") else "review.metadata_kept"
+        )
+
+    async def _attachment(
+        self,
+        report: ReportRecord,
+        key: DataKey,
+        item: ItemRecord,
+        payload: dict[str, Any],
+        number: int | str,
+        caption: str,
+    ) -> Part:
+        if payload["kind"] == ItemKind.LOCATION:
+            return LocationPart(float(payload["latitude"]), float(payload["longitude"]))
+        assert item.blob_name is not None
+        data = key.open(f"blob:{item.blob_name}", await self._blobs.get(item.blob_name))
+        return FilePart(
+            kind=ItemKind(payload["kind"]),
+            data=data,
+            filename=f"{report.reference}-{number}{payload['extension']}",
+            caption=caption[:CAPTION_LIMIT],
+        )
+
+    async def answer(
+        self, report: ReportRecord, key: DataKey, items: list[ItemRecord], position: int
+    ) -> list[Part]:
+        """One answer message from the tipster, under the tip's alias, as the bot's own copy."""
+        t, lang = self._t, self._lang
+        match = [item for item in items if item.position == position]
+        if not match:
+            return []
+        item = match[0]
+        payload = item_payload(key, item.sealed)
+        intro = t.text(lang, "staff.answer.intro", alias=report.alias, reference=report.reference)
+        if payload["kind"] == ItemKind.TEXT:
+            pages = pack_blocks([intro, *escaped_chunks(payload["text"], MESSAGE_LIMIT - 200)])
+            return [TextPart(page) for page in pages]
+        caption = t.text(
+            lang,
+            "staff.answer.caption",
+            alias=report.alias,
+            reference=report.reference,
+            note=Html(t.text(lang, self._metadata_key(payload))),
+        )
+        part = await self._attachment(report, key, item, payload, f"a{position}", caption)
+        if isinstance(part, LocationPart):
+            return [TextPart(intro), part]
+        return [part]
+
+    def notice(self, report: ReportRecord, status: str) -> TextPart:
+        """A status change, told to the tipster in their language."""
+        t, lang = self._t, report.language
+        return TextPart(
+            t.text(
+                lang,
+                "notice.status",
+                reference=report.reference,
+                state=Html(t.text(lang, f"state.{status}")),
+            )
+        )
+
+    def question(self, report: ReportRecord, question: str, token: str) -> TextPart:
+        """The reviewers' question, with a Reply button carrying a one-use token."""
+        t, lang = self._t, report.language
+        return TextPart(
+            t.text(lang, "notice.question", reference=report.reference, question=question),
+            ((Button(t.text(lang, "button.answer"), f"v1:a:{token}"),),),
+        )

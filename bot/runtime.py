@@ -7,10 +7,12 @@ from typing import Any
 
 from telegram.ext import CallbackContext, ExtBot
 
+from bot.audit import AuditLog
 from bot.config import Settings
 from bot.i18n import Catalogue
 from bot.intake import IntakeService
 from bot.policy import Policy
+from bot.review import ReviewService
 from bot.sender import Sender
 from bot.vault import Vault
 from storage.blobs import BlobStore
@@ -26,7 +28,13 @@ class Runtime:
     vault: Vault
     blobs: BlobStore
     intake: IntakeService
+    review: ReviewService
+    audit: AuditLog
     sender: Sender
+
+    @property
+    def review_chats(self) -> frozenset[int]:
+        return frozenset(self.policy.review.chats(self.settings.review_chat_id))
 
 
 class BotData:
@@ -34,6 +42,8 @@ class BotData:
 
     def __init__(self) -> None:
         self._runtime: Runtime | None = None
+        # (chat id, user id) -> (member status, monotonic expiry); staff roles, never persisted.
+        self.role_cache: dict[tuple[int, int], tuple[str, float]] = {}
 
     def attach(self, runtime: Runtime) -> None:
         self._runtime = runtime

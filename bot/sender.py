@@ -10,19 +10,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 import time
 from collections.abc import Callable
 
-from telegram import Bot, InputFile, LinkPreviewOptions, Message, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.intake import ItemKind
-from bot.posts import LocationPart, Part, PostRenderer, TextPart
+from bot.posts import CardState, Keyboard, LocationPart, Part, PostRenderer, TextPart
 from bot.vault import DataKey, Vault, VaultError, WrappedKey
 from storage import drafts, reports
 from storage import outbox as outbox_repo
+from storage import review as review_repo
 from storage.db import Database
 from storage.records import OutboxRecord, ReportRecord
 
@@ -30,6 +40,19 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 600
 IDLE_POLL_SECONDS = 1.0
+NAME_CACHE_SECONDS = 600
+# Moves shown as "last action" on a card; notes and answers have their own messages.
+_CARD_MOVES = frozenset(
+    {"claim", "ask", "verify", "unfounded", "duplicate", "spam", "reopen", "close"}
+)
+
+
+def keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in buttons]
+    )
 
 
 class PermanentFailure(Exception):
@@ -56,6 +79,39 @@ class Sender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._names: dict[tuple[int, int], tuple[str, float]] = {}
+
+    async def staff_name(self, chat_id: int, user_id: int) -> str:
+        """A staff member's display name, asked of Telegram (cached briefly, never stored)."""
+        cached = self._names.get((chat_id, user_id))
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        try:
+            member = await self._bot.get_chat_member(chat_id, user_id)
+            name = member.user.full_name
+        except TelegramError:
+            name = f"#{user_id}"
+        self._names[(chat_id, user_id)] = (name, time.monotonic() + NAME_CACHE_SECONDS)
+        return name
+
+    async def card_state(self, report: ReportRecord) -> CardState:
+        """Holder, last move and duplicate link, as the card shows them now."""
+        async with self._db.read() as conn:
+            events = [
+                e for e in await review_repo.events(conn, report.id) if e.action in _CARD_MOVES
+            ]
+            original = (
+                await reports.by_id(conn, report.duplicate_of) if report.duplicate_of else None
+            )
+        chat = report.review_chat_id
+        last = events[-1] if events else None
+        return CardState(
+            holder=await self.staff_name(chat, report.holder_id) if report.holder_id else None,
+            last_action=last.action if last else None,
+            last_actor=await self.staff_name(chat, last.actor_id) if last else None,
+            last_at=last.at if last else None,
+            duplicate_of=original.reference if original else None,
+        )
 
     def wake(self) -> None:
         self._wake.set()
@@ -119,7 +175,13 @@ class Sender:
                 await self._finish(row, "dropped", "recipient or content no longer stored")
                 return True
             parts = await self._render(row, report, key)
+            if row.kind == "card_refresh":
+                await self._edit_card(report, parts[0])
+                await self._finish(row, "sent")
+                return True
             anchor = row.anchor_message_id
+            if row.kind == "answer_posted":
+                anchor = report.review_message_id
             for index in range(row.parts_sent, len(parts)):
                 message = await self._send(chat_id, parts[index], anchor, row.target == "staff")
                 if anchor is None:
@@ -194,11 +256,36 @@ class Sender:
         return report, key, chat_id
 
     async def _render(self, row: OutboxRecord, report: ReportRecord, key: DataKey) -> list[Part]:
+        async with self._db.read() as conn:
+            items = await drafts.items(conn, report.uid)
+        payload = json.loads(key.open("outbox", row.sealed_payload)) if row.sealed_payload else {}
         if row.kind == "tip_posted":
-            async with self._db.read() as conn:
-                items = await drafts.items(conn, report.uid)
-            return await self._renderer.tip_post(report, key, items)
+            return await self._renderer.tip_post(report, key, items, await self.card_state(report))
+        if row.kind == "card_refresh":
+            return [await self._renderer.card(report, key, items, await self.card_state(report))]
+        if row.kind == "answer_posted":
+            return await self._renderer.answer(report, key, items, int(payload["position"]))
+        if row.kind == "tipster_notice":
+            return [self._renderer.notice(report, str(payload["status"]))]
+        if row.kind == "tipster_question":
+            return [
+                self._renderer.question(report, str(payload["question"]), str(payload["token"]))
+            ]
         raise PermanentFailure(f"unknown outbox kind {row.kind}")
+
+    async def _edit_card(self, report: ReportRecord, part: Part) -> None:
+        assert isinstance(part, TextPart) and report.review_message_id is not None
+        try:
+            await self._bot.edit_message_text(
+                part.html,
+                chat_id=report.review_chat_id,
+                message_id=report.review_message_id,
+                reply_markup=keyboard(part.buttons),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                raise
 
     async def _send(self, chat_id: int, part: Part, anchor: int | None, staff: bool) -> Message:
         reply = (
@@ -212,6 +299,7 @@ class Sender:
                 part.html,
                 protect_content=staff,
                 reply_parameters=reply,
+                reply_markup=keyboard(part.buttons),
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         if isinstance(part, LocationPart):

@@ -50,6 +50,7 @@ class MasterKey:
     wrapping_key: bytes
     receipt_key: bytes
     pseudonym_key: bytes
+    audit_key: bytes
 
     @classmethod
     def from_bytes(cls, material: bytes) -> MasterKey:
@@ -61,6 +62,7 @@ class MasterKey:
             wrapping_key=_derive(material, "wrap:v1"),
             receipt_key=_derive(material, "receipt:v1"),
             pseudonym_key=_derive(material, "pseudonym:v1"),
+            audit_key=_derive(material, "audit:v1"),
         )
 
     def __repr__(self) -> str:
@@ -225,6 +227,15 @@ class Vault:
 
     def receipt_hash(self, normalized_receipt: str) -> bytes:
         return self.receipt_hashes(normalized_receipt)[0]
+
+    def token_hash(self, token: str) -> bytes:
+        """Keyed hash of a random token handed out in a button (question replies)."""
+        message = f"token:{token}".encode()
+        return hmac.new(self._ring.primary.receipt_key, message, hashlib.sha256).digest()
+
+    def audit_mac(self, key_id: str, content: bytes) -> bytes:
+        """MAC of one audit row under the named master key's audit subkey."""
+        return hmac.new(self._ring.get(key_id).audit_key, content, hashlib.sha256).digest()
 
     def pseudonym(self, purpose: str, user_id: int, period: str = "") -> bytes:
         """A keyed pseudonym of a Telegram user for one purpose (and period, if rotating)."""

@@ -1,4 +1,4 @@
-"""Report states and the one table of allowed transitions between them."""
+"""Report states, the one table of allowed transitions, and the staff actions that make them."""
 
 from __future__ import annotations
 
@@ -16,6 +16,19 @@ class ReportStatus(StrEnum):
     CLOSED = "closed"
 
 
+class Action(StrEnum):
+    """What a reviewer can do to a tip; each one names the state it leads to."""
+
+    CLAIM = "claim"
+    ASK = "ask"
+    VERIFY = "verify"
+    UNFOUNDED = "unfounded"
+    DUPLICATE = "duplicate"
+    SPAM = "spam"
+    REOPEN = "reopen"
+    CLOSE = "close"
+
+
 class TransitionError(Exception):
     """The report cannot move from its current state to the one asked for."""
 
@@ -25,14 +38,17 @@ class TransitionError(Exception):
         self.wanted = wanted
 
 
-_DECIDED = frozenset(
+DECIDED = frozenset(
     {ReportStatus.VERIFIED, ReportStatus.UNFOUNDED, ReportStatus.DUPLICATE, ReportStatus.SPAM}
 )
+OPEN = frozenset({ReportStatus.NEW, ReportStatus.IN_REVIEW, ReportStatus.AWAITING_TIPSTER})
 
 TRANSITIONS: dict[ReportStatus, frozenset[ReportStatus]] = {
-    ReportStatus.NEW: frozenset({ReportStatus.IN_REVIEW, ReportStatus.SPAM}),
-    ReportStatus.IN_REVIEW: frozenset({ReportStatus.AWAITING_TIPSTER, ReportStatus.NEW}) | _DECIDED,
-    ReportStatus.AWAITING_TIPSTER: frozenset({ReportStatus.IN_REVIEW}) | _DECIDED,
+    ReportStatus.NEW: frozenset(
+        {ReportStatus.IN_REVIEW, ReportStatus.DUPLICATE, ReportStatus.SPAM}
+    ),
+    ReportStatus.IN_REVIEW: frozenset({ReportStatus.AWAITING_TIPSTER}) | DECIDED,
+    ReportStatus.AWAITING_TIPSTER: frozenset({ReportStatus.IN_REVIEW}) | DECIDED,
     ReportStatus.VERIFIED: frozenset({ReportStatus.CLOSED, ReportStatus.IN_REVIEW}),
     ReportStatus.UNFOUNDED: frozenset({ReportStatus.CLOSED, ReportStatus.IN_REVIEW}),
     ReportStatus.DUPLICATE: frozenset({ReportStatus.CLOSED, ReportStatus.IN_REVIEW}),
@@ -40,8 +56,40 @@ TRANSITIONS: dict[ReportStatus, frozenset[ReportStatus]] = {
     ReportStatus.CLOSED: frozenset(),
 }
 
+TARGET: dict[Action, ReportStatus] = {
+    Action.CLAIM: ReportStatus.IN_REVIEW,
+    Action.ASK: ReportStatus.AWAITING_TIPSTER,
+    Action.VERIFY: ReportStatus.VERIFIED,
+    Action.UNFOUNDED: ReportStatus.UNFOUNDED,
+    Action.DUPLICATE: ReportStatus.DUPLICATE,
+    Action.SPAM: ReportStatus.SPAM,
+    Action.REOPEN: ReportStatus.IN_REVIEW,
+    Action.CLOSE: ReportStatus.CLOSED,
+}
+
+# Which actions reach each target from where: claim only from new, reopen only from a decision.
+_SOURCES: dict[Action, frozenset[ReportStatus]] = {
+    Action.CLAIM: frozenset({ReportStatus.NEW}),
+    Action.REOPEN: DECIDED,
+}
+
 
 def check_transition(current: ReportStatus, wanted: ReportStatus) -> None:
     """Raise TransitionError unless `current -> wanted` is in the table."""
     if wanted not in TRANSITIONS[current]:
         raise TransitionError(current, wanted)
+
+
+def allowed_actions(current: ReportStatus) -> list[Action]:
+    """The actions a reviewer may take now, in button order."""
+    return [
+        action
+        for action in Action
+        if TARGET[action] in TRANSITIONS[current]
+        and current in _SOURCES.get(action, frozenset(ReportStatus))
+    ]
+
+
+def needs_holder(current: ReportStatus, action: Action) -> bool:
+    """Claimed work belongs to its holder (or an admin); triage of new tips is open to all."""
+    return current is not ReportStatus.NEW and action is not Action.CLAIM

@@ -23,6 +23,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import (
+    ApplicationHandlerStop,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
@@ -39,14 +40,21 @@ from bot.intake import (
     IntakeError,
     ItemKind,
     NoDraft,
+    PreparedItem,
     Step,
     Submission,
+    check_attachment_size,
+    prepare_attachment,
+    prepare_location,
+    prepare_text,
 )
+from bot.review import AnswerClosed
 from bot.runtime import Context
 
 log = logging.getLogger(__name__)
 
 PREFIX = "v1:t:"
+ANSWER_PREFIX = "v1:a:"
 END = ConversationHandler.END
 StepResult = Step | int | None
 
@@ -62,8 +70,10 @@ def _t(context: Context, update: Update, key: str, **params: object) -> str:
     return context.bot_data.runtime.catalogue.text(_lang(update), key, **params)
 
 
-def _button(context: Context, update: Update, key: str, action: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(_t(context, update, key), callback_data=PREFIX + action)
+def _button(
+    context: Context, update: Update, key: str, action: str, prefix: str = "v1:t:"
+) -> InlineKeyboardButton:
+    return InlineKeyboardButton(_t(context, update, key), callback_data=prefix + action)
 
 
 def _user_id(update: Update) -> int:
@@ -411,56 +421,69 @@ _UNSUPPORTED = (
 
 
 async def _download(context: Context, file_id: str, size: int | None) -> bytes:
-    context.bot_data.runtime.intake.check_attachment_size(size)
+    check_attachment_size(context.bot_data.runtime.policy, size)
     file = await context.bot.get_file(file_id)
     return bytes(await file.download_as_bytearray())
 
 
-async def _add_content(update: Update, context: Context, message: Message) -> DraftView | None:
-    """Add one message to the draft; refusals are explained and change nothing."""
-    intake = context.bot_data.runtime.intake
-    user_id = _user_id(update)
+async def _prepare(update: Update, context: Context, message: Message) -> list[PreparedItem]:
+    """Turn one message into cleaned parts (an attachment, then its caption as text).
+
+    Refusals are explained to the tipster and yield no parts; nothing is stored here.
+    """
+    policy = context.bot_data.runtime.policy
     for attribute, key in _REFUSED.items():
         if getattr(message, attribute, None):
             await _say(update, _t(context, update, key))
-            return None
+            return []
     if any(getattr(message, attribute, None) for attribute in _UNSUPPORTED):
         await _say(update, _t(context, update, "refuse.unsupported"))
-        return None
+        return []
     try:
-        view: DraftView | None = None
+        items: list[PreparedItem] = []
+        incoming: IncomingAttachment | None = None
         if message.text:
-            view = await intake.add_text(user_id, message.text)
+            items.append(prepare_text(policy, message.text))
         elif message.location or message.venue:
             location = message.venue.location if message.venue else message.location
             assert location is not None
             if location.live_period:
                 await _say(update, _t(context, update, "refuse.live_location"))
-                return None
-            view = await intake.add_location(user_id, location.latitude, location.longitude)
+                return []
+            items.append(prepare_location(location.latitude, location.longitude))
         elif message.photo:
             largest = message.photo[-1]
             data = await _download(context, largest.file_id, largest.file_size)
-            view = await intake.add_attachment(
-                user_id, IncomingAttachment(ItemKind.PHOTO, data, "image/jpeg")
-            )
+            incoming = IncomingAttachment(ItemKind.PHOTO, data, "image/jpeg")
         elif message.document:
             doc = message.document
             data = await _download(context, doc.file_id, doc.file_size)
-            view = await intake.add_attachment(
-                user_id, IncomingAttachment(ItemKind.DOCUMENT, data, doc.mime_type, doc.file_name)
-            )
+            incoming = IncomingAttachment(ItemKind.DOCUMENT, data, doc.mime_type, doc.file_name)
         elif message.video:
             video = message.video
             data = await _download(context, video.file_id, video.file_size)
-            view = await intake.add_attachment(
-                user_id, IncomingAttachment(ItemKind.VIDEO, data, video.mime_type, video.file_name)
-            )
+            incoming = IncomingAttachment(ItemKind.VIDEO, data, video.mime_type, video.file_name)
         else:
             await _say(update, _t(context, update, "refuse.unsupported"))
-            return None
+            return []
+        if incoming is not None:
+            # Decoding and re-encoding an image is CPU work: keep it off the event loop.
+            items.append(await asyncio.to_thread(prepare_attachment, policy, incoming))
         if message.caption:
-            view = await intake.add_text(user_id, message.caption)
+            items.append(prepare_text(policy, message.caption))
+    except IntakeError as error:
+        await _refuse(update, context, error)
+        return []
+    return items
+
+
+async def _add_content(update: Update, context: Context, message: Message) -> DraftView | None:
+    """Add one message to the draft; refusals are explained and change nothing."""
+    intake = context.bot_data.runtime.intake
+    view: DraftView | None = None
+    try:
+        for item in await _prepare(update, context, message):
+            view = await intake.add(_user_id(update), item)
     except IntakeError as error:
         await _refuse(update, context, error)
         return None
@@ -638,6 +661,83 @@ async def resume_message(update: Update, context: Context) -> StepResult:
         return await area_typed(update, context)
     result = await content_received(update, context)
     return result if result is not None else view.step
+
+
+async def answer_button(update: Update, context: Context) -> None:
+    """Reply (or Done) under a reviewers' question: open or close the answer window."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    review = context.bot_data.runtime.review
+    argument = query.data.removeprefix(ANSWER_PREFIX)
+    if argument == "done":
+        ended = await review.end_answer(_user_id(update))
+        await query.answer()
+        await _clear_buttons(update)
+        await _say(update, _t(context, update, "answer.ended" if ended else "answer.not_open"))
+        return
+    try:
+        started = await review.start_answer(_user_id(update), argument)
+    except AnswerClosed:
+        await query.answer(_t(context, update, "answer.closed"), show_alert=True)
+        return
+    await query.answer()
+    await _say(
+        update,
+        _t(
+            context,
+            update,
+            "answer.started",
+            reference=started.reference,
+            minutes=context.bot_data.runtime.policy.review.answer_window_minutes,
+        ),
+        InlineKeyboardMarkup(
+            [[_button(context, update, "button.answer_done", "done", ANSWER_PREFIX)]]
+        ),
+    )
+
+
+async def answer_message(update: Update, context: Context) -> None:
+    """While an answer window is open, the tipster's messages go to the reviewers."""
+    review = context.bot_data.runtime.review
+    message = update.effective_message
+    if message is None or not await review.answering(_user_id(update)):
+        return
+    try:
+        items = await _prepare(update, context, message)
+        for item in items:
+            await review.add_answer(_user_id(update), item)
+    except AnswerClosed:
+        await _say(update, _t(context, update, "answer.closed"))
+        raise ApplicationHandlerStop from None
+    except IntakeError as error:
+        await _refuse(update, context, error)
+        raise ApplicationHandlerStop from None
+    if items:
+        await _say(
+            update,
+            _t(context, update, "answer.relayed"),
+            InlineKeyboardMarkup(
+                [[_button(context, update, "button.answer_done", "done", ANSWER_PREFIX)]]
+            ),
+        )
+    raise ApplicationHandlerStop
+
+
+async def answer_done_command(update: Update, context: Context) -> None:
+    """/done while answering closes the answer window (otherwise the tip dialogue has it)."""
+    if await context.bot_data.runtime.review.end_answer(_user_id(update)):
+        await _say(update, _t(context, update, "answer.ended"))
+        raise ApplicationHandlerStop
+
+
+def answer_handlers() -> list[BaseHandler[Update, Context, object]]:
+    """Checked before the dialogue (group -1): answers to reviewers' questions."""
+    private = filters.ChatType.PRIVATE
+    return [
+        CallbackQueryHandler(answer_button, pattern=rf"^{ANSWER_PREFIX}"),
+        CommandHandler("done", answer_done_command, filters=private),
+        MessageHandler(private & ~filters.COMMAND & filters.UpdateType.MESSAGE, answer_message),
+    ]
 
 
 def build(conversation_timeout_minutes: int) -> list[BaseHandler[Update, Context, object]]:

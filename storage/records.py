@@ -43,6 +43,8 @@ class ReportRecord:
     review_message_id: int | None
     submitted_at: int
     updated_at: int
+    holder_id: int | None = None
+    duplicate_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,3 +60,47 @@ class OutboxRecord:
     parts_sent: int
     anchor_message_id: int | None
     attempts: int
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    report_id: int
+    at: int
+    actor_id: int
+    action: str
+    from_status: str | None
+    to_status: str | None
+    sealed_text: bytes | None
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    id: int
+    report_id: int
+    asked_by: int
+    asked_at: int
+    answered_at: int | None
+
+
+@dataclass(frozen=True)
+class PromptRecord:
+    chat_id: int
+    message_id: int
+    kind: str
+    report_id: int
+    actor_id: int
+    created_at: int
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    at: int
+    actor_id: int
+    action: str
+    report_ref: str | None
+    details: str
+    key_id: str
+    prev_mac: bytes
+    mac: bytes

@@ -6,12 +6,13 @@ from collections.abc import Sequence
 
 import aiosqlite
 
-from storage.db import fetch_one
+from storage.db import fetch_all, fetch_one
 from storage.records import ReportRecord
 
 _COLUMNS = (
     "id, uid, reference, category, alias, language, status, key_id, wrapped_key, sealed_area, "
-    "sealed_contact, review_chat_id, review_message_id, submitted_at, updated_at"
+    "sealed_contact, review_chat_id, review_message_id, submitted_at, updated_at, holder_id,"
+    " duplicate_of"
 )
 
 
@@ -36,6 +37,8 @@ def _report(row: aiosqlite.Row) -> ReportRecord:
         review_message_id=row["review_message_id"],
         submitted_at=row["submitted_at"],
         updated_at=row["updated_at"],
+        holder_id=row["holder_id"],
+        duplicate_of=row["duplicate_of"],
     )
 
 
@@ -121,3 +124,53 @@ async def set_review_message(conn: aiosqlite.Connection, report_id: int, message
         "UPDATE reports SET review_message_id = ? WHERE id = ? AND review_message_id IS NULL",
         (message_id, report_id),
     )
+
+
+async def by_reference(conn: aiosqlite.Connection, reference: str) -> ReportRecord | None:
+    row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM reports WHERE reference = ?", [reference])
+    return _report(row) if row else None
+
+
+async def move(
+    conn: aiosqlite.Connection,
+    report_id: int,
+    *,
+    expected: str,
+    status: str,
+    holder_id: int | None,
+    now: int,
+    duplicate_of: int | None = None,
+) -> bool:
+    """Compare-and-set the status; False when someone else moved the report first."""
+    cursor = await conn.execute(
+        "UPDATE reports SET status = ?, holder_id = ?, duplicate_of = ?, updated_at = ?"
+        " WHERE id = ? AND status = ?",
+        (status, holder_id, duplicate_of, now, report_id, expected),
+    )
+    return cursor.rowcount == 1
+
+
+async def list_by_status(
+    conn: aiosqlite.Connection, statuses: Sequence[str], review_chat_id: int, limit: int = 50
+) -> list[ReportRecord]:
+    """Reports in these states for one review chat, oldest first."""
+    marks = ", ".join("?" for _ in statuses)
+    rows = await fetch_all(
+        conn,
+        f"SELECT {_COLUMNS} FROM reports WHERE review_chat_id = ? AND status IN ({marks})"
+        " ORDER BY submitted_at, id LIMIT ?",
+        [review_chat_id, *statuses, limit],
+    )
+    return [_report(row) for row in rows]
+
+
+async def list_recent(
+    conn: aiosqlite.Connection, review_chat_id: int, limit: int
+) -> list[ReportRecord]:
+    rows = await fetch_all(
+        conn,
+        f"SELECT {_COLUMNS} FROM reports WHERE review_chat_id = ? AND wrapped_key IS NOT NULL"
+        " ORDER BY id DESC LIMIT ?",
+        [review_chat_id, limit],
+    )
+    return [_report(row) for row in rows]

@@ -48,7 +48,9 @@ async def test_full_tip_reaches_reviewers_clean_and_anonymous(fake, bot: Running
     await added(fake, tipster)
     receipt = await submit(fake, tipster)
 
-    header = await fake.wait_for_message(REVIEW_CHAT, lambda m: "New tip" in m["_plain"])
+    header = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: "Tip T-" in m["_plain"] and m["chat_id"] < 0
+    )
     assert "Drug trafficking" in header["_plain"]
     assert "Harbour street" in header["_plain"]
     assert TIP_CANARY in header["_plain"] and "the blue van" in header["_plain"]
@@ -131,7 +133,9 @@ async def test_a_restart_mid_draft_keeps_the_draft(fake, bot: RunningBot) -> Non
     acknowledgement = await added(fake, tipster)
     assert "2 part" in acknowledgement["_plain"]
     receipt = await submit(fake, tipster)
-    header = await fake.wait_for_message(REVIEW_CHAT, lambda m: "New tip" in m["_plain"])
+    header = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: "Tip T-" in m["_plain"] and m["chat_id"] < 0
+    )
     assert "first part before" in header["_plain"] and "second part after" in header["_plain"]
     assert receipt not in header["_plain"]
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.i18n import Catalogue, Html, language_for
 from bot.policy import PolicyError, load
-from bot.workflow import TRANSITIONS, ReportStatus, TransitionError, check_transition
+from bot.workflow import TRANSITIONS, Action, ReportStatus, TransitionError, check_transition
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,8 +70,8 @@ def test_every_key_the_code_uses_exists() -> None:
     catalogue = Catalogue.load()
     used: set[str] = set()
     pattern = re.compile(
-        r'"((?:start|help|command|button|report|kind|summary|receipt|status|'
-        r'state|forget|refuse|error|review)\.[a-z_]+)"'
+        r'"((?:start|help|command|button|report|kind|summary|receipt|status|state|forget|'
+        r'refuse|error|review|staff|notice|answer)(?:\.[a-z_]+)+)"'
     )
     for folder in ("bot", "handlers"):
         for source in (ROOT / folder).rglob("*.py"):
@@ -80,6 +80,10 @@ def test_every_key_the_code_uses_exists() -> None:
     assert sorted(used - catalogue.keys("en")) == []
     for status in ReportStatus:
         assert f"state.{status.value}" in catalogue.keys("en")
+        assert f"staff.state.{status.value}" in catalogue.keys("en")
+    for action in Action:
+        assert f"staff.button.{action.value}" in catalogue.keys("en")
+        assert f"staff.action.{action.value}" in catalogue.keys("en")
 
 
 def test_parameters_are_escaped_unless_marked_html() -> None:

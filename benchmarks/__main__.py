@@ -1,0 +1,299 @@
+"""`make bench`: tipline against a bare python-telegram-bot echo bot, in the same run.
+
+Each phase starts a fresh fake Bot API (in this process, with the injected latency on every
+call, getUpdates included, for both bots alike) and a fresh bot in a child process, then plays
+a crowd of people against it. The table and a JSON file in benchmarks/results/ report what
+was reached; a phase that would take too long stops at its time cap and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+from benchmarks import fill_db  # noqa: E402
+from benchmarks.phases import PhaseSpec, RunOptions, run_phase  # noqa: E402
+from benchmarks.report import PHASE_HEADER, machine, phase_rows, table, write_json  # noqa: E402
+from benchmarks.traffic import make_photo  # noqa: E402
+
+PHASES = ("baseline", "baseline-seq", "tipline", "tipline-seq", "paced")
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, _, height = text.lower().partition("x")
+    return int(width), int(height)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--tipsters", type=int, default=200, help="people at once (200)")
+    parser.add_argument("--tips", type=int, default=2000, help="tips in the crowd phases (2000)")
+    parser.add_argument(
+        "--sequential-tips", type=int, default=50, help="tips in the one-at-a-time phases (50)"
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=50.0, help="added to every Bot API call (50)"
+    )
+    parser.add_argument(
+        "--max-seconds", type=float, default=240.0, help="time cap of each phase (240)"
+    )
+    parser.add_argument(
+        "--paced-rate",
+        type=float,
+        default=100.0,
+        help="updates/s offered in the open-loop phase; 0 skips it (100)",
+    )
+    parser.add_argument(
+        "--paced-seconds", type=float, default=60.0, help="length of the open-loop phase (60)"
+    )
+    parser.add_argument(
+        "--step-timeout", type=float, default=180.0, help="longest wait for one answer (180)"
+    )
+    parser.add_argument("--photo-size", type=_size, default=(320, 240), help="WxH (320x240)")
+    parser.add_argument("--quick", action="store_true", help="a small smoke run (about 2 min)")
+    parser.add_argument("--skip-baseline", action="store_true", help="run tipline phases only")
+    parser.add_argument(
+        "--phases", default=",".join(PHASES), help=f"comma-separated subset of {','.join(PHASES)}"
+    )
+    parser.add_argument(
+        "--fill", type=int, default=0, help="also fill a database with N tips and time it"
+    )
+    parser.add_argument("--cprofile", type=Path, help="write cProfile stats of tipline here")
+    parser.add_argument("--py-spy", type=Path, help="a py-spy binary to record tipline with")
+    parser.add_argument("--out", type=Path, help="the JSON file (default results/<time>.json)")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.tipsters, args.tips, args.sequential_tips = 20, 60, 10
+        args.max_seconds = min(args.max_seconds, 45.0)
+        args.paced_seconds = min(args.paced_seconds, 15.0)
+        args.step_timeout = min(args.step_timeout, 60.0)
+    chosen = [p.strip() for p in args.phases.split(",") if p.strip()]
+    unknown = set(chosen) - set(PHASES)
+    if unknown:
+        parser.error(f"unknown phase(s): {', '.join(sorted(unknown))}")
+    if args.skip_baseline:
+        chosen = [p for p in chosen if not p.startswith("baseline")]
+    if not args.paced_rate:
+        chosen = [p for p in chosen if p != "paced"]
+    args.phases = chosen
+    return args
+
+
+def phase_specs(args: argparse.Namespace) -> list[PhaseSpec]:
+    n, tips, seq = args.tipsters, args.tips, args.sequential_tips
+    cap = args.max_seconds
+    specs = {
+        "baseline": PhaseSpec("baseline", f"baseline, {n} at once", "baseline", tips, n, cap),
+        "baseline-seq": PhaseSpec(
+            "baseline-seq", "baseline, 1 at a time", "baseline", seq, 1, cap
+        ),
+        "tipline": PhaseSpec("tipline", f"tipline, {n} at once", "tipline", tips, n, cap),
+        "tipline-seq": PhaseSpec("tipline-seq", "tipline, 1 at a time", "tipline", seq, 1, cap),
+        "paced": PhaseSpec(
+            "paced",
+            f"tipline, {args.paced_rate:g} upd/s offered",
+            "tipline",
+            tips,
+            0,
+            args.paced_seconds,
+            paced_rate=args.paced_rate,
+        ),
+    }
+    return [specs[key] for key in args.phases]
+
+
+def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> float | None:
+    if not a or not b or not b["updates_per_s"]:
+        return None
+    return float(a["updates_per_s"] / b["updates_per_s"])
+
+
+def _target(name: str, goal: str, value: float | None, ok: bool | None, note: str = "") -> dict:
+    return {"target": name, "goal": goal, "measured": value, "met": ok, "note": note}
+
+
+def evaluate(
+    phases: dict[str, dict[str, Any]], fill: dict[str, Any] | None, args: argparse.Namespace
+) -> tuple[dict[str, float | None], list[dict[str, Any]]]:
+    """The ratios the issue asks for, and each target met or missed (None: not measured)."""
+    ratios = {
+        "tipline_vs_baseline_updates_per_s": _ratio(phases.get("tipline"), phases.get("baseline")),
+        "tipline_concurrent_vs_sequential": _ratio(
+            phases.get("tipline"), phases.get("tipline-seq")
+        ),
+        "baseline_concurrent_vs_sequential": _ratio(
+            phases.get("baseline"), phases.get("baseline-seq")
+        ),
+    }
+    targets = []
+    r = ratios["tipline_vs_baseline_updates_per_s"]
+    targets.append(_target("updates/s vs baseline", ">= 0.5", r, None if r is None else r >= 0.5))
+    r = ratios["tipline_concurrent_vs_sequential"]
+    standard = args.tipsters == 200 and args.latency_ms == 50
+    targets.append(
+        _target(
+            "crowd vs one at a time",
+            ">= 20x",
+            r,
+            None if r is None else r >= 20,
+            "" if standard else "target is stated for 200 tipsters at 50 ms",
+        )
+    )
+    paced = phases.get("paced")
+    if paced is not None:
+        p99 = paced["latency"].get("p99_ms")
+        targets.append(
+            _target(
+                f"p99 latency at {args.paced_rate:g} upd/s offered",
+                "< 500 ms",
+                p99,
+                None if p99 is None else p99 < 500,
+                "" if args.paced_rate == 100 else "target is stated at 100 updates/s",
+            )
+        )
+    crowd = phases.get("tipline")
+    if crowd is not None:
+        rss = crowd["bot_peak_rss_mb"]
+        targets.append(
+            _target(
+                "peak RSS",
+                "< 200 MB after 10,000 tips",
+                rss,
+                rss < 200,
+                f"after {crowd['tips_done']} tips, not 10,000"
+                if crowd["tips_done"] < 10_000
+                else "",
+            )
+        )
+    if fill is not None:
+        status = fill["status_lookup_ms"]["p50_ms"]
+        startup = fill["open_and_migrate_s"]["median"]
+        note = f"{fill['tips']:,} tips in the database"
+        targets.append(_target("/status look-up (p50)", "< 5 ms", status, status < 5, note))
+        targets.append(_target("start-up: open + migrate", "< 3 s", startup, startup < 3, note))
+        process = fill.get("process_start_to_ready_s")
+        if process is not None:
+            targets.append(
+                _target("start-up: process to ready", "< 3 s", process, process < 3, note)
+            )
+    return ratios, targets
+
+
+def print_summary(
+    phases: list[dict[str, Any]],
+    ratios: dict[str, float | None],
+    targets: list[dict[str, Any]],
+    params: dict[str, Any],
+) -> None:
+    print()
+    print(
+        f"latency {params['latency_ms']:g} ms per Bot API call; {params['tipsters']} tipsters at"
+        f" once, {params['tips']} tips; photo {params['photo_size'][0]}x{params['photo_size'][1]}"
+        f" ({params['photo_bytes']:,} bytes)"
+    )
+    print(table(phase_rows(phases), PHASE_HEADER))
+    print()
+    for name, value in ratios.items():
+        if value is not None:
+            print(f"{name.replace('_', ' ')}: {value:.2f}")
+    print()
+    for t in targets:
+        verdict = {True: "MET", False: "MISSED", None: "n/a"}[t["met"]]
+        value = t["measured"]
+        shown = "-" if value is None else f"{value:,.2f}"
+        note = f"  ({t['note']})" if t["note"] else ""
+        print(f"  [{verdict:6}] {t['target']}: {shown} (goal {t['goal']}){note}")
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="tipline-bench-"))
+    photo = make_photo(args.photo_size)
+    options = RunOptions(
+        latency=args.latency_ms / 1000,
+        photo=photo,
+        step_timeout=args.step_timeout,
+        workdir=workdir,
+        cprofile_dir=args.cprofile,
+        py_spy=args.py_spy,
+    )
+    params = {
+        "tipsters": args.tipsters,
+        "tips": args.tips,
+        "sequential_tips": args.sequential_tips,
+        "latency_ms": args.latency_ms,
+        "max_seconds": args.max_seconds,
+        "paced_rate": args.paced_rate,
+        "paced_seconds": args.paced_seconds,
+        "step_timeout": args.step_timeout,
+        "photo_size": list(args.photo_size),
+        "photo_bytes": len(photo),
+        "quick": args.quick,
+        "phases": args.phases,
+        "fill": args.fill,
+        "argv": sys.argv[1:],
+    }
+    results: dict[str, dict[str, Any]] = {}
+    began = time.monotonic()
+    try:
+        for spec in phase_specs(args):
+            print(f"[{time.monotonic() - began:6.0f}s] {spec.label} ...", flush=True)
+            summary = await run_phase(spec, replace(options))
+            results[spec.key] = summary
+            print(
+                f"         {summary['updates_answered']:,} updates in {summary['elapsed_s']:.1f}s"
+                f" = {summary['updates_per_s']:.1f}/s, p99"
+                f" {summary['latency'].get('p99_ms', float('nan')):.0f} ms",
+                flush=True,
+            )
+        fill = None
+        if args.fill:
+            print(f"[{time.monotonic() - began:6.0f}s] filling {args.fill:,} tips ...", flush=True)
+            fill = await fill_db.fill_and_measure(args.fill, workdir / "fill", keep=False)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"work directory kept: {workdir}")
+    ratios, targets = evaluate(results, fill, args)
+    phases = list(results.values())
+    print_summary(phases, ratios, targets, params)
+    if fill is not None:
+        print()
+        print(fill_db.describe(fill))
+    data = {
+        "benchmark": "tipline issue 6",
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "wall_seconds": round(time.monotonic() - began, 1),
+        "machine": machine(),
+        "parameters": params,
+        "phases": phases,
+        "ratios": ratios,
+        "targets": targets,
+        "fill": fill,
+    }
+    path = write_json(data, args.out)
+    print(f"\nwrote {path}")
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    asyncio.run(run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

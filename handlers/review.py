@@ -1,0 +1,328 @@
+"""The reviewers' group: the buttons on each tip's card, replies to prompts, and commands.
+
+Every press and command re-checks the chat, the sender's membership and the tip's state; the
+service refuses what is not allowed now. Refusals are short alerts that change nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime
+
+from telegram import ForceReply, ReplyParameters, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.i18n import Html
+from bot.review import (
+    Actor,
+    HeldByOther,
+    HistoryEntry,
+    RaceLost,
+    ReviewError,
+)
+from bot.runtime import Context
+from bot.workflow import Action
+from handlers.roles import StaffRole, staff_role, unattributable
+
+PREFIX = "v1:r:"
+_CALLBACK = re.compile(r"^v1:r:(?P<action>[a-z]{2,12}):(?P<ref>T-\d{4}-\d{4,7})$")
+_REFERENCE = re.compile(r"^T-\d{4}-\d{4,7}$", re.IGNORECASE)
+_PROMPTED = {Action.ASK, Action.DUPLICATE}
+
+
+def _t(context: Context, key: str, **params: object) -> str:
+    runtime = context.bot_data.runtime
+    return runtime.catalogue.text(runtime.settings.staff_language, key, **params)
+
+
+async def _name(context: Context, chat_id: int, user_id: int | None) -> str:
+    if user_id is None:
+        return "?"
+    return await context.bot_data.runtime.sender.staff_name(chat_id, user_id)
+
+
+async def _error_text(context: Context, chat_id: int, error: ReviewError) -> str:
+    params = dict(error.params)
+    if isinstance(error, HeldByOther | RaceLost):
+        holder = params.pop("holder_id", None)
+        params["name"] = await _name(context, chat_id, holder if isinstance(holder, int) else None)
+    if "status" in params:
+        status = str(params["status"])
+        params["status"] = Html(_t(context, f"staff.state.{status}")) if status else ""
+    return _t(context, error.key, **params)
+
+
+async def _authorize(update: Update, context: Context) -> StaffRole | None:
+    """The sender's role in this review chat, or None after telling them why not."""
+    chat = update.effective_chat
+    runtime = context.bot_data.runtime
+    if chat is None or chat.id not in runtime.review_chats:
+        return None
+    refusal: str | None = None
+    role: StaffRole | None = None
+    if unattributable(update):
+        refusal = "staff.error.anonymous"
+    else:
+        role = await staff_role(update, context, chat.id)
+        if role is None:
+            refusal = "staff.error.not_staff"
+    if refusal is not None:
+        if update.callback_query is not None:
+            await update.callback_query.answer(_t(context, refusal), show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(_t(context, refusal))
+        return None
+    return role
+
+
+def _reply_to_card(card_id: int | None, pressed: object) -> ReplyParameters | None:
+    """Quote the tip's card (or the pressed message) so the reply is tied to the tip."""
+    message_id = card_id or getattr(pressed, "message_id", None)
+    if not isinstance(message_id, int):
+        return None
+    return ReplyParameters(message_id, allow_sending_without_reply=True)
+
+
+async def button(update: Update, context: Context) -> None:
+    """A press on a tip card's button."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_chat is not None
+    role = await _authorize(update, context)
+    if role is None:
+        return
+    chat_id = update.effective_chat.id
+    match = _CALLBACK.match(query.data)
+    if match is None:
+        await query.answer(_t(context, "staff.error.forged"), show_alert=True)
+        return
+    reference, action_name = match.group("ref"), match.group("action")
+    review = context.bot_data.runtime.review
+    actor = Actor(role.user_id, role.is_admin)
+    if action_name == "nocontact":
+        await query.answer(_t(context, "staff.error.no_contact"), show_alert=True)
+        return
+    try:
+        action = Action(action_name)
+    except ValueError:
+        await query.answer(_t(context, "staff.error.forged"), show_alert=True)
+        return
+    try:
+        if action in _PROMPTED:
+            report = await review.prepare(reference, chat_id, actor, action)
+            mention = Html(
+                f'<a href="tg://user?id={role.user_id}">'
+                f"{html.escape(await _name(context, chat_id, role.user_id))}</a>"
+            )
+            prompt_key = "staff.prompt.ask" if action is Action.ASK else "staff.prompt.duplicate"
+            prompt = await context.bot.send_message(
+                chat_id,
+                _t(context, prompt_key, name=mention, reference=report.reference),
+                reply_markup=ForceReply(selective=True),
+                reply_parameters=_reply_to_card(report.review_message_id, query.message),
+            )
+            await review.remember_prompt(chat_id, prompt.message_id, action, report, actor)
+            await query.answer(_t(context, "staff.done.prompted"))
+            return
+        await review.act(reference, chat_id, actor, action)
+    except ReviewError as error:
+        await query.answer(await _error_text(context, chat_id, error), show_alert=True)
+        return
+    await query.answer(_t(context, f"staff.done.{action.value}"))
+
+
+async def prompt_reply(update: Update, context: Context) -> None:
+    """A reply to the bot's prompt: the question for the tipster, or a duplicate's original."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None or message.reply_to_message is None:
+        return
+    if message.reply_to_message.from_user is None or (
+        message.reply_to_message.from_user.id != context.bot.id
+    ):
+        return
+    review = context.bot_data.runtime.review
+    prompt = await review.take_prompt(chat.id, message.reply_to_message.message_id)
+    if prompt is None:
+        return
+    role = await _authorize(update, context)
+    if role is None:
+        await review.restore_prompt(prompt)
+        return
+    actor = Actor(role.user_id, role.is_admin)
+    text = message.text or ""
+    try:
+        if prompt.kind == Action.ASK.value:
+            outcome = await review.ask(prompt, actor, text)
+            reply = _t(context, "staff.asked", reference=outcome.report.reference)
+        else:
+            outcome = await review.mark_duplicate(prompt, actor, text)
+            reply = _t(
+                context,
+                "staff.duplicate_marked",
+                reference=outcome.report.reference,
+                original=text.strip().upper(),
+            )
+    except ReviewError as error:
+        await review.restore_prompt(prompt)
+        await message.reply_text(await _error_text(context, chat.id, error))
+        return
+    await message.reply_text(reply)
+
+
+def _when(at: int) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+async def _entry_line(context: Context, chat_id: int, entry: HistoryEntry) -> str:
+    who = (
+        _t(context, "staff.tipster")
+        if entry.actor_id == 0
+        else await _name(context, chat_id, entry.actor_id)
+    )
+    line = _t(
+        context,
+        "staff.tip.entry",
+        when=_when(entry.at),
+        name=who,
+        action=Html(_t(context, f"staff.action.{entry.action}")),
+    )
+    if entry.text:
+        line += "\n    " + html.escape(entry.text)
+    return line
+
+
+def _reference_argument(context: Context) -> str | None:
+    args = context.args or []
+    if not args or not _REFERENCE.match(args[0]):
+        return None
+    return args[0].upper()
+
+
+async def tip_command(update: Update, context: Context) -> None:
+    """/tip <ref>: show a tip's card again, with its whole history."""
+    role = await _authorize(update, context)
+    message = update.effective_message
+    if role is None or message is None or update.effective_chat is None:
+        return
+    chat_id = update.effective_chat.id
+    reference = _reference_argument(context)
+    if reference is None:
+        await message.reply_text(_t(context, "staff.usage.tip"))
+        return
+    runtime = context.bot_data.runtime
+    try:
+        history = await runtime.review.history(reference, chat_id)
+    except ReviewError as error:
+        await message.reply_text(await _error_text(context, chat_id, error))
+        return
+    lines = [
+        _t(
+            context,
+            "staff.tip.header",
+            reference=history.report.reference,
+            status=Html(_t(context, f"staff.state.{history.report.status}")),
+            when=_when(history.report.submitted_at),
+        ),
+    ]
+    lines += [await _entry_line(context, chat_id, entry) for entry in history.entries]
+    if not history.entries:
+        lines.append(_t(context, "staff.tip.no_history"))
+    await message.reply_text(
+        "\n".join(lines)[:4000],
+        reply_parameters=_reply_to_card(history.report.review_message_id, message),
+    )
+
+
+async def queue_command(update: Update, context: Context) -> None:
+    """/queue: open tips of this chat, oldest first."""
+    role = await _authorize(update, context)
+    message = update.effective_message
+    if role is None or message is None or update.effective_chat is None:
+        return
+    chat_id = update.effective_chat.id
+    runtime = context.bot_data.runtime
+    open_tips = await runtime.review.queue(chat_id)
+    if not open_tips:
+        await message.reply_text(_t(context, "staff.queue.empty"))
+        return
+    now = runtime.review.now()
+    lines = [_t(context, "staff.queue.title", count=len(open_tips))]
+    for report in open_tips:
+        hours = max(0, (now - report.submitted_at) // 3600)
+        holder = await _name(context, chat_id, report.holder_id) if report.holder_id else "—"
+        lines.append(
+            _t(
+                context,
+                "staff.queue.line",
+                reference=report.reference,
+                status=Html(_t(context, f"staff.state.{report.status}")),
+                hours=hours,
+                holder=holder,
+            )
+        )
+    await message.reply_text("\n".join(lines)[:4000])
+
+
+async def note_command(update: Update, context: Context) -> None:
+    """/note <ref> <text>: an internal note, never shown to the tipster."""
+    role = await _authorize(update, context)
+    message = update.effective_message
+    if role is None or message is None or update.effective_chat is None:
+        return
+    chat_id = update.effective_chat.id
+    reference = _reference_argument(context)
+    text = (message.text or "").split(maxsplit=2)
+    if reference is None or len(text) < 3:
+        await message.reply_text(_t(context, "staff.usage.note"))
+        return
+    try:
+        report = await context.bot_data.runtime.review.note(
+            reference, chat_id, Actor(role.user_id, role.is_admin), text[2]
+        )
+    except ReviewError as error:
+        await message.reply_text(await _error_text(context, chat_id, error))
+        return
+    await message.reply_text(_t(context, "staff.note_added", reference=report.reference))
+
+
+async def search_command(update: Update, context: Context) -> None:
+    """/search <words>: tips of this chat whose text holds every word."""
+    role = await _authorize(update, context)
+    message = update.effective_message
+    if role is None or message is None or update.effective_chat is None:
+        return
+    chat_id = update.effective_chat.id
+    words = " ".join(context.args or [])
+    if not words:
+        await message.reply_text(_t(context, "staff.usage.search"))
+        return
+    found = await context.bot_data.runtime.review.search(chat_id, words)
+    if not found:
+        await message.reply_text(_t(context, "staff.search.none"))
+        return
+    lines = [_t(context, "staff.search.title", count=len(found))]
+    lines += [
+        _t(
+            context,
+            "staff.search.line",
+            reference=r.reference,
+            status=Html(_t(context, f"staff.state.{r.status}")),
+            when=_when(r.submitted_at),
+        )
+        for r in found[:30]
+    ]
+    await message.reply_text("\n".join(lines)[:4000])
+
+
+def build(review_chats: frozenset[int]) -> list[BaseHandler[Update, Context, object]]:
+    """Handlers for the review chats (group 0, after the tipster's private-chat handlers)."""
+    in_review = filters.Chat(chat_id=list(review_chats))
+    return [
+        CallbackQueryHandler(button, pattern=rf"^{PREFIX}"),
+        CommandHandler("tip", tip_command, filters=in_review),
+        CommandHandler("queue", queue_command, filters=in_review),
+        CommandHandler("note", note_command, filters=in_review),
+        CommandHandler("search", search_command, filters=in_review),
+        MessageHandler(in_review & filters.REPLY & filters.TEXT & ~filters.COMMAND, prompt_reply),
+    ]

@@ -1,0 +1,58 @@
+"""Who may act in a staff chat: members of it, checked with getChatMember and cached briefly.
+
+Actions by an anonymous group admin (sent as "GroupAnonymousBot") or on behalf of a channel
+cannot be attributed to a person, so they are refused: every staff decision is accountable.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from telegram import Update
+from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
+
+from bot.runtime import Context
+
+ANONYMOUS_ADMIN_ID = 1087968824  # Telegram's GroupAnonymousBot
+ROLE_CACHE_SECONDS = 60
+_STAFF = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+_ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
+
+
+@dataclass(frozen=True)
+class StaffRole:
+    user_id: int
+    is_admin: bool
+
+
+def unattributable(update: Update) -> bool:
+    """True when the sender is an anonymous admin or a channel, not a person."""
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None and update.callback_query is None:
+        return True
+    user = update.effective_user
+    return user is None or user.id == ANONYMOUS_ADMIN_ID or user.is_bot
+
+
+async def staff_role(update: Update, context: Context, chat_id: int) -> StaffRole | None:
+    """The sender's role in a staff chat, or None if they are not a member of it."""
+    user = update.effective_user
+    if user is None:
+        return None
+    cache = context.bot_data.role_cache
+    cached = cache.get((chat_id, user.id))
+    now = time.monotonic()
+    if cached is not None and cached[1] > now:
+        status = cached[0]
+    else:
+        try:
+            member = await context.bot.get_chat_member(chat_id, user.id)
+            status = member.status
+        except TelegramError:
+            return None
+        cache[(chat_id, user.id)] = (status, now + ROLE_CACHE_SECONDS)
+    if status not in _STAFF:
+        return None
+    return StaffRole(user.id, status in _ADMINS)

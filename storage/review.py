@@ -1,0 +1,169 @@
+"""The review desk's tables: report events, questions, answer sessions, staff prompts."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from storage.db import fetch_all, fetch_one
+from storage.records import EventRecord, PromptRecord, QuestionRecord
+
+
+async def add_event(
+    conn: aiosqlite.Connection,
+    *,
+    report_id: int,
+    at: int,
+    actor_id: int,
+    action: str,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    sealed_text: bytes | None = None,
+) -> int:
+    cursor = await conn.execute(
+        "INSERT INTO report_events (report_id, at, actor_id, action, from_status, to_status,"
+        " sealed_text) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (report_id, at, actor_id, action, from_status, to_status, sealed_text),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def _event(row: aiosqlite.Row) -> EventRecord:
+    text = row["sealed_text"]
+    return EventRecord(
+        id=row["id"],
+        report_id=row["report_id"],
+        at=row["at"],
+        actor_id=row["actor_id"],
+        action=row["action"],
+        from_status=row["from_status"],
+        to_status=row["to_status"],
+        sealed_text=bytes(text) if text is not None else None,
+    )
+
+
+async def events(conn: aiosqlite.Connection, report_id: int) -> list[EventRecord]:
+    rows = await fetch_all(
+        conn,
+        "SELECT id, report_id, at, actor_id, action, from_status, to_status, sealed_text"
+        " FROM report_events WHERE report_id = ? ORDER BY id",
+        [report_id],
+    )
+    return [_event(row) for row in rows]
+
+
+async def add_question(
+    conn: aiosqlite.Connection, *, report_id: int, token_hash: bytes, asked_by: int, at: int
+) -> int:
+    cursor = await conn.execute(
+        "INSERT INTO questions (report_id, token_hash, asked_by, asked_at) VALUES (?, ?, ?, ?)",
+        (report_id, token_hash, asked_by, at),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def _question(row: aiosqlite.Row) -> QuestionRecord:
+    return QuestionRecord(
+        id=row["id"],
+        report_id=row["report_id"],
+        asked_by=row["asked_by"],
+        asked_at=row["asked_at"],
+        answered_at=row["answered_at"],
+    )
+
+
+_QUESTION_COLUMNS = "id, report_id, asked_by, asked_at, answered_at"
+
+
+async def question_by_token(
+    conn: aiosqlite.Connection, token_hash: bytes
+) -> QuestionRecord | None:
+    row = await fetch_one(
+        conn, f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE token_hash = ?", [token_hash]
+    )
+    return _question(row) if row else None
+
+
+async def question_by_id(conn: aiosqlite.Connection, question_id: int) -> QuestionRecord | None:
+    row = await fetch_one(
+        conn, f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE id = ?", [question_id]
+    )
+    return _question(row) if row else None
+
+
+async def mark_answered(conn: aiosqlite.Connection, question_id: int, at: int) -> None:
+    await conn.execute(
+        "UPDATE questions SET answered_at = COALESCE(answered_at, ?) WHERE id = ?",
+        (at, question_id),
+    )
+
+
+async def open_session(
+    conn: aiosqlite.Connection, owner: bytes, question_id: int, expires_at: int
+) -> None:
+    await conn.execute(
+        "INSERT INTO answer_sessions (owner, question_id, expires_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (owner) DO UPDATE SET question_id = excluded.question_id,"
+        " expires_at = excluded.expires_at",
+        (owner, question_id, expires_at),
+    )
+
+
+async def session(conn: aiosqlite.Connection, owner: bytes, now: int) -> int | None:
+    """The question a tipster is answering, if their session has not expired."""
+    row = await fetch_one(
+        conn,
+        "SELECT question_id FROM answer_sessions WHERE owner = ? AND expires_at > ?",
+        [owner, now],
+    )
+    return int(row[0]) if row else None
+
+
+async def close_session(conn: aiosqlite.Connection, owner: bytes) -> bool:
+    cursor = await conn.execute("DELETE FROM answer_sessions WHERE owner = ?", (owner,))
+    return cursor.rowcount > 0
+
+
+async def purge_sessions(conn: aiosqlite.Connection, now: int) -> None:
+    await conn.execute("DELETE FROM answer_sessions WHERE expires_at <= ?", (now,))
+
+
+async def add_prompt(conn: aiosqlite.Connection, prompt: PromptRecord) -> None:
+    await conn.execute(
+        "INSERT OR REPLACE INTO staff_prompts (chat_id, message_id, kind, report_id, actor_id,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            prompt.chat_id,
+            prompt.message_id,
+            prompt.kind,
+            prompt.report_id,
+            prompt.actor_id,
+            prompt.created_at,
+        ),
+    )
+
+
+async def take_prompt(
+    conn: aiosqlite.Connection, chat_id: int, message_id: int
+) -> PromptRecord | None:
+    """Fetch and delete the prompt a staff reply answers."""
+    row = await fetch_one(
+        conn,
+        "SELECT chat_id, message_id, kind, report_id, actor_id, created_at FROM staff_prompts"
+        " WHERE chat_id = ? AND message_id = ?",
+        [chat_id, message_id],
+    )
+    if row is None:
+        return None
+    await conn.execute(
+        "DELETE FROM staff_prompts WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+    )
+    return PromptRecord(
+        chat_id=row["chat_id"],
+        message_id=row["message_id"],
+        kind=row["kind"],
+        report_id=row["report_id"],
+        actor_id=row["actor_id"],
+        created_at=row["created_at"],
+    )
