@@ -11,8 +11,10 @@ import sys
 
 from bot import vault
 from bot.app import StartupError, serve
-from bot.config import ConfigError, Settings, load_settings
+from bot.audit import AuditLog
+from bot.config import ConfigError, Settings, load_key_ring, load_settings
 from bot.logs import configure_logging
+from bot.vault import Vault
 from storage.db import Database, DatabaseError
 
 log = logging.getLogger("tipline")
@@ -24,6 +26,21 @@ async def _run(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await serve(settings, stop)
+
+
+async def _audit_verify(settings: Settings) -> int:
+    vault = Vault(load_key_ring(settings))
+    db = await Database.open(settings.data_dir)
+    try:
+        await db.migrate()
+        report = await AuditLog(vault).verify(db)
+    finally:
+        await db.close()
+    if report.intact:
+        print(f"tipline: audit chain intact ({report.rows} rows)")
+        return 0
+    print(f"tipline: audit chain BROKEN at row {report.broken_at}: {report.reason}")
+    return 1
 
 
 async def _migrate(settings: Settings) -> int:
@@ -40,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         nargs="?",
         default="run",
-        choices=["run", "keygen", "migrate"],
-        help="run the bot (default), print a new master key, or migrate the database",
+        choices=["run", "keygen", "migrate", "audit-verify"],
+        help="run the bot (default), print a new master key, migrate the database, or check"
+        " the audit chain",
     )
     args = parser.parse_args(argv)
     # python-telegram-bot 22: report durations (retry_after) as timedeltas, without warnings.
@@ -57,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level, secrets=[settings.bot_token.get_secret_value()])
     try:
+        if args.command == "audit-verify":
+            return asyncio.run(_audit_verify(settings))
         if args.command == "migrate":
             version = asyncio.run(_migrate(settings))
             print(f"tipline: database at schema version {version}")

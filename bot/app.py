@@ -20,6 +20,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     ContextTypes,
     Defaults,
     ExtBot,
@@ -74,6 +75,8 @@ def build_application(settings: Settings, policy: Policy) -> TipApplication:
         application.add_handler(handler)
     for handler in review.build(frozenset(policy.review.chats(settings.review_chat_id))):
         application.add_handler(handler)
+    # Any other button (forged, or from a version that no longer exists) gets an answer too.
+    application.add_handler(CallbackQueryHandler(tipster.stale_button))
     application.add_error_handler(_on_error)
     return application
 

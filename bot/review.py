@@ -180,6 +180,11 @@ class ReviewService:
     def _check(self, report: ReportRecord, actor: Actor, action: Action) -> ReportStatus:
         current = ReportStatus(report.status)
         if action not in allowed_actions(current):
+            if report.holder_id is not None and report.holder_id != actor.user_id:
+                # Someone else acted first (a press on a card that had not refreshed yet).
+                raise RaceLost(
+                    reference=report.reference, holder_id=report.holder_id, status=current.value
+                )
             raise NotNow(reference=report.reference, status=current.value)
         if (
             needs_holder(current, action)

@@ -1,0 +1,288 @@
+"""The reviewers' desk end to end: claim, ask, answers relayed, decisions, refusals, routing."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import struct
+import sys
+
+from tests.e2e.conftest import REVIEW_CHAT, REVIEWER, RunningBot, make_settings, write_policy
+from tests.e2e.review_flows import answer_of, card_shows, find_card, press, tip_with_card
+from tests.images import has_metadata, jpeg_with_gps
+
+TIPSTER_ID = 8100000001
+TIPSTER_NAME = "TipsterCanaryName"
+REVIEWER_NAME = "AnnaReviewer"
+SECOND_REVIEWER = 700000003
+
+
+def _setup_staff(fake) -> tuple:
+    anna = fake.add_user(REVIEWER, REVIEWER_NAME, username="anna_rev")
+    bob = fake.add_user(SECOND_REVIEWER, "BobReviewer")
+    fake.set_member(REVIEW_CHAT, SECOND_REVIEWER, "member")
+    tipster = fake.add_user(TIPSTER_ID, TIPSTER_NAME, username="tipster_canary")
+    return anna, bob, tipster
+
+
+async def test_claim_ask_answer_verify_without_identifying_anyone(fake, bot: RunningBot) -> None:
+    anna, _, tipster = _setup_staff(fake)
+    _, ref = await tip_with_card(fake, tipster, "Heroin sold at the night market stall 12")
+    assert "v1:r:claim:" + ref in fake.button_data(find_card(fake, ref))
+
+    await answer_of(fake, press(fake, anna, ref, "claim"))
+    card = await card_shows(fake, ref, "in review")
+    assert f"Held by: {REVIEWER_NAME}" in card["_plain"]
+    assert f"v1:r:verify:{ref}" in fake.button_data(card)
+    notice = await fake.wait_for_message(tipster.id, lambda m: "reviewer is looking" in m["_plain"])
+    assert ref in notice["_plain"]
+
+    await answer_of(fake, press(fake, anna, ref, "ask"))
+    prompt = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: "write your question" in m["_plain"]
+    )
+    assert prompt["reply_markup"].get("force_reply") is True
+    fake.user_sends_text(
+        anna,
+        "Which stall exactly, and at what time?",
+        chat_id=REVIEW_CHAT,
+        reply_to_message_id=prompt["message_id"],
+    )
+    await fake.wait_for_message(REVIEW_CHAT, lambda m: "Question relayed" in m["_plain"])
+    question = await fake.wait_for_message(
+        tipster.id, lambda m: "Which stall exactly" in m["_plain"]
+    )
+    await card_shows(fake, ref, "waiting for the tipster")
+
+    reply_data = next(d for d in fake.button_data(question) if d.startswith("v1:a:"))
+    fake.user_presses(tipster, question, reply_data)
+    await fake.wait_for_message(tipster.id, lambda m: "Send your answer now" in m["_plain"])
+    fake.user_sends_text(tipster, "Stall 12, around 23:00 every Friday")
+    await fake.wait_for_message(tipster.id, lambda m: "Passed on" in m["_plain"])
+    fake.user_sends_photo(tipster, jpeg_with_gps())
+    await fake.wait_for_message(tipster.id, lambda m: "Passed on" in m["_plain"])
+
+    answer = await fake.wait_for_message(REVIEW_CHAT, lambda m: "around 23:00" in m["_plain"])
+    card = find_card(fake, ref)
+    assert answer["reply_parameters"]["message_id"] == card["message_id"]
+    alias = card["_plain"].split("Tipster: ")[1].split("\n")[0]
+    assert alias in answer["_plain"]
+    photo = await fake.wait_for_message(REVIEW_CHAT, lambda m: m.get("method") == "sendPhoto")
+    assert not has_metadata(photo["_upload"]["data"])
+    await card_shows(fake, ref, "in review")
+
+    await answer_of(fake, press(fake, anna, ref, "verify"))
+    await card_shows(fake, ref, "verified")
+    await fake.wait_for_message(tipster.id, lambda m: "Verified" in m["_plain"])
+
+    tipster_side = " ".join(
+        m["_plain"] + repr(m.get("reply_markup")) for m in fake.messages_in(tipster.id)
+    )
+    for secret in (REVIEWER_NAME, "anna_rev", str(REVIEWER)):
+        assert secret not in tipster_side
+    review_side = repr(fake.messages_in(REVIEW_CHAT)).encode()
+    for secret in (
+        TIPSTER_NAME.encode(),
+        b"tipster_canary",
+        str(TIPSTER_ID).encode(),
+        struct.pack(">q", TIPSTER_ID),
+    ):
+        assert secret not in review_side
+
+
+async def test_non_member_press_is_refused_and_changes_nothing(fake, bot: RunningBot) -> None:
+    _, _, tipster = _setup_staff(fake)
+    outsider = fake.add_user(9000000001, "Outsider")
+    _, ref = await tip_with_card(fake, tipster, "Cannabis grown on the roof of block 7")
+    answer = await answer_of(fake, press(fake, outsider, ref, "claim"))
+    assert answer["show_alert"] is True and "Only members" in answer["text"]
+    await asyncio.sleep(0.3)
+    assert "new" in find_card(fake, ref)["_plain"]
+    assert not fake.calls_of("editMessageText")
+
+
+async def test_two_reviewers_racing_first_wins(fake, bot: RunningBot) -> None:
+    anna, bob, tipster = _setup_staff(fake)
+    _, ref = await tip_with_card(fake, tipster, "Lab smell from the garage at number 3")
+    first = press(fake, anna, ref, "claim")
+    second = press(fake, bob, ref, "claim")
+    assert (await answer_of(fake, first))["text"].startswith("Claimed")
+    lost = await answer_of(fake, second)
+    assert lost["show_alert"] is True
+    assert REVIEWER_NAME in lost["text"] and "first" in lost["text"]
+    card = await card_shows(fake, ref, "in review")
+    assert f"Held by: {REVIEWER_NAME}" in card["_plain"]
+    held = await answer_of(fake, press(fake, bob, ref, "verify"))
+    assert "held by" in held["text"]
+
+
+async def test_forged_and_stale_callbacks_are_refused(fake, bot: RunningBot) -> None:
+    anna, _, tipster = _setup_staff(fake)
+    _, ref = await tip_with_card(fake, tipster, "Dealer in the blue car near the school")
+    card = find_card(fake, ref)
+    for data in ("v1:r:verify:T-2026-9999", "v1:r:explode:" + ref, "v1:r:" + "x" * 50, "v9:zz"):
+        answer = await answer_of(fake, fake.user_presses(anna, card, data))
+        assert answer["show_alert"] is True, data
+    stale = await answer_of(fake, press(fake, anna, ref, "verify"))
+    assert "moved on" in stale["text"]
+    assert "new" in find_card(fake, ref)["_plain"]
+
+
+async def test_anonymous_admin_is_refused(fake, bot: RunningBot) -> None:
+    _setup_staff(fake)
+    group = {"id": REVIEW_CHAT, "type": "supergroup", "title": "Reviewers"}
+    fake.inject_update(
+        {
+            "message": {
+                "message_id": 900001,
+                "date": 1_795_000_000,
+                "chat": group,
+                "sender_chat": group,
+                "from": {
+                    "id": 1087968824,
+                    "is_bot": True,
+                    "first_name": "Group",
+                    "username": "GroupAnonymousBot",
+                },
+                "text": "/queue",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+            }
+        }
+    )
+    refusal = await fake.wait_for_message(REVIEW_CHAT, lambda m: "attributable" in m["_plain"])
+    assert "Remain anonymous" in refusal["_plain"]
+
+
+async def test_no_contact_disables_ask_and_duplicate_links_tips(fake, bot: RunningBot) -> None:
+    anna, _, tipster = _setup_staff(fake)
+    _, original = await tip_with_card(fake, tipster, "Warehouse on Dock Road packs pills")
+    other = fake.add_user(8100000002, "Other")
+    _, ref = await tip_with_card(
+        fake, other, "Pills packed at the Dock Road warehouse", contact=False
+    )
+    await answer_of(fake, press(fake, anna, ref, "claim"))
+    card = await card_shows(fake, ref, "in review")
+    assert f"v1:r:nocontact:{ref}" in fake.button_data(card)
+    refused = await answer_of(fake, fake.user_presses(anna, card, f"v1:r:nocontact:{ref}"))
+    assert "chose no contact" in refused["text"]
+
+    await answer_of(fake, press(fake, anna, original, "duplicate"))
+    prompt = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: "reference of the original" in m["_plain"]
+    )
+    fake.user_sends_text(
+        anna, "T-1999-0001", chat_id=REVIEW_CHAT, reply_to_message_id=prompt["message_id"]
+    )
+    await fake.wait_for_message(REVIEW_CHAT, lambda m: "is not another tip" in m["_plain"])
+    fake.user_sends_text(anna, ref, chat_id=REVIEW_CHAT, reply_to_message_id=prompt["message_id"])
+    await fake.wait_for_message(REVIEW_CHAT, lambda m: "marked as a duplicate" in m["_plain"])
+    card = await card_shows(fake, original, "Duplicate of: " + ref)
+    notice = await fake.wait_for_message(tipster.id, lambda m: "Already known" in m["_plain"])
+    assert ref not in notice["_plain"]
+
+
+async def test_commands_tip_queue_note_search(fake, bot: RunningBot) -> None:
+    anna, _, tipster = _setup_staff(fake)
+    _, ref = await tip_with_card(
+        fake, tipster, "Motorbike courier drops parcels at the karaoke bar"
+    )
+    await answer_of(fake, press(fake, anna, ref, "claim"))
+    fake.user_sends_text(anna, f"/note {ref} plainclothes check on Friday", chat_id=REVIEW_CHAT)
+    await fake.wait_for_message(REVIEW_CHAT, lambda m: "Note added" in m["_plain"])
+    fake.user_sends_text(anna, f"/tip {ref}", chat_id=REVIEW_CHAT)
+    history = await fake.wait_for_message(REVIEW_CHAT, lambda m: "plainclothes" in m["_plain"])
+    assert "claimed" in history["_plain"] and REVIEWER_NAME in history["_plain"]
+    fake.user_sends_text(anna, "/queue", chat_id=REVIEW_CHAT)
+    queue = await fake.wait_for_message(REVIEW_CHAT, lambda m: "Open tips" in m["_plain"])
+    assert ref in queue["_plain"]
+    fake.user_sends_text(anna, "/search karaoke courier", chat_id=REVIEW_CHAT)
+    found = await fake.wait_for_message(REVIEW_CHAT, lambda m: "Matching tips" in m["_plain"])
+    assert ref in found["_plain"]
+    fake.user_sends_text(anna, "/search nothing-like-this", chat_id=REVIEW_CHAT)
+    await fake.wait_for_message(REVIEW_CHAT, lambda m: "No tip in this chat matches" in m["_plain"])
+    assert all("plainclothes" not in m["_plain"] for m in fake.messages_in(tipster.id))
+
+
+async def test_routing_sends_tips_to_their_district_chat(fake, tmp_path) -> None:
+    north_chat = -1001000000077
+    north_reviewer = fake.add_user(700000077, "NorthReviewer")
+    fake.add_group(
+        north_chat, "North team", {fake.bot_id: "administrator", north_reviewer.id: "member"}
+    )
+    anna, _, tipster = _setup_staff(fake)
+    policy = write_policy(
+        tmp_path / "routed.toml",
+        '[[intake.areas]]\nkey = "north"\nen = "North district"\nzh = "北区"\n'
+        '[[review.routes]]\nchat_id = -1001000000077\nareas = ["north"]\n',
+    )
+    running = RunningBot(make_settings(tmp_path, fake, policy_file=policy))
+    await running.start()
+    try:
+        from tests.e2e.flows import added, submit, wait_button
+        from tests.e2e.flows import press as tipster_press
+
+        fake.user_sends_text(tipster, "/report")
+        await wait_button(fake, tipster.id, "v1:t:cat:other")
+        tipster_press(fake, tipster, "v1:t:cat:other")
+        await wait_button(fake, tipster.id, "v1:t:area:north")
+        tipster_press(fake, tipster, "v1:t:area:north")
+        await wait_button(fake, tipster.id, "v1:t:review")
+        fake.user_sends_text(tipster, "Routed tip about the north depot")
+        await added(fake, tipster)
+        await submit(fake, tipster)
+        card = await fake.wait_for_message(north_chat, lambda m: "north depot" in m["_plain"])
+        ref = card["_plain"].split()[2]
+        assert "North district" in card["_plain"]
+        assert all("north depot" not in m["_plain"] for m in fake.messages_in(REVIEW_CHAT))
+        fake.user_sends_text(anna, f"/tip {ref}", chat_id=REVIEW_CHAT)
+        await fake.wait_for_message(REVIEW_CHAT, lambda m: f"No tip {ref}" in m["_plain"])
+        forged = await answer_of(fake, fake.user_presses(anna, card, f"v1:r:claim:{ref}"))
+        assert forged["show_alert"] is True
+        await answer_of(fake, press(fake, north_reviewer, ref, "claim", chat_id=north_chat))
+        await card_shows(fake, ref, "in review", chat_id=north_chat)
+    finally:
+        await running.stop()
+
+
+async def test_audit_verify_detects_tampering(fake, bot: RunningBot, settings, tmp_path) -> None:
+    anna, _, tipster = _setup_staff(fake)
+    _, ref = await tip_with_card(fake, tipster, "Audit me: deals behind the cinema")
+    await answer_of(fake, press(fake, anna, ref, "claim"))
+    await answer_of(fake, press(fake, anna, ref, "spam"))
+    await card_shows(fake, ref, "spam")
+    await bot.stop()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "TIPLINE_BOT_TOKEN": fake.token,
+        "TIPLINE_API_URL": fake.url,
+        "TIPLINE_REVIEW_CHAT_ID": str(REVIEW_CHAT),
+        "TIPLINE_FINANCE_CHAT_ID": "-1001000000002",
+        "TIPLINE_DATA_DIR": str(settings.data_dir),
+        "TIPLINE_KEY_FILE": str(settings.key_file),
+    }
+
+    async def verify() -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "audit-verify",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), 60)
+        return process.returncode or 0, out.decode()
+
+    code, out = await verify()
+    assert code == 0 and "intact (2 rows)" in out
+    with sqlite3.connect(settings.data_dir / "tipline.sqlite3") as conn:
+        conn.execute("UPDATE audit SET action = 'verify' WHERE id = 2")
+    code, out = await verify()
+    assert code == 1 and "row 2" in out and "changed" in out
+    with sqlite3.connect(settings.data_dir / "tipline.sqlite3") as conn:
+        conn.execute("UPDATE audit SET action = 'spam' WHERE id = 2")
+        conn.execute("DELETE FROM audit WHERE id = 1")
+    code, out = await verify()
+    assert code == 1 and "row 1 is missing" in out

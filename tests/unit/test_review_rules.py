@@ -1,0 +1,191 @@
+"""Review rules against a real SQLite file: permissions, first-wins, notices, audit chain."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.audit import AuditLog
+from bot.intake import IntakeService, prepare_text
+from bot.policy import load as load_policy
+from bot.review import (
+    Actor,
+    AnswerClosed,
+    HeldByOther,
+    NoContact,
+    NotNow,
+    RaceLost,
+    ReviewService,
+    TipNotFound,
+)
+from bot.vault import KeyRing, Vault, new_master_key_text
+from bot.workflow import (
+    DECIDED,
+    TARGET,
+    TRANSITIONS,
+    Action,
+    ReportStatus,
+    allowed_actions,
+)
+from storage import reports
+from storage.blobs import BlobStore
+from storage.db import Database
+from storage.records import PromptRecord
+
+CHAT = -1001
+ANNA, BOB, ADMIN = Actor(11), Actor(22), Actor(33, is_admin=True)
+
+
+@given(st.sampled_from(list(ReportStatus)))
+def test_every_offered_action_is_a_legal_transition(status: ReportStatus) -> None:
+    for action in allowed_actions(status):
+        assert TARGET[action] in TRANSITIONS[status]
+
+
+def test_decisions_can_be_reopened_and_closed_is_final() -> None:
+    for status in DECIDED:
+        assert allowed_actions(status) == [Action.REOPEN, Action.CLOSE]
+    assert allowed_actions(ReportStatus.CLOSED) == []
+    assert Action.CLAIM in allowed_actions(ReportStatus.NEW)
+    assert Action.VERIFY not in allowed_actions(ReportStatus.NEW)
+
+
+class Clock:
+    now = 1_795_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def desk(tmp_path):
+    db = await Database.open(tmp_path)
+    await db.migrate()
+    blobs = BlobStore(tmp_path / "blobs")
+    blobs.ensure()
+    vault = Vault(KeyRing.from_texts([new_master_key_text()]))
+    policy = load_policy(None, {"review": {"post_delay_max_seconds": 0}})
+    clock = Clock()
+    intake = IntakeService(db, vault, blobs, policy, review_chat_id=CHAT, clock=clock)
+    audit = AuditLog(vault)
+    review = ReviewService(db, vault, blobs, policy, audit, clock=clock)
+    yield intake, review, db, audit, vault
+    await db.close()
+
+
+async def _tip(intake: IntakeService, user: int, contact: bool = True) -> str:
+    await intake.start(user, "en")
+    await intake.choose_category(user, "other")
+    await intake.choose_area(user, area_key=None, typed=None)
+    await intake.add_text(user, "a tip")
+    await intake.review(user)
+    if not contact:
+        await intake.set_contact(user, False)
+    return (await intake.submit(user, user)).reference
+
+
+async def _outbox(db: Database) -> list[tuple[str, str]]:
+    async with db.read() as conn:
+        async with conn.execute("SELECT target, kind FROM outbox ORDER BY id") as cursor:
+            return [(row[0], row[1]) for row in await cursor.fetchall()]
+
+
+async def _set_card(db: Database, ref: str) -> None:
+    async with db.transaction() as conn:
+        report = await reports.by_reference(conn, ref)
+        await reports.set_review_message(conn, report.id, 500)
+
+
+async def test_claimed_work_belongs_to_its_holder_or_an_admin(desk) -> None:
+    intake, review, *_ = desk
+    ref = await _tip(intake, 1)
+    await review.act(ref, CHAT, ANNA, Action.CLAIM)
+    with pytest.raises(RaceLost):
+        await review.act(ref, CHAT, BOB, Action.CLAIM)
+    with pytest.raises(HeldByOther):
+        await review.act(ref, CHAT, BOB, Action.VERIFY)
+    outcome = await review.act(ref, CHAT, ADMIN, Action.UNFOUNDED)
+    assert outcome.report.status == ReportStatus.UNFOUNDED
+    assert outcome.report.holder_id == ANNA.user_id
+    with pytest.raises(HeldByOther):
+        await review.act(ref, CHAT, BOB, Action.REOPEN)
+    reopened = await review.act(ref, CHAT, ADMIN, Action.REOPEN)
+    assert reopened.report.holder_id == ADMIN.user_id
+
+
+async def test_stale_and_foreign_requests_change_nothing(desk) -> None:
+    intake, review, *_ = desk
+    ref = await _tip(intake, 1)
+    with pytest.raises(NotNow):
+        await review.act(ref, CHAT, ANNA, Action.VERIFY)
+    with pytest.raises(TipNotFound):
+        await review.act(ref, -999, ANNA, Action.CLAIM)
+    with pytest.raises(TipNotFound):
+        await review.act("T-2000-0001", CHAT, ANNA, Action.CLAIM)
+    assert (await review.find(ref, CHAT)).status == ReportStatus.NEW
+
+
+async def test_moves_notify_the_tipster_and_refresh_the_card(desk) -> None:
+    intake, review, db, *_ = desk
+    ref = await _tip(intake, 1)
+    await _set_card(db, ref)
+    await review.act(ref, CHAT, ANNA, Action.CLAIM)
+    await review.act(ref, CHAT, ANNA, Action.SPAM)
+    kinds = await _outbox(db)
+    assert kinds == [
+        ("staff", "tip_posted"),
+        ("staff", "card_refresh"),
+        ("tipster", "tipster_notice"),
+        ("staff", "card_refresh"),
+    ], "spam is not news to the tipster"
+
+
+async def test_questions_need_contact_and_answers_reopen_review(desk) -> None:
+    intake, review, db, *_ = desk
+    silent = await _tip(intake, 1, contact=False)
+    await review.act(silent, CHAT, ANNA, Action.CLAIM)
+    with pytest.raises(NoContact):
+        await review.prepare(silent, CHAT, ANNA, Action.ASK)
+
+    ref = await _tip(intake, 2)
+    await review.act(ref, CHAT, ANNA, Action.CLAIM)
+    report = await review.prepare(ref, CHAT, ANNA, Action.ASK)
+    prompt = PromptRecord(CHAT, 77, Action.ASK.value, report.id, ANNA.user_id, 0)
+    await review.ask(prompt, ANNA, "When?")
+    async with db.read() as conn:
+        async with conn.execute(
+            "SELECT sealed_payload FROM outbox WHERE kind = 'tipster_question'"
+        ) as cursor:
+            sealed = bytes((await cursor.fetchone())[0])
+    token = json.loads(review.key_for(report).open("outbox", sealed))["token"]
+    with pytest.raises(AnswerClosed):
+        await review.start_answer(2, "not-the-token")
+    await review.start_answer(2, token)
+    assert await review.answering(2)
+    assert not await review.answering(3)
+    await review.add_answer(2, prepare_text(intake.policy, "At nine"))
+    assert (await review.find(ref, CHAT)).status == ReportStatus.IN_REVIEW
+    await review.act(ref, CHAT, ANNA, Action.VERIFY)
+    with pytest.raises(AnswerClosed):
+        await review.add_answer(2, prepare_text(intake.policy, "more"))
+
+
+async def test_audit_chain_verifies_and_catches_edits(desk) -> None:
+    intake, review, db, audit, _ = desk
+    ref = await _tip(intake, 1)
+    await review.act(ref, CHAT, ANNA, Action.CLAIM)
+    await review.note(ref, CHAT, ANNA, "internal")
+    await review.act(ref, CHAT, ANNA, Action.VERIFY)
+    report = await audit.verify(db)
+    assert report.intact and report.rows == 3
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE audit SET actor_id = 99 WHERE id = 2")
+    broken = await audit.verify(db)
+    assert broken.broken_at == 2 and not broken.intact
+    async with db.read() as conn:
+        async with conn.execute("SELECT details FROM audit") as cursor:
+            details = " ".join(row[0] for row in await cursor.fetchall())
+    assert "internal" not in details and "a tip" not in details
