@@ -151,12 +151,12 @@ class Sender:
         async with self._db.read() as conn:
             rows = await outbox_repo.pending(conn)
         now = self._clock()
-        blocked: set[tuple[str, int | None]] = set()
+        blocked: set[tuple[str, int | None]] = set()  # (target, report or chat): keeps order
         next_due = now + IDLE_POLL_SECONDS
         for row in rows:
             if self._stopping:
                 break
-            group = ("report", row.report_id) if row.report_id else ("chat", row.chat_id)
+            group = (row.target, row.report_id) if row.report_id else (row.target, row.chat_id)
             if group in blocked:
                 continue
             if row.not_before > now:
