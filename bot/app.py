@@ -35,10 +35,11 @@ from bot.logs import quiet_libraries
 from bot.policy import Policy, PolicyError
 from bot.posts import PostRenderer
 from bot.review import ReviewService
+from bot.rewards import RewardService
 from bot.runtime import BotData, Context, Runtime
 from bot.sender import Sender
 from bot.vault import Vault
-from handlers import review, tipster
+from handlers import finance, review, tipster
 from storage.blobs import BlobStore
 from storage.db import Database
 
@@ -74,6 +75,8 @@ def build_application(settings: Settings, policy: Policy) -> TipApplication:
     for handler in tipster.build(policy.intake.conversation_timeout_minutes):
         application.add_handler(handler)
     for handler in review.build(frozenset(policy.review.chats(settings.review_chat_id))):
+        application.add_handler(handler)
+    for handler in finance.build(settings.finance_chat_id):
         application.add_handler(handler)
     # Any other button (forged, or from a version that no longer exists) gets an answer too.
     application.add_handler(CallbackQueryHandler(tipster.stale_button))
@@ -153,8 +156,29 @@ async def start_runtime(
         review_service = ReviewService(
             db, vault, blobs, policy, audit, on_outbox=sender.wake, clock=clock
         )
+        rewards = RewardService(
+            db,
+            vault,
+            policy,
+            audit,
+            finance_chat_id=settings.finance_chat_id,
+            on_outbox=sender.wake,
+            clock=clock,
+        )
+        sender.attach_rewards(rewards)
+        intake.attach_rewards(rewards)
         runtime = Runtime(
-            settings, policy, catalogue, db, vault, blobs, intake, review_service, audit, sender
+            settings,
+            policy,
+            catalogue,
+            db,
+            vault,
+            blobs,
+            intake,
+            review_service,
+            rewards,
+            audit,
+            sender,
         )
         for language, commands in tipster.command_lists(catalogue).items():
             await application.bot.set_my_commands(
@@ -171,6 +195,9 @@ async def start_runtime(
         application.job_queue.run_repeating(
             _sweep, interval=DRAFT_SWEEP_SECONDS, first=1, name="draft-sweep"
         )
+        application.job_queue.run_repeating(
+            _run_schedules, interval=policy.sweep_seconds, first=0, name="schedules"
+        )
     return runtime
 
 
@@ -182,6 +209,13 @@ async def _sweep(context: Context) -> None:
     await runtime.review.purge_expired_sessions()
     if removed:
         log.info("removed %d abandoned draft(s)", removed)
+
+
+async def _run_schedules(context: Context) -> None:
+    """Run reminders and expiries whose time has come (durable: due times live in SQLite)."""
+    ran = await context.bot_data.runtime.rewards.sweep()
+    if ran:
+        log.info("ran %d scheduled job(s)", ran)
 
 
 async def stop_runtime(application: TipApplication) -> None:

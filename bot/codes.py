@@ -14,6 +14,8 @@ _IGNORED = {" ", "-", "\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "_", "\n
 
 RECEIPT_CHARS = 20  # 100 bits
 RECEIPT_GROUP = 4
+CLAIM_CHARS = 15  # 75 bits
+CLAIM_GROUP = 5
 
 
 def generate(chars: int, group: int) -> str:
@@ -38,3 +40,11 @@ def normalize(text: str, chars: int) -> str | None:
 
 def normalize_receipt(text: str) -> str | None:
     return normalize(text, RECEIPT_CHARS)
+
+
+def new_claim_code() -> str:
+    return generate(CLAIM_CHARS, CLAIM_GROUP)
+
+
+def normalize_claim_code(text: str) -> str | None:
+    return normalize(text, CLAIM_CHARS)

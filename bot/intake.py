@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
 from bot import alias, codes, media
 from bot.policy import Policy
-from bot.vault import DataKey, Vault, WrappedKey
+from bot.vault import DataKey, Vault, WrappedKey, receipt_box_public
 from bot.workflow import ReportStatus
 from storage import drafts, ratelimit, reports
 from storage import outbox as outbox_repo
@@ -161,12 +161,32 @@ class Submission:
     language: str
 
 
+class TipsterRewardView(Protocol):
+    @property
+    def status(self) -> str: ...
+    @property
+    def amount_minor(self) -> int: ...
+    @property
+    def expires_at(self) -> int | None: ...
+    @property
+    def claim_code(self) -> str | None: ...
+
+
+class RewardReader(Protocol):
+    """What /status needs of the reward scheme (bot.rewards.RewardService provides it)."""
+
+    async def for_tipster(
+        self, report: ReportRecord, normalized_receipt: str
+    ) -> TipsterRewardView | None: ...
+
+
 @dataclass(frozen=True)
 class StatusView:
     reference: str
     status: ReportStatus
     submitted_at: int
     contact_stored: bool
+    reward: TipsterRewardView | None = None
 
 
 @dataclass(frozen=True)
@@ -333,6 +353,7 @@ class IntakeService:
         self._review_chat_id = review_chat_id
         self._on_outbox = on_outbox
         self._clock = clock
+        self._rewards: RewardReader | None = None
 
     @property
     def policy(self) -> Policy:
@@ -623,6 +644,7 @@ class IntakeService:
                 ),
                 review_chat_id=review_chat,
                 now=minute,
+                receipt_box=receipt_box_public(normalized, draft.uid),
             )
             await outbox_repo.enqueue(
                 conn,
@@ -658,13 +680,23 @@ class IntakeService:
             raise ReceiptUnknown()
         return report
 
+    def attach_rewards(self, rewards: RewardReader) -> None:
+        self._rewards = rewards
+
     async def status(self, user_id: int, receipt_text: str) -> StatusView:
         report = await self._find_by_receipt(user_id, receipt_text)
+        normalized = codes.normalize_receipt(receipt_text)
+        reward = (
+            await self._rewards.for_tipster(report, normalized)
+            if self._rewards is not None and normalized
+            else None
+        )
         return StatusView(
             reference=report.reference,
             status=ReportStatus(report.status),
             submitted_at=report.submitted_at,
             contact_stored=report.sealed_contact is not None,
+            reward=reward,
         )
 
     async def forget(self, user_id: int, receipt_text: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -77,9 +78,57 @@ class ReviewPolicy:
 
 
 @dataclass(frozen=True)
+class Tier:
+    """A reward tier: a fixed amount, or a range (max None: no upper limit), in minor units."""
+
+    key: str
+    labels: dict[str, str]
+    min_minor: int
+    max_minor: int | None
+
+    def label(self, language: str) -> str:
+        return self.labels.get(language) or self.labels["en"]
+
+    @property
+    def fixed(self) -> bool:
+        return self.max_minor == self.min_minor
+
+    def allows(self, amount_minor: int) -> bool:
+        return amount_minor >= self.min_minor and (
+            self.max_minor is None or amount_minor <= self.max_minor
+        )
+
+
+class ClaimMode(StrEnum):
+    CODE = "code"
+    CODE_AND_ID = "code_and_id"
+
+
+@dataclass(frozen=True)
+class RewardPolicy:
+    currency: str
+    minor_per_major: int
+    claim_mode: ClaimMode
+    second_approval_above_minor: int
+    monthly_budget_minor: int
+    notify_within_working_days: int
+    nudge_working_days_before: int
+    claim_months: int
+    reminder_days: tuple[int, ...]
+    max_code_failures_per_hour: int
+    claim_instructions: dict[str, str]
+    tiers: tuple[Tier, ...]
+
+    def tier(self, key: str) -> Tier | None:
+        return next((t for t in self.tiers if t.key == key), None)
+
+
+@dataclass(frozen=True)
 class Policy:
     intake: IntakePolicy
     review: ReviewPolicy
+    rewards: RewardPolicy
+    sweep_seconds: int
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +199,65 @@ def _routes(raw: Any, categories: tuple[Choice, ...], areas_raw: Any) -> tuple[R
     return tuple(routes)
 
 
+def _rewards(raw: dict[str, Any]) -> RewardPolicy:
+    section = "rewards"
+    minor = _int(raw, section, "minor_per_major", 1)
+    currency = raw.get("currency")
+    if not isinstance(currency, str) or not currency.isalpha() or len(currency) != 3:
+        raise PolicyError("[rewards] currency must be a three-letter code like CNY")
+    try:
+        mode = ClaimMode(str(raw.get("claim_mode")))
+    except ValueError:
+        raise PolicyError('[rewards] claim_mode must be "code" or "code_and_id"') from None
+    reminders = raw.get("reminder_days", [])
+    if not isinstance(reminders, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in reminders
+    ):
+        raise PolicyError("[rewards] reminder_days must be a list of whole days, like [14, 3]")
+    instructions = {
+        "en": str(raw.get("claim_instructions_en", "")).strip(),
+        "zh": str(raw.get("claim_instructions_zh", "")).strip(),
+    }
+    if not instructions["en"]:
+        raise PolicyError("[rewards] claim_instructions_en must say how and where to claim")
+    tiers: list[Tier] = []
+    raw_tiers = raw.get("tiers", [])
+    if not isinstance(raw_tiers, list) or not raw_tiers:
+        raise PolicyError("[rewards] tiers must list at least one tier")
+    for index, entry in enumerate(raw_tiers, start=1):
+        choice = _choices([entry], section, "tiers")[0] if isinstance(entry, dict) else None
+        if choice is None:
+            raise PolicyError(f"[rewards] tiers entry {index} must be a table")
+        where = f"tiers entry {index} ({choice.key})"
+        high: int | None
+        if "amount" in entry:
+            low = high = _int(entry, section, "amount", 1)
+        else:
+            low = _int(entry, section, "min", 1)
+            high = _int(entry, section, "max", low) if "max" in entry else None
+        tiers.append(
+            Tier(choice.key, choice.labels, low * minor, high * minor if high is not None else None)
+        )
+        if "amount" in entry and ("min" in entry or "max" in entry):
+            raise PolicyError(f"[rewards] {where}: give amount, or min and max, not both")
+    if len({t.key for t in tiers}) != len(tiers):
+        raise PolicyError("[rewards] tiers has the same key twice")
+    return RewardPolicy(
+        currency=currency.upper(),
+        minor_per_major=minor,
+        claim_mode=mode,
+        second_approval_above_minor=_int(raw, section, "second_approval_above", 0) * minor,
+        monthly_budget_minor=_int(raw, section, "monthly_budget", 0) * minor,
+        notify_within_working_days=_int(raw, section, "notify_within_working_days", 1),
+        nudge_working_days_before=_int(raw, section, "nudge_working_days_before", 0),
+        claim_months=_int(raw, section, "claim_months", 1),
+        reminder_days=tuple(sorted(set(reminders), reverse=True)),
+        max_code_failures_per_hour=_int(raw, section, "max_code_failures_per_hour", 1),
+        claim_instructions=instructions,
+        tiers=tuple(tiers),
+    )
+
+
 def parse(document: dict[str, Any]) -> Policy:
     intake = document.get("intake", {})
     review = document.get("review", {})
@@ -180,6 +288,8 @@ def parse(document: dict[str, Any]) -> Policy:
             search_limit=_int(review, "review", "search_limit", 1),
             routes=_routes(review.get("routes", []), categories, intake.get("areas", [])),
         ),
+        rewards=_rewards(document.get("rewards", {})),
+        sweep_seconds=_int(document.get("jobs", {}), "jobs", "sweep_seconds", 1),
     )
 
 

@@ -15,11 +15,13 @@ from typing import Any
 
 from bot.i18n import Catalogue, Html
 from bot.intake import ItemKind, item_payload
+from bot.money import format_money
 from bot.policy import Policy
+from bot.rewards import Budget
 from bot.vault import DataKey
 from bot.workflow import Action, ReportStatus, allowed_actions
 from storage.blobs import BlobStore
-from storage.records import ItemRecord, ReportRecord
+from storage.records import ItemRecord, ReportRecord, RewardRecord
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -67,13 +69,35 @@ NameLookup = Callable[[int, int], Awaitable[str]]
 
 @dataclass(frozen=True)
 class CardState:
-    """What the card shows besides the tip: who holds it and the last move."""
+    """What the card shows besides the tip: who holds it, the last move, the reward."""
 
     holder: str | None = None
     last_action: str | None = None
     last_actor: str | None = None
     last_at: int | None = None
     duplicate_of: str | None = None
+    reward_status: str | None = None
+    reward_amount: int | None = None
+    can_propose: bool = False
+
+
+@dataclass(frozen=True)
+class FinanceView:
+    """Everything a reward post in the finance chat shows: never the tip's content."""
+
+    reward: RewardRecord
+    reference: str
+    category: str
+    justification: str | None
+    proposer: str
+    approvers: tuple[str, ...]
+    needed: int
+    budget: Budget | None
+    paid_by: str | None = None
+
+
+def _date(at: int) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
 
 
 def escaped_chunks(text: str, limit: int) -> list[str]:
@@ -137,7 +161,7 @@ class PostRenderer:
         loaded = [(item, item_payload(key, item.sealed)) for item in items]
         return [(item, payload) for item, payload in loaded if "answer_to" not in payload]
 
-    def buttons(self, report: ReportRecord) -> Keyboard:
+    def buttons(self, report: ReportRecord, can_propose: bool = False) -> Keyboard:
         """The moves allowed now, as buttons; Ask says why it is off without contact."""
         t, lang, ref = self._t, self._lang, report.reference
         buttons: list[Button] = []
@@ -152,6 +176,8 @@ class PostRenderer:
                         t.text(lang, f"staff.button.{action.value}"), f"v1:r:{action.value}:{ref}"
                     )
                 )
+        if can_propose:
+            buttons.append(Button(t.text(lang, "staff.button.reward"), f"v1:r:reward:{ref}"))
         return tuple(
             tuple(buttons[i : i + BUTTONS_PER_ROW]) for i in range(0, len(buttons), BUTTONS_PER_ROW)
         )
@@ -176,7 +202,28 @@ class PostRenderer:
             )
         if state.duplicate_of:
             lines.append(t.text(lang, "staff.card.duplicate_of", reference=state.duplicate_of))
+        if state.reward_status and state.reward_amount is not None:
+            lines.append(
+                t.text(
+                    lang,
+                    "staff.card.reward",
+                    amount=self.money(state.reward_amount),
+                    status=Html(t.text(lang, f"reward.state.{state.reward_status}")),
+                )
+            )
         return lines
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
+    def category_label(self, key: str) -> str:
+        category = self._policy.intake.category(key)
+        return category.label(self._lang) if category else key
+
+    def money(self, minor: int) -> str:
+        rewards = self._policy.rewards
+        return format_money(minor, rewards.currency, rewards.minor_per_major)
 
     def _card_pages(
         self, report: ReportRecord, key: DataKey, items: list[ItemRecord], state: CardState
@@ -209,7 +256,10 @@ class PostRenderer:
         self, report: ReportRecord, key: DataKey, items: list[ItemRecord], state: CardState
     ) -> TextPart:
         """The tip's card as it should look now (first message of its post)."""
-        return TextPart(self._card_pages(report, key, items, state)[0], self.buttons(report))
+        return TextPart(
+            self._card_pages(report, key, items, state)[0],
+            self.buttons(report, state.can_propose),
+        )
 
     async def tip_post(
         self, report: ReportRecord, key: DataKey, items: list[ItemRecord], state: CardState
@@ -217,7 +267,7 @@ class PostRenderer:
         """The card with buttons, the rest of a long text, then each attachment and location."""
         t, lang = self._t, self._lang
         pages = self._card_pages(report, key, items, state)
-        parts: list[Part] = [TextPart(pages[0], self.buttons(report))]
+        parts: list[Part] = [TextPart(pages[0], self.buttons(report, state.can_propose))]
         parts += [TextPart(page) for page in pages[1:]]
         others = [(i, p) for i, p in self._payloads(key, items) if p["kind"] != ItemKind.TEXT]
         for number, (item, payload) in enumerate(others, start=1):
@@ -303,3 +353,94 @@ class PostRenderer:
             t.text(lang, "notice.question", reference=report.reference, question=question),
             ((Button(t.text(lang, "button.answer"), f"v1:a:{token}"),),),
         )
+
+    def _params(self, language: str, params: dict[str, Any]) -> dict[str, object]:
+        """Money, dates and policy texts in the reader's language; everything else as given."""
+        shown: dict[str, object] = {}
+        for name, value in params.items():
+            if name == "amount" and isinstance(value, int):
+                shown[name] = self.money(value)
+            elif name in ("expires", "deadline") and isinstance(value, int):
+                shown[name] = _date(value)
+            else:
+                shown[name] = value
+        return shown
+
+    def tipster_text(self, report: ReportRecord, key: str, params: dict[str, Any]) -> TextPart:
+        """A message to the tipster about their tip, in their language."""
+        lang = report.language
+        shown = self._params(lang, params)
+        instructions = self._policy.rewards.claim_instructions
+        shown.setdefault("instructions", instructions.get(lang) or instructions["en"])
+        return TextPart(self._t.text(lang, key, reference=report.reference, **shown))
+
+    def staff_text(self, report: ReportRecord, key: str, params: dict[str, Any]) -> TextPart:
+        """A message in a staff chat about a tip, in the staff language."""
+        return TextPart(
+            self._t.text(
+                self._lang, key, reference=report.reference, **self._params(self._lang, params)
+            )
+        )
+
+    def finance_post(self, view: FinanceView) -> TextPart:
+        """A reward proposal in the finance chat, with Approve and Refuse while it is open."""
+        t, lang, reward = self._t, self._lang, view.reward
+        tier = self._policy.rewards.tier(reward.tier)
+        lines = [
+            t.text(lang, "reward.post.header", reference=view.reference),
+            t.text(lang, "reward.post.category", category=view.category),
+            t.text(lang, "reward.post.tier", tier=tier.label(lang) if tier else reward.tier),
+            t.text(lang, "reward.post.amount", amount=self.money(reward.amount_minor)),
+            t.text(
+                lang, "reward.post.proposer", name=view.proposer, when=_date(reward.proposed_at)
+            ),
+        ]
+        if view.justification:
+            lines.append(t.text(lang, "reward.post.justification", text=view.justification))
+        lines.append(
+            t.text(
+                lang,
+                "reward.post.approvals",
+                count=len(view.approvers),
+                needed=view.needed,
+                names=", ".join(view.approvers) or "—",
+            )
+        )
+        if view.budget is not None and view.budget.budget_minor:
+            lines.append(
+                t.text(
+                    lang,
+                    "reward.post.budget",
+                    month=f"{view.budget.year}-{view.budget.month:02d}",
+                    remaining=self.money(view.budget.remaining_minor),
+                    budget=self.money(view.budget.budget_minor),
+                )
+            )
+        lines.append(
+            t.text(
+                lang,
+                "reward.post.status",
+                status=Html(t.text(lang, f"reward.state.{reward.status}")),
+            )
+        )
+        if reward.expires_at and reward.status == "offered":
+            lines.append(t.text(lang, "reward.post.expires", when=_date(reward.expires_at)))
+        if reward.status == "paid" and reward.payout_reference:
+            lines.append(
+                t.text(
+                    lang,
+                    "reward.post.paid",
+                    voucher=reward.payout_reference,
+                    name=view.paid_by or "?",
+                    when=_date(reward.paid_at or 0),
+                )
+            )
+        buttons: Keyboard = ()
+        if reward.status == "proposed":
+            buttons = (
+                (
+                    Button(t.text(lang, "reward.button.approve"), f"v1:f:approve:{reward.id}"),
+                    Button(t.text(lang, "reward.button.refuse"), f"v1:f:refuse:{reward.id}"),
+                ),
+            )
+        return TextPart("\n".join(lines), buttons)

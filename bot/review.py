@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.audit import AuditLog
+from bot.deadlines import add_working_days
 from bot.intake import ItemKind, PreparedItem, item_payload
 from bot.policy import Policy
 from bot.vault import DataKey, Vault, WrappedKey
@@ -27,7 +28,7 @@ from bot.workflow import (
     allowed_actions,
     needs_holder,
 )
-from storage import drafts, reports
+from storage import drafts, reports, schedules
 from storage import outbox as outbox_repo
 from storage import review as review_repo
 from storage.blobs import BlobStore
@@ -173,6 +174,13 @@ class ReviewService:
             raise TipNotFound(reference=reference)
         return report
 
+    async def by_id(self, report_id: int) -> ReportRecord:
+        async with self._db.read() as conn:
+            report = await reports.by_id(conn, report_id)
+        if report is None:
+            raise TipNotFound(reference="?")
+        return report
+
     async def find(self, reference: str, chat_id: int) -> ReportRecord:
         async with self._db.read() as conn:
             return await self._load(conn, reference, chat_id)
@@ -281,6 +289,12 @@ class ReviewService:
         assert updated is not None
         await self._enqueue_card(conn, updated, now)
         await self._enqueue_notice(conn, updated, target, now)
+        if target is ReportStatus.VERIFIED:
+            rewards = self._policy.rewards
+            days = max(0, rewards.notify_within_working_days - rewards.nudge_working_days_before)
+            await schedules.add(
+                conn, kind="reward_nudge", due_at=add_working_days(now, days), report_id=report.id
+            )
         return Outcome(updated, current)
 
     async def act(self, reference: str, chat_id: int, actor: Actor, action: Action) -> Outcome:
@@ -306,13 +320,20 @@ class ReviewService:
         return report
 
     async def remember_prompt(
-        self, chat_id: int, message_id: int, kind: Action, report: ReportRecord, actor: Actor
+        self,
+        chat_id: int,
+        message_id: int,
+        kind: str,
+        report: ReportRecord,
+        actor: Actor,
+        payload: str | None = None,
     ) -> None:
+        """Remember a bot message whose reply carries input (a question, a reason, ...)."""
         async with self._db.transaction() as conn:
             await review_repo.add_prompt(
                 conn,
                 PromptRecord(
-                    chat_id, message_id, kind.value, report.id, actor.user_id, self._now()
+                    chat_id, message_id, kind, report.id, actor.user_id, self._now(), payload
                 ),
             )
 

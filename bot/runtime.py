@@ -13,6 +13,7 @@ from bot.i18n import Catalogue
 from bot.intake import IntakeService
 from bot.policy import Policy
 from bot.review import ReviewService
+from bot.rewards import RewardService
 from bot.sender import Sender
 from bot.vault import Vault
 from storage.blobs import BlobStore
@@ -29,6 +30,7 @@ class Runtime:
     blobs: BlobStore
     intake: IntakeService
     review: ReviewService
+    rewards: RewardService
     audit: AuditLog
     sender: Sender
 

@@ -15,6 +15,8 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from telegram import (
     Bot,
@@ -28,11 +30,22 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.intake import ItemKind
-from bot.posts import CardState, Keyboard, LocationPart, Part, PostRenderer, TextPart
+from bot.posts import (
+    CardState,
+    FinanceView,
+    Keyboard,
+    LocationPart,
+    Part,
+    PostRenderer,
+    TextPart,
+)
+from bot.rewards import RewardService, approvals_needed
 from bot.vault import DataKey, Vault, VaultError, WrappedKey
+from bot.workflow import ReportStatus
 from storage import drafts, reports
 from storage import outbox as outbox_repo
 from storage import review as review_repo
+from storage import rewards as rewards_repo
 from storage.db import Database
 from storage.records import OutboxRecord, ReportRecord
 
@@ -80,6 +93,14 @@ class Sender:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._names: dict[tuple[int, int], tuple[str, float]] = {}
+        self._rewards: RewardService | None = None
+
+    def money(self, minor: int) -> str:
+        return self._renderer.money(minor)
+
+    def attach_rewards(self, rewards: RewardService) -> None:
+        """The reward service, for budget figures on finance posts (built after the sender)."""
+        self._rewards = rewards
 
     async def staff_name(self, chat_id: int, user_id: int) -> str:
         """A staff member's display name, asked of Telegram (cached briefly, never stored)."""
@@ -103,9 +124,14 @@ class Sender:
             original = (
                 await reports.by_id(conn, report.duplicate_of) if report.duplicate_of else None
             )
+            reward = await rewards_repo.latest_for_report(conn, report.id)
         chat = report.review_chat_id
         last = events[-1] if events else None
+        active = reward is not None and reward.status != "refused"
         return CardState(
+            reward_status=reward.status if reward else None,
+            reward_amount=reward.amount_minor if reward else None,
+            can_propose=report.status == ReportStatus.VERIFIED and not active,
             holder=await self.staff_name(chat, report.holder_id) if report.holder_id else None,
             last_action=last.action if last else None,
             last_actor=await self.staff_name(chat, last.actor_id) if last else None,
@@ -175,12 +201,16 @@ class Sender:
                 await self._finish(row, "dropped", "recipient or content no longer stored")
                 return True
             parts = await self._render(row, report, key)
-            if row.kind == "card_refresh":
-                await self._edit_card(report, parts[0])
+            if row.kind in ("card_refresh", "reward_refresh"):
+                target = await self._edit_target(row, report, key)
+                if target is not None:
+                    await self._edit(target[0], target[1], parts[0])
                 await self._finish(row, "sent")
                 return True
             anchor = row.anchor_message_id
-            if row.kind == "answer_posted":
+            if row.kind == "answer_posted" or (
+                row.kind == "staff_text" and row.chat_id == report.review_chat_id
+            ):
                 anchor = report.review_message_id
             for index in range(row.parts_sent, len(parts)):
                 message = await self._send(chat_id, parts[index], anchor, row.target == "staff")
@@ -190,6 +220,11 @@ class Sender:
                     await outbox_repo.record_part(conn, row.id, index + 1, anchor)
                     if row.kind == "tip_posted" and index == 0:
                         await reports.set_review_message(conn, report.id, message.message_id)
+                    if row.kind == "reward_post" and index == 0 and row.sealed_payload:
+                        reward_id = int(
+                            json.loads(key.open("outbox", row.sealed_payload))["reward"]
+                        )
+                        await rewards_repo.set_finance_message(conn, reward_id, message.message_id)
             await self._finish(row, "sent")
             log.debug("outbox row %d delivered (%s, %d part(s))", row.id, row.kind, len(parts))
             return True
@@ -271,15 +306,67 @@ class Sender:
             return [
                 self._renderer.question(report, str(payload["question"]), str(payload["token"]))
             ]
+        if row.kind == "tipster_text":
+            return [self._renderer.tipster_text(report, payload["key"], payload["params"])]
+        if row.kind == "staff_text":
+            params = dict(payload["params"])
+            if isinstance(params.get("by"), int):
+                params["by"] = await self.staff_name(row.chat_id or 0, params["by"])
+            return [self._renderer.staff_text(report, payload["key"], params)]
+        if row.kind in ("reward_post", "reward_refresh"):
+            return [self._renderer.finance_post(await self._finance_view(report, key, payload))]
         raise PermanentFailure(f"unknown outbox kind {row.kind}")
 
-    async def _edit_card(self, report: ReportRecord, part: Part) -> None:
-        assert isinstance(part, TextPart) and report.review_message_id is not None
+    async def _finance_view(
+        self, report: ReportRecord, key: DataKey, payload: dict[str, Any]
+    ) -> FinanceView:
+        async with self._db.read() as conn:
+            reward = await rewards_repo.by_id(conn, int(payload["reward"]))
+            if reward is None:
+                raise PermanentFailure("the reward no longer exists")
+            approvals = await rewards_repo.approvals(conn, reward.id)
+        moment = datetime.fromtimestamp(reward.proposed_at, UTC)
+        budget = await self._rewards.budget(moment.year, moment.month) if self._rewards else None
+        finance = reward.finance_chat_id
+        return FinanceView(
+            reward=reward,
+            reference=report.reference,
+            category=self._renderer.category_label(report.category),
+            justification=(
+                key.open_text("justification", reward.sealed_justification)
+                if reward.sealed_justification
+                else None
+            ),
+            proposer=await self.staff_name(report.review_chat_id, reward.proposer_id),
+            approvers=tuple([await self.staff_name(finance, a) for a, _ in approvals]),
+            needed=approvals_needed(self._renderer.policy, reward.amount_minor),
+            budget=budget,
+            paid_by=await self.staff_name(finance, reward.paid_by) if reward.paid_by else None,
+        )
+
+    async def _edit_target(
+        self, row: OutboxRecord, report: ReportRecord, key: DataKey
+    ) -> tuple[int, int] | None:
+        """(chat, message) to edit: the tip's card, or the reward's post in the finance chat."""
+        if row.kind == "card_refresh":
+            if report.review_message_id is None:
+                return None
+            return report.review_chat_id, report.review_message_id
+        assert row.sealed_payload is not None
+        reward_id = int(json.loads(key.open("outbox", row.sealed_payload))["reward"])
+        async with self._db.read() as conn:
+            reward = await rewards_repo.by_id(conn, reward_id)
+        if reward is None or reward.finance_message_id is None:
+            return None
+        return reward.finance_chat_id, reward.finance_message_id
+
+    async def _edit(self, chat_id: int, message_id: int, part: Part) -> None:
+        assert isinstance(part, TextPart)
         try:
             await self._bot.edit_message_text(
                 part.html,
-                chat_id=report.review_chat_id,
-                message_id=report.review_message_id,
+                chat_id=chat_id,
+                message_id=message_id,
                 reply_markup=keyboard(part.buttons),
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )

@@ -20,8 +20,10 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 FORMAT_VERSION = 1
 NONCE_BYTES = 12
@@ -228,6 +230,11 @@ class Vault:
     def receipt_hash(self, normalized_receipt: str) -> bytes:
         return self.receipt_hashes(normalized_receipt)[0]
 
+    def claim_code_hashes(self, normalized_code: str) -> list[bytes]:
+        """A claim code's keyed hash under every master key, primary first."""
+        message = f"claim:{normalized_code}".encode()
+        return [hmac.new(k.receipt_key, message, hashlib.sha256).digest() for k in self._ring.keys]
+
     def token_hash(self, token: str) -> bytes:
         """Keyed hash of a random token handed out in a button (question replies)."""
         message = f"token:{token}".encode()
@@ -241,3 +248,49 @@ class Vault:
         """A keyed pseudonym of a Telegram user for one purpose (and period, if rotating)."""
         message = f"{purpose}:{period}:{user_id}".encode()
         return hmac.new(self._ring.primary.pseudonym_key, message, hashlib.sha256).digest()[:16]
+
+
+# ----- sealing to the receipt ------------------------------------------------------------------
+# A report stores the X25519 public key derived from its receipt. Anything sealed to it (the
+# reward claim code) opens only with the receipt, which the line never stores.
+
+
+def _receipt_private(normalized_receipt: str, uid: str) -> X25519PrivateKey:
+    seed = HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_BYTES,
+        salt=uid.encode(),
+        info=b"tipline:receipt-box:v1",
+    ).derive(normalized_receipt.encode())
+    return X25519PrivateKey.from_private_bytes(seed)
+
+
+def _box_key(shared: bytes, uid: str) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=KEY_BYTES, salt=uid.encode(), info=b"tipline:box:v1"
+    ).derive(shared)
+
+
+def receipt_box_public(normalized_receipt: str, uid: str) -> bytes:
+    """The public half of the receipt's key pair, stored with the report."""
+    public = _receipt_private(normalized_receipt, uid).public_key()
+    return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def seal_to_receipt(box_public: bytes, uid: str, plaintext: bytes) -> bytes:
+    """Seal so that only the holder of the receipt can open (ephemeral X25519 + AES-GCM)."""
+    ephemeral = X25519PrivateKey.generate()
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(box_public))
+    ephemeral_public = ephemeral.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return ephemeral_public + _seal(_box_key(shared, uid), plaintext, _context("box", uid))
+
+
+def open_with_receipt(normalized_receipt: str, uid: str, sealed: bytes) -> bytes:
+    if len(sealed) < 32:
+        raise VaultError("sealed value is malformed")
+    private = _receipt_private(normalized_receipt, uid)
+    try:
+        shared = private.exchange(X25519PublicKey.from_public_bytes(sealed[:32]))
+    except ValueError:
+        raise VaultError("sealed value is malformed") from None
+    return _open(_box_key(shared, uid), sealed[32:], _context("box", uid))

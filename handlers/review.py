@@ -10,10 +10,17 @@ import html
 import re
 from datetime import UTC, datetime
 
-from telegram import ForceReply, ReplyParameters, Update
+from telegram import (
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    ReplyParameters,
+    Update,
+)
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.i18n import Html
+from bot.policy import Tier
 from bot.review import (
     Actor,
     HeldByOther,
@@ -26,6 +33,10 @@ from bot.workflow import Action
 from handlers.roles import StaffRole, staff_role, unattributable
 
 PREFIX = "v1:r:"
+TIER_PREFIX = "v1:w:"
+_TIER_CALLBACK = re.compile(
+    r"^v1:w:(?P<tier>[A-Za-z_][A-Za-z0-9_]{0,31}):(?P<ref>T-\d{4}-\d{4,7})$"
+)
 _CALLBACK = re.compile(r"^v1:r:(?P<action>[a-z]{2,12}):(?P<ref>T-\d{4}-\d{4,7})$")
 _REFERENCE = re.compile(r"^T-\d{4}-\d{4,7}$", re.IGNORECASE)
 _PROMPTED = {Action.ASK, Action.DUPLICATE}
@@ -50,7 +61,25 @@ async def _error_text(context: Context, chat_id: int, error: ReviewError) -> str
     if "status" in params:
         status = str(params["status"])
         params["status"] = Html(_t(context, f"staff.state.{status}")) if status else ""
+    if "reward_status" in params:
+        params["reward_status"] = Html(_t(context, f"reward.state.{params['reward_status']}"))
+    money_params(context, params)
     return _t(context, error.key, **params)
+
+
+def money_params(context: Context, params: dict[str, object]) -> None:
+    """Amounts in an error (minor units) as money; a tier's range as one phrase."""
+    money = context.bot_data.runtime.sender.money
+    low, high = params.get("low"), params.get("high")
+    if isinstance(low, int):
+        params["range"] = (
+            f"{money(low)}–{money(high)}"
+            if isinstance(high, int) and high
+            else _t(context, "reward.at_least", amount=money(low))
+        )
+    remaining = params.get("remaining")
+    if isinstance(remaining, int):
+        params["remaining"] = money(remaining)
 
 
 async def _authorize(update: Update, context: Context) -> StaffRole | None:
@@ -102,6 +131,9 @@ async def button(update: Update, context: Context) -> None:
     if action_name == "nocontact":
         await query.answer(_t(context, "staff.error.no_contact"), show_alert=True)
         return
+    if action_name == "reward":
+        await _offer_tiers(update, context, reference, actor)
+        return
     try:
         action = Action(action_name)
     except ValueError:
@@ -121,7 +153,7 @@ async def button(update: Update, context: Context) -> None:
                 reply_markup=ForceReply(selective=True),
                 reply_parameters=_reply_to_card(report.review_message_id, query.message),
             )
-            await review.remember_prompt(chat_id, prompt.message_id, action, report, actor)
+            await review.remember_prompt(chat_id, prompt.message_id, action.value, report, actor)
             await query.answer(_t(context, "staff.done.prompted"))
             return
         await review.act(reference, chat_id, actor, action)
@@ -129,6 +161,89 @@ async def button(update: Update, context: Context) -> None:
         await query.answer(await _error_text(context, chat_id, error), show_alert=True)
         return
     await query.answer(_t(context, f"staff.done.{action.value}"))
+
+
+async def _offer_tiers(update: Update, context: Context, reference: str, actor: Actor) -> None:
+    """ "Propose reward": the tiers of the scheme as buttons, under the tip's card."""
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    runtime = context.bot_data.runtime
+    chat_id = update.effective_chat.id
+    try:
+        report = await runtime.rewards.check_proposable(reference, chat_id, actor)
+    except ReviewError as error:
+        await query.answer(await _error_text(context, chat_id, error), show_alert=True)
+        return
+    language = runtime.settings.staff_language
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"{tier.label(language)} · {_tier_amount(context, tier)}",
+                callback_data=f"{TIER_PREFIX}{tier.key}:{report.reference}",
+            )
+        ]
+        for tier in runtime.policy.rewards.tiers
+    ]
+    await context.bot.send_message(
+        chat_id,
+        _t(context, "reward.choose_tier", reference=report.reference),
+        reply_markup=InlineKeyboardMarkup(rows),
+        reply_parameters=_reply_to_card(report.review_message_id, query.message),
+    )
+    await query.answer()
+
+
+def _tier_amount(context: Context, tier: Tier) -> str:
+    money = context.bot_data.runtime.sender.money
+    if tier.fixed:
+        return money(tier.min_minor)
+    if tier.max_minor is None:
+        return _t(context, "reward.at_least", amount=money(tier.min_minor))
+    return f"{money(tier.min_minor)}–{money(tier.max_minor)}"
+
+
+async def tier_chosen(update: Update, context: Context) -> None:
+    """A tier button: ask for the amount (within its range) and the justification."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_chat is not None
+    role = await _authorize(update, context)
+    if role is None:
+        return
+    chat_id = update.effective_chat.id
+    runtime = context.bot_data.runtime
+    match = _TIER_CALLBACK.match(query.data)
+    tier = runtime.policy.rewards.tier(match.group("tier")) if match else None
+    if match is None or tier is None:
+        await query.answer(_t(context, "staff.error.forged"), show_alert=True)
+        return
+    actor = Actor(role.user_id, role.is_admin)
+    try:
+        report = await runtime.rewards.check_proposable(match.group("ref"), chat_id, actor)
+    except ReviewError as error:
+        await query.answer(await _error_text(context, chat_id, error), show_alert=True)
+        return
+    mention = Html(
+        f'<a href="tg://user?id={role.user_id}">'
+        f"{html.escape(await _name(context, chat_id, role.user_id))}</a>"
+    )
+    key = "reward.prompt_fixed" if tier.fixed else "reward.prompt_range"
+    prompt = await context.bot.send_message(
+        chat_id,
+        _t(
+            context,
+            key,
+            name=mention,
+            reference=report.reference,
+            tier=tier.label(runtime.settings.staff_language),
+            amount=_tier_amount(context, tier),
+        ),
+        reply_markup=ForceReply(selective=True),
+        reply_parameters=_reply_to_card(report.review_message_id, query.message),
+    )
+    await runtime.review.remember_prompt(
+        chat_id, prompt.message_id, "reward", report, actor, payload=tier.key
+    )
+    await query.answer()
 
 
 async def prompt_reply(update: Update, context: Context) -> None:
@@ -155,6 +270,13 @@ async def prompt_reply(update: Update, context: Context) -> None:
         if prompt.kind == Action.ASK.value:
             outcome = await review.ask(prompt, actor, text)
             reply = _t(context, "staff.asked", reference=outcome.report.reference)
+        elif prompt.kind == "reward":
+            reward = await context.bot_data.runtime.rewards.propose(prompt, actor, text)
+            reply = _t(
+                context,
+                "reward.proposed",
+                amount=context.bot_data.runtime.sender.money(reward.amount_minor),
+            )
         else:
             outcome = await review.mark_duplicate(prompt, actor, text)
             reply = _t(
@@ -320,6 +442,7 @@ def build(review_chats: frozenset[int]) -> list[BaseHandler[Update, Context, obj
     in_review = filters.Chat(chat_id=list(review_chats))
     return [
         CallbackQueryHandler(button, pattern=rf"^{PREFIX}"),
+        CallbackQueryHandler(tier_chosen, pattern=rf"^{TIER_PREFIX}"),
         CommandHandler("tip", tip_command, filters=in_review),
         CommandHandler("queue", queue_command, filters=in_review),
         CommandHandler("note", note_command, filters=in_review),

@@ -43,6 +43,7 @@ from bot.intake import (
     PreparedItem,
     Step,
     Submission,
+    TipsterRewardView,
     check_attachment_size,
     prepare_attachment,
     prepare_location,
@@ -286,17 +287,41 @@ async def status(update: Update, context: Context) -> None:
         return
     submitted = datetime.fromtimestamp(view.submitted_at, UTC).strftime("%Y-%m-%d")
     contact_key = "status.contact_on" if view.contact_stored else "status.contact_off"
-    await _say(
+    text = _t(
+        context,
         update,
-        _t(
-            context,
-            update,
-            "status.result",
-            reference=view.reference,
-            date=submitted,
-            state=Html(_t(context, update, f"state.{view.status.value}")),
-            contact=Html(_t(context, update, contact_key)),
-        ),
+        "status.result",
+        reference=view.reference,
+        date=submitted,
+        state=Html(_t(context, update, f"state.{view.status.value}")),
+        contact=Html(_t(context, update, contact_key)),
+    )
+    if view.reward is not None:
+        text += "\n\n" + _reward_text(update, context, view.reward)
+    await _say(update, text)
+
+
+def _reward_text(update: Update, context: Context, reward: TipsterRewardView) -> str:
+    """The reward part of /status: the claim code is shown only to the receipt holder."""
+    runtime = context.bot_data.runtime
+    amount = runtime.sender.money(reward.amount_minor)
+    if reward.status != "offered":
+        return _t(context, update, f"reward_status.{reward.status}", amount=amount)
+    instructions = runtime.policy.rewards.claim_instructions
+    lang = _lang(update)
+    expires = (
+        datetime.fromtimestamp(reward.expires_at, UTC).strftime("%Y-%m-%d")
+        if reward.expires_at
+        else "?"
+    )
+    return _t(
+        context,
+        update,
+        "reward_status.offered",
+        amount=amount,
+        expires=expires,
+        code=reward.claim_code or "—",
+        instructions=instructions.get(lang) or instructions["en"],
     )
 
 

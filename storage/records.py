@@ -45,6 +45,8 @@ class ReportRecord:
     updated_at: int
     holder_id: int | None = None
     duplicate_of: int | None = None
+    receipt_box: bytes | None = None
+    verified_at: int | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class PromptRecord:
     report_id: int
     actor_id: int
     created_at: int
+    payload: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,3 +107,38 @@ class AuditRecord:
     key_id: str
     prev_mac: bytes
     mac: bytes
+
+
+@dataclass(frozen=True)
+class RewardRecord:
+    id: int
+    report_id: int
+    status: str
+    tier: str
+    amount_minor: int
+    currency: str
+    proposer_id: int
+    proposed_at: int
+    sealed_justification: bytes | None
+    finance_chat_id: int
+    finance_message_id: int | None
+    refused_by: int | None
+    refused_at: int | None
+    approved_at: int | None
+    code_for_receipt: bytes | None
+    offered_at: int | None
+    expires_at: int | None
+    paid_by: int | None
+    paid_at: int | None
+    payout_reference: str | None
+    id_checked: bool | None
+    expired_at: int | None
+
+
+@dataclass(frozen=True)
+class ScheduleRecord:
+    id: int
+    kind: str
+    report_id: int | None
+    reward_id: int | None
+    due_at: int

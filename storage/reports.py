@@ -12,7 +12,7 @@ from storage.records import ReportRecord
 _COLUMNS = (
     "id, uid, reference, category, alias, language, status, key_id, wrapped_key, sealed_area, "
     "sealed_contact, review_chat_id, review_message_id, submitted_at, updated_at, holder_id,"
-    " duplicate_of"
+    " duplicate_of, receipt_box, verified_at"
 )
 
 
@@ -39,6 +39,8 @@ def _report(row: aiosqlite.Row) -> ReportRecord:
         updated_at=row["updated_at"],
         holder_id=row["holder_id"],
         duplicate_of=row["duplicate_of"],
+        receipt_box=blob("receipt_box"),
+        verified_at=row["verified_at"],
     )
 
 
@@ -67,11 +69,13 @@ async def insert(
     sealed_contact: bytes | None,
     review_chat_id: int,
     now: int,
+    receipt_box: bytes | None = None,
 ) -> int:
     cursor = await conn.execute(
         "INSERT INTO reports (uid, reference, year, seq, receipt_hash, category, alias, language,"
         " status, key_id, wrapped_key, sealed_area, sealed_contact, review_chat_id,"
-        " submitted_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " submitted_at, updated_at, receipt_box)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             uid,
             reference,
@@ -89,6 +93,7 @@ async def insert(
             review_chat_id,
             now,
             now,
+            receipt_box,
         ),
     )
     assert cursor.lastrowid is not None
@@ -143,9 +148,10 @@ async def move(
 ) -> bool:
     """Compare-and-set the status; False when someone else moved the report first."""
     cursor = await conn.execute(
-        "UPDATE reports SET status = ?, holder_id = ?, duplicate_of = ?, updated_at = ?"
+        "UPDATE reports SET status = ?, holder_id = ?, duplicate_of = ?, updated_at = ?,"
+        " verified_at = CASE WHEN ? = 'verified' THEN ? ELSE verified_at END"
         " WHERE id = ? AND status = ?",
-        (status, holder_id, duplicate_of, now, report_id, expected),
+        (status, holder_id, duplicate_of, now, status, now, report_id, expected),
     )
     return cursor.rowcount == 1
 

@@ -76,9 +76,7 @@ def _question(row: aiosqlite.Row) -> QuestionRecord:
 _QUESTION_COLUMNS = "id, report_id, asked_by, asked_at, answered_at"
 
 
-async def question_by_token(
-    conn: aiosqlite.Connection, token_hash: bytes
-) -> QuestionRecord | None:
+async def question_by_token(conn: aiosqlite.Connection, token_hash: bytes) -> QuestionRecord | None:
     row = await fetch_one(
         conn, f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE token_hash = ?", [token_hash]
     )
@@ -132,7 +130,7 @@ async def purge_sessions(conn: aiosqlite.Connection, now: int) -> None:
 async def add_prompt(conn: aiosqlite.Connection, prompt: PromptRecord) -> None:
     await conn.execute(
         "INSERT OR REPLACE INTO staff_prompts (chat_id, message_id, kind, report_id, actor_id,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        " created_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             prompt.chat_id,
             prompt.message_id,
@@ -140,6 +138,7 @@ async def add_prompt(conn: aiosqlite.Connection, prompt: PromptRecord) -> None:
             prompt.report_id,
             prompt.actor_id,
             prompt.created_at,
+            prompt.payload,
         ),
     )
 
@@ -150,8 +149,8 @@ async def take_prompt(
     """Fetch and delete the prompt a staff reply answers."""
     row = await fetch_one(
         conn,
-        "SELECT chat_id, message_id, kind, report_id, actor_id, created_at FROM staff_prompts"
-        " WHERE chat_id = ? AND message_id = ?",
+        "SELECT chat_id, message_id, kind, report_id, actor_id, created_at, payload"
+        " FROM staff_prompts WHERE chat_id = ? AND message_id = ?",
         [chat_id, message_id],
     )
     if row is None:
@@ -166,4 +165,5 @@ async def take_prompt(
         report_id=row["report_id"],
         actor_id=row["actor_id"],
         created_at=row["created_at"],
+        payload=row["payload"],
     )

@@ -71,7 +71,7 @@ def test_every_key_the_code_uses_exists() -> None:
     used: set[str] = set()
     pattern = re.compile(
         r'"((?:start|help|command|button|report|kind|summary|receipt|status|state|forget|'
-        r'refuse|error|review|staff|notice|answer)(?:\.[a-z_]+)+)"'
+        r'refuse|error|review|staff|notice|answer|reward|reward_status)(?:\.[a-z_]+)+)"'
     )
     for folder in ("bot", "handlers"):
         for source in (ROOT / folder).rglob("*.py"):
@@ -81,6 +81,10 @@ def test_every_key_the_code_uses_exists() -> None:
     for status in ReportStatus:
         assert f"state.{status.value}" in catalogue.keys("en")
         assert f"staff.state.{status.value}" in catalogue.keys("en")
+    for reward_status in ("proposed", "refused", "offered", "paid", "expired"):
+        assert f"reward.state.{reward_status}" in catalogue.keys("en")
+    for reward_status in ("offered", "paid", "expired"):
+        assert f"reward_status.{reward_status}" in catalogue.keys("en")
     for action in Action:
         assert f"staff.button.{action.value}" in catalogue.keys("en")
         assert f"staff.action.{action.value}" in catalogue.keys("en")

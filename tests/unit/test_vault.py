@@ -115,3 +115,16 @@ def test_key_file_is_created_owner_only_and_never_overwritten(tmp_path) -> None:
     with pytest.raises(FileExistsError):
         KeyRing.create_file(path)
     assert KeyRing.from_file(path).primary.key_id == first
+
+
+def test_sealed_to_receipt_opens_only_with_that_receipt() -> None:
+    from bot.vault import open_with_receipt, receipt_box_public, seal_to_receipt
+
+    public = receipt_box_public("RECEIPT00000000000001", "uid-1")
+    sealed = seal_to_receipt(public, "uid-1", b"CLAIM-CODE")
+    assert b"CLAIM-CODE" not in sealed
+    assert open_with_receipt("RECEIPT00000000000001", "uid-1", sealed) == b"CLAIM-CODE"
+    with pytest.raises(VaultError):
+        open_with_receipt("RECEIPT00000000000002", "uid-1", sealed)
+    with pytest.raises(VaultError):
+        open_with_receipt("RECEIPT00000000000001", "uid-2", sealed)

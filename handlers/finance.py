@@ -1,0 +1,393 @@
+"""The finance group: approve or refuse proposals, record payouts against claim codes, ledger.
+
+Members of the finance chat only; anonymous admins refused. The service enforces the rules
+(never the proposer, two approvers above the threshold, one reward per case, budget).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import re
+from datetime import UTC, datetime
+
+from telegram import (
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    ReplyParameters,
+    Update,
+)
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.i18n import Html
+from bot.policy import ClaimMode
+from bot.review import Actor, ReviewError
+from bot.rewards import LedgerRow
+from bot.runtime import Context
+from handlers.review import money_params
+from handlers.roles import StaffRole, staff_role, unattributable
+
+PREFIX = "v1:f:"
+_CALLBACK = re.compile(r"^v1:f:(?P<action>approve|refuse|idok):(?P<id>\d{1,12})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _t(context: Context, key: str, **params: object) -> str:
+    runtime = context.bot_data.runtime
+    return runtime.catalogue.text(runtime.settings.staff_language, key, **params)
+
+
+async def _authorize(update: Update, context: Context) -> StaffRole | None:
+    """The sender's role in the finance chat, or None after telling them why not."""
+    chat = update.effective_chat
+    runtime = context.bot_data.runtime
+    if chat is None or chat.id != runtime.settings.finance_chat_id:
+        return None
+    refusal: str | None = None
+    role: StaffRole | None = None
+    if unattributable(update):
+        refusal = "staff.error.anonymous"
+    else:
+        role = await staff_role(update, context, chat.id)
+        if role is None:
+            refusal = "reward.error.not_finance"
+    if refusal is not None:
+        if update.callback_query is not None:
+            await update.callback_query.answer(_t(context, refusal), show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(_t(context, refusal))
+        return None
+    return role
+
+
+async def _error_text(context: Context, error: ReviewError) -> str:
+    params = dict(error.params)
+    money_params(context, params)
+    if "status" in params:
+        status = str(params["status"])
+        params["status"] = Html(_t(context, f"reward.state.{status}")) if status != "?" else "?"
+    return _t(context, error.key, **params)
+
+
+def _mention(user_id: int, name: str) -> Html:
+    return Html(f'<a href="tg://user?id={user_id}">{html.escape(name)}</a>')
+
+
+async def button(update: Update, context: Context) -> None:
+    """Approve, Refuse (asks for a reason), or "ID checked" on a payout."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_chat is not None
+    role = await _authorize(update, context)
+    if role is None:
+        return
+    match = _CALLBACK.match(query.data)
+    if match is None:
+        await query.answer(_t(context, "staff.error.forged"), show_alert=True)
+        return
+    runtime = context.bot_data.runtime
+    chat_id = update.effective_chat.id
+    actor = Actor(role.user_id, role.is_admin)
+    action, number = match.group("action"), int(match.group("id"))
+    name = await runtime.sender.staff_name(chat_id, role.user_id)
+    try:
+        if action == "approve":
+            outcome = await runtime.rewards.approve(number, actor)
+            key = (
+                "reward.done.offered"
+                if outcome.approvals >= outcome.needed
+                else ("reward.done.first_approval")
+            )
+            await query.answer(_t(context, key), show_alert=outcome.approvals < outcome.needed)
+        elif action == "refuse":
+            reward = await runtime.rewards.check_proposal(number, chat_id)
+            prompt = await context.bot.send_message(
+                chat_id,
+                _t(context, "reward.prompt_refuse", name=_mention(role.user_id, name)),
+                reply_markup=ForceReply(selective=True),
+                reply_parameters=_quote(query),
+            )
+            report = await runtime.review.by_id(reward.report_id)
+            await runtime.review.remember_prompt(
+                chat_id, prompt.message_id, "refuse", report, actor, payload=str(reward.id)
+            )
+            await query.answer()
+        else:
+            await _ask_voucher(update, context, role, number, id_checked=True)
+    except ReviewError as error:
+        await query.answer(await _error_text(context, error), show_alert=True)
+
+
+def _quote(query: object) -> ReplyParameters | None:
+    message = getattr(query, "message", None)
+    message_id = getattr(message, "message_id", None)
+    if not isinstance(message_id, int):
+        return None
+    return ReplyParameters(message_id, allow_sending_without_reply=True)
+
+
+async def _ask_voucher(
+    update: Update, context: Context, role: StaffRole, check_message_id: int, *, id_checked: bool
+) -> None:
+    """After /paid (and the ID tick): ask for the payout voucher number as a reply."""
+    runtime = context.bot_data.runtime
+    assert update.effective_chat is not None
+    chat_id = update.effective_chat.id
+    check = await runtime.review.take_prompt(chat_id, check_message_id)
+    if check is None or check.kind != "paid_check":
+        if update.callback_query is not None:
+            await update.callback_query.answer(_t(context, "staff.error.forged"), show_alert=True)
+        return
+    details = json.loads(check.payload or "{}")
+    report = await runtime.review.by_id(check.report_id)
+    name = await runtime.sender.staff_name(chat_id, role.user_id)
+    prompt = await context.bot.send_message(
+        chat_id,
+        _t(
+            context,
+            "reward.prompt_voucher",
+            name=_mention(role.user_id, name),
+            reference=report.reference,
+            amount=runtime.sender.money(int(details["amount"])),
+        ),
+        reply_markup=ForceReply(selective=True),
+    )
+    await runtime.review.remember_prompt(
+        chat_id,
+        prompt.message_id,
+        "payout",
+        report,
+        Actor(role.user_id, role.is_admin),
+        payload=json.dumps({"reward": details["reward"], "id_checked": id_checked}),
+    )
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        await update.callback_query.edit_message_reply_markup(None)
+
+
+async def paid_command(update: Update, context: Context) -> None:
+    """/paid <claim code>: find the offer, then confirm (ID checked) and record the voucher."""
+    role = await _authorize(update, context)
+    message = update.effective_message
+    if role is None or message is None or update.effective_chat is None:
+        return
+    runtime = context.bot_data.runtime
+    chat_id = update.effective_chat.id
+    code = " ".join(context.args or [])
+    if not code:
+        await message.reply_text(_t(context, "reward.usage.paid"))
+        return
+    actor = Actor(role.user_id, role.is_admin)
+    try:
+        offer = await runtime.rewards.find_offer(code, actor)
+    except ReviewError as error:
+        await message.reply_text(await _error_text(context, error))
+        return
+    reward = offer.reward
+    code_and_id = runtime.policy.rewards.claim_mode is ClaimMode.CODE_AND_ID
+    text = _t(
+        context,
+        "reward.found_id" if code_and_id else "reward.found",
+        reference=offer.reference,
+        amount=runtime.sender.money(reward.amount_minor),
+    )
+    check = await message.reply_text(text)
+    report = await runtime.review.by_id(reward.report_id)
+    await runtime.review.remember_prompt(
+        chat_id,
+        check.message_id,
+        "paid_check",
+        report,
+        actor,
+        payload=json.dumps({"reward": reward.id, "amount": reward.amount_minor}),
+    )
+    if code_and_id:
+        await check.edit_reply_markup(
+            InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            _t(context, "reward.button.id_checked"),
+                            callback_data=f"{PREFIX}idok:{check.message_id}",
+                        )
+                    ]
+                ]
+            )
+        )
+    else:
+        await _ask_voucher(update, context, role, check.message_id, id_checked=False)
+
+
+async def prompt_reply(update: Update, context: Context) -> None:
+    """Replies to the bot's prompts: a refusal's reason, or a payout's voucher number."""
+    message = update.effective_message
+    chat = update.effective_chat
+    if message is None or chat is None or message.reply_to_message is None:
+        return
+    if message.reply_to_message.from_user is None or (
+        message.reply_to_message.from_user.id != context.bot.id
+    ):
+        return
+    runtime = context.bot_data.runtime
+    prompt = await runtime.review.take_prompt(chat.id, message.reply_to_message.message_id)
+    if prompt is None or prompt.kind not in ("refuse", "payout"):
+        if prompt is not None:
+            await runtime.review.restore_prompt(prompt)
+        return
+    role = await _authorize(update, context)
+    if role is None:
+        await runtime.review.restore_prompt(prompt)
+        return
+    actor = Actor(role.user_id, role.is_admin)
+    text = message.text or ""
+    try:
+        if prompt.kind == "refuse":
+            await runtime.rewards.refuse(prompt, actor, text)
+            reply = _t(context, "reward.refused_done")
+        else:
+            details = json.loads(prompt.payload or "{}")
+            reward = await runtime.rewards.pay(
+                int(details["reward"]), actor, text, id_checked=bool(details["id_checked"])
+            )
+            reply = _t(
+                context,
+                "reward.paid_done",
+                amount=runtime.sender.money(reward.amount_minor),
+                voucher=reward.payout_reference or "",
+            )
+    except ReviewError as error:
+        await runtime.review.restore_prompt(prompt)
+        await message.reply_text(await _error_text(context, error))
+        return
+    await message.reply_text(reply)
+
+
+def _month_argument(context: Context, now: int) -> tuple[int, int] | None:
+    args = context.args or []
+    if not args:
+        moment = datetime.fromtimestamp(now, UTC)
+        return moment.year, moment.month
+    match = _MONTH.match(args[0])
+    if match is None or not 1 <= int(match.group(2)) <= 12:
+        return None
+    return int(match.group(1)), int(match.group(2))
+
+
+def _iso(at: int | None) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+def ledger_csv(rows: list[LedgerRow], minor_per_major: int) -> bytes:
+    """The month's rewards as CSV; amounts in major units written exactly from integers."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "reference",
+            "tier",
+            "amount",
+            "currency",
+            "status",
+            "proposer_id",
+            "approver_ids",
+            "proposed_at",
+            "approved_at",
+            "paid_at",
+            "expired_at",
+            "payout_reference",
+            "id_checked",
+        ]
+    )
+    digits = len(str(minor_per_major)) - 1
+    for row in rows:
+        major, minor = divmod(row.amount_minor, minor_per_major)
+        amount = f"{major}.{minor:0{digits}d}" if digits else str(major)
+        writer.writerow(
+            [
+                row.reference,
+                row.tier,
+                amount,
+                row.currency,
+                row.status,
+                row.proposer_id,
+                " ".join(str(a) for a in row.approver_ids),
+                _iso(row.proposed_at),
+                _iso(row.approved_at),
+                _iso(row.paid_at),
+                _iso(row.expired_at),
+                row.payout_reference or "",
+                "" if row.id_checked is None else str(row.id_checked),
+            ]
+        )
+    return out.getvalue().encode("utf-8")
+
+
+async def ledger_command(update: Update, context: Context) -> None:
+    """/ledger [YYYY-MM]: the month's rewards as a CSV file, with a one-line summary."""
+    role = await _authorize(update, context)
+    message = update.effective_message
+    if role is None or message is None:
+        return
+    runtime = context.bot_data.runtime
+    month = _month_argument(context, runtime.rewards.now())
+    if month is None:
+        await message.reply_text(_t(context, "reward.usage.ledger"))
+        return
+    rows = await runtime.rewards.ledger(*month)
+    paid = [r for r in rows if r.status == "paid"]
+    summary = _t(
+        context,
+        "reward.ledger_summary",
+        month=f"{month[0]}-{month[1]:02d}",
+        count=len(rows),
+        paid=len(paid),
+        total=runtime.sender.money(sum(r.amount_minor for r in paid)),
+    )
+    await message.reply_document(
+        InputFile(
+            ledger_csv(rows, runtime.policy.rewards.minor_per_major),
+            filename=f"tipline-ledger-{month[0]}-{month[1]:02d}.csv",
+        ),
+        caption=summary,
+        protect_content=True,
+    )
+
+
+async def budget_command(update: Update, context: Context) -> None:
+    """/budget: this month's budget, what is committed and what is left."""
+    role = await _authorize(update, context)
+    message = update.effective_message
+    if role is None or message is None:
+        return
+    runtime = context.bot_data.runtime
+    month = _month_argument(context, runtime.rewards.now())
+    if month is None:
+        await message.reply_text(_t(context, "reward.usage.budget"))
+        return
+    budget = await runtime.rewards.budget(*month)
+    money = runtime.sender.money
+    key = "reward.budget_line" if budget.budget_minor else "reward.budget_none"
+    await message.reply_text(
+        _t(
+            context,
+            key,
+            month=f"{month[0]}-{month[1]:02d}",
+            budget=money(budget.budget_minor),
+            committed=money(budget.committed_minor),
+            remaining=money(budget.remaining_minor),
+        )
+    )
+
+
+def build(finance_chat: int) -> list[BaseHandler[Update, Context, object]]:
+    in_finance = filters.Chat(chat_id=finance_chat)
+    return [
+        CallbackQueryHandler(button, pattern=rf"^{PREFIX}"),
+        CommandHandler("paid", paid_command, filters=in_finance),
+        CommandHandler("ledger", ledger_command, filters=in_finance),
+        CommandHandler("budget", budget_command, filters=in_finance),
+        MessageHandler(in_finance & filters.REPLY & filters.TEXT & ~filters.COMMAND, prompt_reply),
+    ]

@@ -1,0 +1,59 @@
+"""Due times of scheduled work, claimed by compare-and-set so each runs once."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from storage.db import fetch_all
+from storage.records import ScheduleRecord
+
+
+async def add(
+    conn: aiosqlite.Connection,
+    *,
+    kind: str,
+    due_at: int,
+    report_id: int | None = None,
+    reward_id: int | None = None,
+) -> int:
+    cursor = await conn.execute(
+        "INSERT INTO schedules (kind, report_id, reward_id, due_at) VALUES (?, ?, ?, ?)",
+        (kind, report_id, reward_id, due_at),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+async def due(conn: aiosqlite.Connection, now: int, limit: int = 100) -> list[ScheduleRecord]:
+    rows = await fetch_all(
+        conn,
+        "SELECT id, kind, report_id, reward_id, due_at FROM schedules"
+        " WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+        [now, limit],
+    )
+    return [
+        ScheduleRecord(row["id"], row["kind"], row["report_id"], row["reward_id"], row["due_at"])
+        for row in rows
+    ]
+
+
+async def claim(conn: aiosqlite.Connection, schedule_id: int, now: int) -> bool:
+    """Mark one due row done; False when another sweeper already took it."""
+    cursor = await conn.execute(
+        "UPDATE schedules SET status = 'done', done_at = ? WHERE id = ? AND status = 'pending'",
+        (now, schedule_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def cancel(conn: aiosqlite.Connection, *, reward_id: int) -> None:
+    await conn.execute(
+        "UPDATE schedules SET status = 'cancelled' WHERE reward_id = ? AND status = 'pending'",
+        (reward_id,),
+    )
+
+
+async def next_due(conn: aiosqlite.Connection) -> int | None:
+    rows = await fetch_all(conn, "SELECT MIN(due_at) FROM schedules WHERE status = 'pending'", [])
+    value = rows[0][0] if rows else None
+    return int(value) if value is not None else None
