@@ -196,8 +196,13 @@ async def start_runtime(
             _sweep, interval=DRAFT_SWEEP_SECONDS, first=1, name="draft-sweep"
         )
         application.job_queue.run_repeating(
-            _run_schedules, interval=policy.sweep_seconds, first=0, name="schedules"
+            _run_schedules,
+            interval=policy.sweep_seconds,
+            first=policy.sweep_seconds,
+            name="schedules",
         )
+    # Whatever fell due while the bot was down runs now, once (APScheduler would drop it).
+    await rewards.sweep()
     return runtime
 
 

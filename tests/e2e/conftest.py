@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +21,34 @@ REVIEWER = 700000001
 FINANCE_CLERK = 700000002
 
 
+class Clock:
+    """A clock the tests move forward (reward deadlines are months away)."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class RunningBot:
     """Starts `serve()` as a task; `restart()` stops it and starts a fresh Application."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
+        self.clock = clock
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
 
     async def start(self) -> None:
         self._stop = asyncio.Event()
         ready = asyncio.Event()
-        self._task = asyncio.create_task(serve(self.settings, self._stop, ready=ready))
+        self._task = asyncio.create_task(
+            serve(self.settings, self._stop, ready=ready, clock=self.clock)
+        )
         waiter = asyncio.create_task(ready.wait())
         done, _ = await asyncio.wait(
             {self._task, waiter}, timeout=15, return_when=asyncio.FIRST_COMPLETED
