@@ -1,0 +1,197 @@
+"""Reward rules against a real SQLite file: tiers, four eyes, budget, codes, schedules."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.audit import AuditLog
+from bot.codes import normalize_claim_code
+from bot.intake import IntakeService
+from bot.policy import load as load_policy
+from bot.review import Actor, ReviewService
+from bot.rewards import (
+    AlreadyApproved,
+    AlreadyRewarded,
+    AmountOutOfRange,
+    CodeRateLimited,
+    CodeUnknown,
+    IdNotChecked,
+    JustificationMissing,
+    NotVerified,
+    OverBudget,
+    ProposerCannotApprove,
+    RewardService,
+)
+from bot.vault import KeyRing, Vault, new_master_key_text, open_with_receipt
+from bot.workflow import Action
+from storage import rewards as rewards_repo
+from storage import schedules
+from storage.blobs import BlobStore
+from storage.db import Database
+from storage.records import PromptRecord
+
+CHAT, FINANCE = -1001, -1002
+ANNA, CHEN, LI = Actor(11), Actor(21), Actor(22)
+DAY = 86_400
+
+
+class Clock:
+    now = 1_795_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def scheme(tmp_path):
+    db = await Database.open(tmp_path)
+    await db.migrate()
+    blobs = BlobStore(tmp_path / "blobs")
+    blobs.ensure()
+    vault = Vault(KeyRing.from_texts([new_master_key_text()]))
+    policy = load_policy(
+        None,
+        {
+            "review": {"post_delay_max_seconds": 0},
+            "rewards": {"monthly_budget": 30000, "max_code_failures_per_hour": 2},
+        },
+    )
+    clock = Clock()
+    intake = IntakeService(db, vault, blobs, policy, review_chat_id=CHAT, clock=clock)
+    audit = AuditLog(vault)
+    review = ReviewService(db, vault, blobs, policy, audit, clock=clock)
+    rewards = RewardService(db, vault, policy, audit, finance_chat_id=FINANCE, clock=clock)
+    yield intake, review, rewards, db, clock, audit
+    await db.close()
+
+
+async def _verified(intake, review, user: int) -> tuple[str, str]:
+    await intake.start(user, "en")
+    await intake.choose_category(user, "other")
+    await intake.choose_area(user, area_key=None, typed=None)
+    await intake.add_text(user, "tip")
+    await intake.review(user)
+    submission = await intake.submit(user, user)
+    await review.act(submission.reference, CHAT, ANNA, Action.CLAIM)
+    await review.act(submission.reference, CHAT, ANNA, Action.VERIFY)
+    return submission.reference, submission.receipt
+
+
+def _prompt(report_id: int, tier: str) -> PromptRecord:
+    return PromptRecord(CHAT, 1, "reward", report_id, ANNA.user_id, 0, tier)
+
+
+async def _propose(review, rewards, reference: str, tier: str, text: str):
+    report = await review.find(reference, CHAT)
+    return await rewards.propose(_prompt(report.id, tier), ANNA, text)
+
+
+async def test_proposal_text_parsing(scheme) -> None:
+    _, _, rewards, *_ = scheme
+    policy = rewards.policy.rewards
+    assert rewards.parse_proposal(policy.tier("seized_lt_10g"), "Seized 8 g") == (
+        30000,
+        "Seized 8 g",
+    )
+    assert rewards.parse_proposal(policy.tier("seized_lt_10g"), "300 Seized") == (30000, "Seized")
+    assert rewards.parse_proposal(policy.tier("factory"), "25000.5 Lab") == (2500050, "Lab")
+    with pytest.raises(AmountOutOfRange):
+        rewards.parse_proposal(policy.tier("factory"), "19999 too little")
+    with pytest.raises(AmountOutOfRange):
+        rewards.parse_proposal(policy.tier("factory"), "Lab without an amount")
+    with pytest.raises(JustificationMissing):
+        rewards.parse_proposal(policy.tier("factory"), "25000")
+    assert rewards.parse_proposal(policy.tier("seized_over_100kg"), "900000 huge")[0] == 90000000
+
+
+async def test_only_verified_tips_and_one_reward_per_case(scheme) -> None:
+    intake, review, rewards, *_ = scheme
+    await intake.start(1, "en")
+    await intake.choose_category(1, "other")
+    await intake.choose_area(1, area_key=None, typed=None)
+    await intake.add_text(1, "tip")
+    await intake.review(1)
+    unverified = (await intake.submit(1, 1)).reference
+    with pytest.raises(NotVerified):
+        await rewards.check_proposable(unverified, CHAT, ANNA)
+    reference, _ = await _verified(intake, review, 2)
+    await _propose(review, rewards, reference, "seized_lt_10g", "why")
+    with pytest.raises(AlreadyRewarded):
+        await _propose(review, rewards, reference, "seized_lt_10g", "again")
+
+
+async def test_four_eyes_and_threshold(scheme) -> None:
+    intake, review, rewards, *_ = scheme
+    small_ref, _ = await _verified(intake, review, 1)
+    small = await _propose(review, rewards, small_ref, "seized_lt_10g", "why")
+    with pytest.raises(ProposerCannotApprove):
+        await rewards.approve(small.id, ANNA)
+    outcome = await rewards.approve(small.id, CHEN)
+    assert outcome.reward.status == "offered" and outcome.needed == 1
+
+    big_ref, _ = await _verified(intake, review, 2)
+    big = await _propose(review, rewards, big_ref, "production_lead", "20000 lab")
+    first = await rewards.approve(big.id, CHEN)
+    assert first.reward.status == "proposed" and first.needed == 2
+    with pytest.raises(AlreadyApproved):
+        await rewards.approve(big.id, CHEN)
+    assert (await rewards.approve(big.id, LI)).reward.status == "offered"
+
+
+async def test_budget_blocks_the_final_approval(scheme) -> None:
+    intake, review, rewards, *_ = scheme
+    ref, _ = await _verified(intake, review, 1)
+    reward = await _propose(review, rewards, ref, "production_lead", "31000 lab")
+    await rewards.approve(reward.id, CHEN)
+    with pytest.raises(OverBudget):
+        await rewards.approve(reward.id, LI)
+    assert (await rewards.budget(2026, 11)).committed_minor == 0
+
+
+async def test_claim_code_is_only_a_hash_and_opens_with_the_receipt(scheme) -> None:
+    intake, review, rewards, db, *_ = scheme
+    ref, receipt = await _verified(intake, review, 1)
+    reward = await _propose(review, rewards, ref, "seized_lt_10g", "why")
+    await rewards.approve(reward.id, CHEN)
+    async with db.read() as conn:
+        stored = await rewards_repo.by_id(conn, reward.id)
+    report = await review.find(ref, CHAT)
+    normalized = receipt.replace("-", "")
+    code = open_with_receipt(normalized, report.uid, stored.code_for_receipt).decode()
+    assert normalize_claim_code(code)
+    view = await rewards.for_tipster(report, normalized)
+    assert view.claim_code == code
+    assert (await rewards.for_tipster(report, "0" * 20)).claim_code is None
+    offer = await rewards.find_offer(code.lower(), CHEN)
+    assert offer.reference == ref
+    with pytest.raises(IdNotChecked):
+        await rewards.pay(reward.id, CHEN, "V-1", id_checked=False)
+    paid = await rewards.pay(reward.id, CHEN, "V-1", id_checked=True)
+    assert paid.status == "paid" and paid.code_for_receipt is None
+    for _ in range(2):
+        with pytest.raises(CodeUnknown):
+            await rewards.find_offer(code, CHEN)
+    with pytest.raises(CodeRateLimited):
+        await rewards.find_offer(code, CHEN)
+
+
+async def test_a_due_schedule_runs_once_even_when_two_sweepers_race(scheme) -> None:
+    intake, review, rewards, db, clock, _ = scheme
+    ref, _ = await _verified(intake, review, 1)
+    reward = await _propose(review, rewards, ref, "seized_lt_10g", "why")
+    await rewards.approve(reward.id, CHEN)
+    clock.now += 70 * DAY
+    due = await rewards.due()
+    assert {job.kind for job in due} >= {"offer_expiry", "claim_reminder", "reward_nudge"}
+    results = await asyncio.gather(*(rewards.run_due(job) for job in due + due))
+    assert results.count(True) == len(due)
+    async with db.read() as conn:
+        assert await schedules.due(conn, int(clock.now)) == []
+        assert (await rewards_repo.by_id(conn, reward.id)).status == "expired"
+        async with conn.execute(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'tipster_text'"
+        ) as cursor:
+            # offered, two reminders, expired: each once
+            assert (await cursor.fetchone())[0] == 4
