@@ -38,16 +38,16 @@ from bot.review import ReviewService
 from bot.rewards import RewardService
 from bot.runtime import BotData, Context, Runtime
 from bot.sender import Sender
+from bot.updates import POLL_TIMEOUT_SECONDS, UpdatePipeline
 from bot.vault import Vault
 from handlers import finance, review, tipster
 from storage.blobs import BlobStore
-from storage.db import Database
+from storage.db import AlreadyApplied, Database
 
 log = logging.getLogger(__name__)
 
 TipApplication = Application[ExtBot[Any], Context, dict[Any, Any], dict[Any, Any], BotData, Any]
 
-POLL_TIMEOUT_SECONDS = 25
 DRAFT_SWEEP_SECONDS = 3600
 
 
@@ -66,7 +66,7 @@ def build_application(settings: Settings, policy: Policy) -> TipApplication:
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(context_types)
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(False)
+        .updater(None)
         .get_updates_read_timeout(POLL_TIMEOUT_SECONDS + 10)
         .build()
     )
@@ -88,6 +88,9 @@ async def _on_error(update: object, context: Context) -> None:
     """Log the exception type and update id only: never text, names or ids of people."""
     update_id = update.update_id if isinstance(update, Update) else None
     error = context.error
+    if isinstance(error, AlreadyApplied):
+        log.info("update %s was already applied; nothing changed", update_id)
+        return
     log.error(
         "handling update %s failed: %s", update_id, type(error).__name__ if error else "unknown"
     )
@@ -253,21 +256,20 @@ async def serve(
         ) from None
     except NetworkError:
         raise StartupError("cannot reach the Bot API server at TIPLINE_API_URL") from None
+    pipeline: UpdatePipeline | None = None
     try:
-        await start_runtime(application, settings, policy, clock=clock)
-        assert application.updater is not None
-        await application.updater.start_polling(
-            timeout=POLL_TIMEOUT_SECONDS, allowed_updates=Update.ALL_TYPES
-        )
+        runtime = await start_runtime(application, settings, policy, clock=clock)
         await application.start()
+        pipeline = UpdatePipeline(application, runtime.db, runtime.vault, clock=clock)
+        await pipeline.start()
         log.info("tipline is running")
         if ready is not None:
             ready.set()
         await stop.wait()
-        log.info("stopping")
+        log.info("stopping: no new updates are fetched; finishing what is in hand")
     finally:
-        if application.updater is not None and application.updater.running:
-            await application.updater.stop()
+        if pipeline is not None:
+            await pipeline.stop()
         if application.running:
             await application.stop()
         await stop_runtime(application)

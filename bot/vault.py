@@ -235,6 +235,25 @@ class Vault:
         message = f"claim:{normalized_code}".encode()
         return [hmac.new(k.receipt_key, message, hashlib.sha256).digest() for k in self._ring.keys]
 
+    def marker(self, text: str) -> bytes:
+        """Keyed hash naming an update or a message, for the applied-updates markers."""
+        message = f"applied:{text}".encode()
+        return hmac.new(self._ring.primary.pseudonym_key, message, hashlib.sha256).digest()[:16]
+
+    def seal_transient(self, purpose: str, context: str, plaintext: bytes) -> bytes:
+        """Seal short-lived data (the update inbox) under a subkey of the primary master key."""
+        master = self._ring.primary
+        key = _derive(master.wrapping_key, f"transient:{purpose}")
+        return master.key_id.encode() + b":" + _seal(key, plaintext, _context(purpose, context))
+
+    def open_transient(self, purpose: str, context: str, sealed: bytes) -> bytes:
+        key_id, sep, body = sealed.partition(b":")
+        if not sep:
+            raise VaultError("sealed value is malformed")
+        master = self.ring.get(key_id.decode("ascii", "replace"))
+        key = _derive(master.wrapping_key, f"transient:{purpose}")
+        return _open(key, body, _context(purpose, context))
+
     def token_hash(self, token: str) -> bytes:
         """Keyed hash of a random token handed out in a button (question replies)."""
         message = f"token:{token}".encode()

@@ -1,0 +1,210 @@
+"""Owning the update loop: fetch, store (sealed) in the inbox, confirm, then handle.
+
+python-telegram-bot's own Updater confirms an update to Telegram as soon as it is fetched, so a
+crash mid-handler loses it. Here an update is committed to the inbox before the next
+getUpdates confirms it, handled from the inbox, and removed once handled. The first write
+transaction of its handling also records keyed markers of the update (and of the message it
+carries); a redelivered update then changes nothing twice (see storage.db.APPLYING).
+
+Updates from different people are handled concurrently (bounded); updates from one person
+(or one chat, when there is no person) keep their order: a lock per sender, FIFO.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from telegram import Update
+from telegram.error import InvalidToken, RetryAfter, TelegramError
+from telegram.ext import Application
+
+from bot.vault import Vault, VaultError
+from storage import inbox
+from storage.db import APPLYING, Applying, Database
+
+log = logging.getLogger(__name__)
+
+POLL_TIMEOUT_SECONDS = 25
+WATCHDOG_SECONDS = 120
+MAX_CONCURRENT = 32
+
+
+class UpdatePipeline:
+    """One fetch loop, one watchdog, and a task per update (ordered per sender)."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        db: Database,
+        vault: Vault,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_concurrent: int = MAX_CONCURRENT,
+        poll_timeout: int = POLL_TIMEOUT_SECONDS,
+        watchdog_seconds: float = WATCHDOG_SECONDS,
+    ) -> None:
+        self._app = application
+        self._db = db
+        self._vault = vault
+        self._clock = clock
+        self._poll_timeout = poll_timeout
+        self._watchdog_seconds = watchdog_seconds
+        self._slots = asyncio.Semaphore(max_concurrent)
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}  # sender -> (lock, users)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._poll_task: asyncio.Task[None] | None = None
+        self._watchdog_task: asyncio.Task[None] | None = None
+        self._offset: int | None = None
+        self._stopping = False
+        self.last_success = time.monotonic()
+        self.restarts = 0
+
+    async def start(self) -> None:
+        """Handle what the inbox still holds (in order), then start fetching."""
+        async with self._db.read() as conn:
+            leftovers = await inbox.pending(conn)
+        for update_id, sealed in leftovers:
+            update = self._open(update_id, sealed)
+            if update is None:
+                await self._remove(update_id)
+            else:
+                self._dispatch(update)
+        if leftovers:
+            log.info("handling %d update(s) left in the inbox", len(leftovers))
+            self._offset = max(update_id for update_id, _ in leftovers) + 1
+        self._poll_task = asyncio.create_task(self._poll_loop(), name="tipline-poll")
+        self._watchdog_task = asyncio.create_task(self._watchdog(), name="tipline-watchdog")
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Stop fetching, then let the updates in hand finish (up to the grace period)."""
+        self._stopping = True
+        for task in (self._watchdog_task, self._poll_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._in_flight:
+            _, pending = await asyncio.wait(set(self._in_flight), timeout=grace_seconds)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning("%d update(s) still in hand at stop stay in the inbox", len(pending))
+
+    # ----- fetching ------------------------------------------------------------------------
+
+    async def _poll_loop(self) -> None:
+        pause = 1.0
+        while not self._stopping:
+            try:
+                updates = await self._app.bot.get_updates(
+                    offset=self._offset,
+                    timeout=self._poll_timeout,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+            except RetryAfter as exc:
+                retry = exc.retry_after
+                await asyncio.sleep(retry if isinstance(retry, int) else retry.total_seconds())
+                continue
+            except InvalidToken:
+                log.error("the Bot API refused the token while polling; retrying in 60 s")
+                await asyncio.sleep(60)
+                continue
+            except TelegramError as exc:
+                log.warning("getUpdates failed (%s); retrying in %.0f s", type(exc).__name__, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30.0)
+                continue
+            pause = 1.0
+            self.last_success = time.monotonic()
+            if not updates:
+                continue
+            await self._store(updates)
+            self._offset = max(update.update_id for update in updates) + 1
+            for update in updates:
+                self._dispatch(update)
+
+    async def _store(self, updates: tuple[Update, ...]) -> None:
+        rows = [
+            (
+                update.update_id,
+                self._vault.seal_transient(
+                    "inbox", str(update.update_id), json.dumps(update.to_dict()).encode()
+                ),
+            )
+            for update in updates
+        ]
+        async with self._db.transaction() as conn:
+            await inbox.store(conn, rows, int(self._clock()))
+
+    def _open(self, update_id: int, sealed: bytes) -> Update | None:
+        try:
+            data = json.loads(self._vault.open_transient("inbox", str(update_id), sealed))
+            return Update.de_json(data, self._app.bot)
+        except (VaultError, ValueError, KeyError, TypeError):
+            log.error("inbox row %d cannot be read and is dropped", update_id)
+            return None
+
+    async def _watchdog(self) -> None:
+        """Restart polling when getUpdates has not succeeded for a while."""
+        while not self._stopping:
+            await asyncio.sleep(min(10.0, self._watchdog_seconds / 4))
+            silent = time.monotonic() - self.last_success
+            if silent > self._watchdog_seconds and self._poll_task is not None:
+                log.warning("getUpdates has not succeeded for %.0f s; restarting polling", silent)
+                self._poll_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._poll_task
+                self.restarts += 1
+                self.last_success = time.monotonic()
+                self._poll_task = asyncio.create_task(self._poll_loop(), name="tipline-poll")
+
+    # ----- handling ------------------------------------------------------------------------
+
+    @staticmethod
+    def _sender_key(update: Update) -> int:
+        if update.effective_user is not None:
+            return update.effective_user.id
+        if update.effective_chat is not None:
+            return update.effective_chat.id
+        return 0
+
+    def _markers(self, update: Update) -> list[bytes]:
+        markers = [self._vault.marker(f"u:{update.update_id}")]
+        message = update.message
+        if message is not None:
+            markers.append(self._vault.marker(f"m:{message.chat_id}:{message.message_id}"))
+        return markers
+
+    def _dispatch(self, update: Update) -> None:
+        task = asyncio.create_task(self._handle(update), name=f"update-{update.update_id}")
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _handle(self, update: Update) -> None:
+        key = self._sender_key(update)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock, self._slots:
+                token = APPLYING.set(Applying(self._markers(update), int(self._clock())))
+                try:
+                    await self._app.process_update(update)
+                finally:
+                    APPLYING.reset(token)
+                await self._remove(update.update_id)
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def _remove(self, update_id: int) -> None:
+        async with self._db.transaction() as conn:
+            await inbox.remove(conn, update_id)
