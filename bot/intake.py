@@ -655,6 +655,22 @@ class IntakeService:
                 now=minute,
                 not_before=now + delay,
             )
+            # The receipt goes out through the outbox (sealed, erased once sent), so a crash
+            # between this commit and the reply cannot lose it.
+            await outbox_repo.enqueue(
+                conn,
+                target="tipster",
+                kind="receipt",
+                report_id=report_id,
+                now=minute,
+                not_before=now,
+                sealed_payload=key.seal(
+                    "outbox",
+                    json.dumps(
+                        {"chat": chat_id, "receipt": receipt, "contact": state.contact_allowed}
+                    ).encode(),
+                ),
+            )
             await drafts.delete(conn, owner)
         self._on_outbox()
         return Submission(receipt, reference, state.contact_allowed, draft.language)

@@ -366,6 +366,20 @@ class PostRenderer:
                 shown[name] = value
         return shown
 
+    def receipt(self, report: ReportRecord, receipt: str, contact_allowed: bool) -> TextPart:
+        """The receipt, shown once, in a code entity so it can be copied."""
+        t, lang = self._t, report.language
+        contact = t.text(lang, "receipt.contact_yes" if contact_allowed else "receipt.contact_no")
+        return TextPart(
+            t.text(
+                lang,
+                "receipt.text",
+                reference=report.reference,
+                receipt=receipt,
+                contact=Html(contact),
+            )
+        )
+
     def tipster_text(self, report: ReportRecord, key: str, params: dict[str, Any]) -> TextPart:
         """A message to the tipster about their tip, in their language."""
         lang = report.language

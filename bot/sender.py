@@ -285,6 +285,8 @@ class Sender:
             raise PermanentFailure("the report's data key does not unwrap") from None
         if row.target == "staff":
             return report, key, row.chat_id
+        if row.kind == "receipt" and row.sealed_payload is not None:
+            return report, key, int(json.loads(key.open("outbox", row.sealed_payload))["chat"])
         if report.sealed_contact is None:
             return report, key, None
         chat_id = int(key.open_text("contact", report.sealed_contact))
@@ -305,6 +307,10 @@ class Sender:
         if row.kind == "tipster_question":
             return [
                 self._renderer.question(report, str(payload["question"]), str(payload["token"]))
+            ]
+        if row.kind == "receipt":
+            return [
+                self._renderer.receipt(report, str(payload["receipt"]), bool(payload["contact"]))
             ]
         if row.kind == "tipster_text":
             return [self._renderer.tipster_text(report, payload["key"], payload["params"])]

@@ -21,7 +21,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest
 from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
@@ -42,7 +42,6 @@ from bot.intake import (
     NoDraft,
     PreparedItem,
     Step,
-    Submission,
     TipsterRewardView,
     check_attachment_size,
     prepare_attachment,
@@ -577,49 +576,21 @@ async def contact_toggled(update: Update, context: Context) -> StepResult:
     return view.step
 
 
-async def _deliver_receipt(update: Update, text: str) -> None:
-    """The receipt exists nowhere else: try hard to deliver it."""
-    for attempt in range(4):
-        try:
-            await _say(update, text)
-            return
-        except RetryAfter as exc:
-            pause = exc.retry_after
-            await asyncio.sleep(pause if isinstance(pause, int) else pause.total_seconds())
-        except NetworkError:
-            if attempt == 3:
-                raise
-            await asyncio.sleep(1 + attempt * 2)
-
-
 async def submit(update: Update, context: Context) -> StepResult:
-    """Store the tip, queue it for reviewers and show the receipt once."""
+    """Store the tip; the outbox shows the receipt once and posts the tip to reviewers."""
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     try:
-        submission: Submission = await context.bot_data.runtime.intake.submit(
-            _user_id(update), update.effective_chat.id
-        )
+        await context.bot_data.runtime.intake.submit(_user_id(update), update.effective_chat.id)
     except NoDraft:
         await query.answer(_t(context, update, "error.already_sent"), show_alert=True)
         return END
     except IntakeError as error:
         await _refuse(update, context, error)
         return None
+    # The receipt follows from the outbox: it survives a crash right after this commit.
     await query.answer()
     await _clear_buttons(update)
-    contact_key = "receipt.contact_yes" if submission.contact_allowed else "receipt.contact_no"
-    await _deliver_receipt(
-        update,
-        _t(
-            context,
-            update,
-            "receipt.text",
-            reference=submission.reference,
-            receipt=submission.receipt,
-            contact=Html(_t(context, update, contact_key)),
-        ),
-    )
     return END
 
 

@@ -99,9 +99,12 @@ async def test_a_full_draft_becomes_a_report_with_a_working_receipt(env) -> None
     assert view.status is ReportStatus.NEW
     assert view.contact_stored
     async with db.read() as conn:
-        async with conn.execute("SELECT not_before, created_at, kind FROM outbox") as cursor:
-            ((not_before, created, kind),) = await cursor.fetchall()
-    assert kind == "tip_posted"
+        async with conn.execute(
+            "SELECT not_before, created_at, kind FROM outbox WHERE kind = 'tip_posted'"
+        ) as cursor:
+            ((not_before, created, _kind),) = await cursor.fetchall()
+        async with conn.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'receipt'") as cursor:
+            assert (await cursor.fetchone())[0] == 1, "the receipt goes out through the outbox"
     assert created % 60 == 0, "stored times are rounded to the minute"
     assert 0 <= not_before - clock.now <= 60
 

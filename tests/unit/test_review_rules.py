@@ -137,6 +137,7 @@ async def test_moves_notify_the_tipster_and_refresh_the_card(desk) -> None:
     kinds = await _outbox(db)
     assert kinds == [
         ("staff", "tip_posted"),
+        ("tipster", "receipt"),
         ("staff", "card_refresh"),
         ("tipster", "tipster_notice"),
         ("staff", "card_refresh"),
