@@ -34,6 +34,7 @@ from bot.intake import IntakeService
 from bot.logs import quiet_libraries
 from bot.policy import Policy, PolicyError
 from bot.posts import PostRenderer
+from bot.retention import RetentionService
 from bot.review import ReviewService
 from bot.rewards import RewardService
 from bot.runtime import BotData, Context, Runtime
@@ -182,6 +183,7 @@ async def start_runtime(
             rewards,
             audit,
             sender,
+            RetentionService(db, blobs, policy.retention_days, clock=clock),
         )
         for language, commands in tipster.command_lists(catalogue).items():
             await application.bot.set_my_commands(
@@ -206,6 +208,7 @@ async def start_runtime(
         )
     # Whatever fell due while the bot was down runs now, once (APScheduler would drop it).
     await rewards.sweep()
+    await runtime.retention.purge_due()
     return runtime
 
 
@@ -221,7 +224,8 @@ async def _sweep(context: Context) -> None:
 
 async def _run_schedules(context: Context) -> None:
     """Run reminders and expiries whose time has come (durable: due times live in SQLite)."""
-    ran = await context.bot_data.runtime.rewards.sweep()
+    runtime = context.bot_data.runtime
+    ran = await runtime.rewards.sweep() + await runtime.retention.purge_due()
     if ran:
         log.info("ran %d scheduled job(s)", ran)
 

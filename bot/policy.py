@@ -129,6 +129,7 @@ class Policy:
     review: ReviewPolicy
     rewards: RewardPolicy
     sweep_seconds: int
+    retention_days: int
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -290,6 +291,7 @@ def parse(document: dict[str, Any]) -> Policy:
         ),
         rewards=_rewards(document.get("rewards", {})),
         sweep_seconds=_int(document.get("jobs", {}), "jobs", "sweep_seconds", 1),
+        retention_days=_int(document.get("retention", {}), "retention", "days_after_close", 1),
     )
 
 

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.i18n import Catalogue
 from bot.intake import IntakeService
 from bot.policy import Policy
+from bot.retention import RetentionService
 from bot.review import ReviewService
 from bot.rewards import RewardService
 from bot.sender import Sender
@@ -33,6 +34,7 @@ class Runtime:
     rewards: RewardService
     audit: AuditLog
     sender: Sender
+    retention: RetentionService
 
     @property
     def review_chats(self) -> frozenset[int]:

@@ -149,9 +149,10 @@ async def move(
     """Compare-and-set the status; False when someone else moved the report first."""
     cursor = await conn.execute(
         "UPDATE reports SET status = ?, holder_id = ?, duplicate_of = ?, updated_at = ?,"
-        " verified_at = CASE WHEN ? = 'verified' THEN ? ELSE verified_at END"
+        " verified_at = CASE WHEN ? = 'verified' THEN ? ELSE verified_at END,"
+        " closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END"
         " WHERE id = ? AND status = ?",
-        (status, holder_id, duplicate_of, now, status, now, report_id, expected),
+        (status, holder_id, duplicate_of, now, status, now, status, now, report_id, expected),
     )
     return cursor.rowcount == 1
 
@@ -180,3 +181,40 @@ async def list_recent(
         [review_chat_id, limit],
     )
     return [_report(row) for row in rows]
+
+
+async def due_for_shredding(
+    conn: aiosqlite.Connection, closed_before: int, limit: int = 100
+) -> list[ReportRecord]:
+    rows = await fetch_all(
+        conn,
+        f"SELECT {_COLUMNS} FROM reports WHERE closed_at IS NOT NULL AND closed_at <= ?"
+        " AND shredded_at IS NULL ORDER BY closed_at LIMIT ?",
+        [closed_before, limit],
+    )
+    return [_report(row) for row in rows]
+
+
+async def shred(conn: aiosqlite.Connection, report_id: int, now: int) -> None:
+    """Destroy a report's content: its key and every sealed field; keep the bare record."""
+    await conn.execute(
+        "UPDATE reports SET key_id = NULL, wrapped_key = NULL, sealed_area = NULL,"
+        " sealed_contact = NULL, receipt_box = NULL, shredded_at = ? WHERE id = ?",
+        (now, report_id),
+    )
+    await conn.execute(
+        "UPDATE report_events SET sealed_text = NULL WHERE report_id = ?", (report_id,)
+    )
+    await conn.execute(
+        "UPDATE rewards SET sealed_justification = NULL, sealed_refusal = NULL,"
+        " code_for_receipt = NULL WHERE report_id = ?",
+        (report_id,),
+    )
+    await conn.execute(
+        "UPDATE outbox SET status = 'dropped', sealed_payload = NULL"
+        " WHERE report_id = ? AND status = 'pending'",
+        (report_id,),
+    )
+    await conn.execute("UPDATE outbox SET sealed_payload = NULL WHERE report_id = ?", (report_id,))
+    await conn.execute("DELETE FROM questions WHERE report_id = ?", (report_id,))
+    await conn.execute("DELETE FROM staff_prompts WHERE report_id = ?", (report_id,))

@@ -1,0 +1,58 @@
+"""Retention: a closed tip's content is destroyed after the policy's period.
+
+Destroying means crypto-shredding: the wrapped data key and every sealed field are deleted,
+the attachment files removed, and the WAL checkpointed and truncated so no old page keeps a
+copy (`secure_delete` zeroes freed space in the database file itself). What remains is the
+reference, category, dates, states, and the ledger's amounts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from storage import drafts, reports
+from storage.blobs import BlobStore
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class RetentionService:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        days_after_close: int,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = db
+        self._blobs = blobs
+        self._days = days_after_close
+        self._clock = clock
+
+    async def purge_due(self) -> int:
+        """Shred every report closed longer ago than the retention period; return how many."""
+        now = int(self._clock())
+        cutoff = now - self._days * 86_400
+        shredded = 0
+        while True:
+            async with self._db.transaction() as conn:
+                due = await reports.due_for_shredding(conn, cutoff)
+                names: list[str] = []
+                for report in due:
+                    items = await drafts.items(conn, report.uid)
+                    names += [item.blob_name for item in items if item.blob_name]
+                    await drafts.delete_items(conn, report.uid)
+                    await reports.shred(conn, report.id, now)
+            for name in names:
+                await self._blobs.delete(name)
+            shredded += len(due)
+            if len(due) < 100:
+                break
+        if shredded:
+            await self._db.checkpoint()
+            log.info("retention: destroyed the content of %d closed tip(s)", shredded)
+        return shredded

@@ -1,0 +1,95 @@
+"""Retention: after the period, a closed tip's key and content are gone from every file."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from tests.e2e.conftest import REVIEW_CHAT, REVIEWER, Clock, RunningBot, make_settings, write_policy
+from tests.e2e.flows import added, begin, submit
+from tests.e2e.review_flows import answer_of, card_shows, press
+from tests.images import jpeg_with_gps
+
+TIPSTER_ID = 8400000001
+TEXT_CANARY = "CANARY-RETENTION-77 pills in the laundry"
+DAY = 86_400
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def bot(fake, tmp_path, clock):
+    policy = write_policy(
+        tmp_path / "retention-policy.toml",
+        "[jobs]\nsweep_seconds = 1\n[retention]\ndays_after_close = 30\n",
+    )
+    running = RunningBot(make_settings(tmp_path, fake, policy_file=policy), clock=clock)
+    await running.start()
+    yield running
+    await running.stop()
+
+
+def _files(folder) -> list:
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
+async def test_closed_tip_is_shredded_after_the_period(fake, bot: RunningBot, clock) -> None:
+    anna = fake.add_user(REVIEWER, "Anna")
+    tipster = fake.add_user(TIPSTER_ID, "T")
+    await begin(fake, tipster, area="CANARY-AREA-Retention")
+    fake.user_sends_text(tipster, TEXT_CANARY)
+    await added(fake, tipster)
+    fake.user_sends_photo(tipster, jpeg_with_gps())
+    await added(fake, tipster)
+    receipt = await submit(fake, tipster)
+    card = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: TEXT_CANARY in m["_plain"], timeout=10
+    )
+    ref = card["_plain"].split()[2]
+    for action, shown in (("claim", "in review"), ("spam", "spam"), ("close", "closed")):
+        await answer_of(fake, press(fake, anna, ref, action))
+        await card_shows(fake, ref, shown)
+
+    data_dir = bot.settings.data_dir
+    database = data_dir / "tipline.sqlite3"
+    with sqlite3.connect(database) as conn:
+        wrapped, area = conn.execute(
+            "SELECT wrapped_key, sealed_area FROM reports WHERE reference = ?", [ref]
+        ).fetchone()
+        sealed_items = [bytes(r[0]) for r in conn.execute("SELECT sealed FROM items")]
+    secrets = {"wrapped key": bytes(wrapped), "sealed area": bytes(area)}
+    secrets |= {f"item {i}": blob for i, blob in enumerate(sealed_items)}
+    assert _files(data_dir / "blobs"), "the photo is stored before the purge"
+
+    clock.advance(29 * DAY)
+    await asyncio.sleep(2)  # two sweeps at 29 days: too early to purge
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT shredded_at FROM reports").fetchone()[0] is None
+    clock.advance(2 * DAY)
+
+    def shredded() -> bool:
+        with sqlite3.connect(database) as conn:
+            return conn.execute("SELECT shredded_at FROM reports").fetchone()[0] is not None
+
+    await fake.wait_until(shredded, timeout=10)
+    await bot.stop()
+    assert not _files(data_dir / "blobs")
+    for path in _files(data_dir):
+        content = path.read_bytes()
+        for name, value in secrets.items():
+            assert value not in content, f"{name} survives in {path.name}"
+        assert TEXT_CANARY.encode() not in content
+    with sqlite3.connect(database) as conn:
+        row = conn.execute(
+            "SELECT reference, category, status, submitted_at, wrapped_key FROM reports"
+        ).fetchone()
+    assert row[0] == ref and row[1] == "drug_trafficking" and row[2] == "closed" and row[4] is None
+
+    await bot.start()
+    fake.user_sends_text(tipster, f"/status {receipt}")
+    await fake.wait_for_message(tipster.id, lambda m: "Closed." in m["_plain"])
