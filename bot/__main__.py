@@ -6,16 +6,19 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import signal
+import sqlite3
 import sys
+from pathlib import Path
 
 from bot import vault
 from bot.app import StartupError, serve
 from bot.audit import AuditLog
 from bot.config import ConfigError, Settings, load_key_ring, load_settings
+from bot.keys import add_key_to_file, open_vault, rewrap_all
 from bot.logs import configure_logging
-from bot.vault import Vault
-from storage.db import Database, DatabaseError
+from storage.db import DB_FILENAME, Database, DatabaseError
 
 log = logging.getLogger("tipline")
 
@@ -29,11 +32,11 @@ async def _run(settings: Settings) -> None:
 
 
 async def _audit_verify(settings: Settings) -> int:
-    vault = Vault(load_key_ring(settings))
+    ring = load_key_ring(settings)
     db = await Database.open(settings.data_dir)
     try:
         await db.migrate()
-        report = await AuditLog(vault).verify(db)
+        report = await AuditLog(await open_vault(ring, db)).verify(db)
     finally:
         await db.close()
     if report.intact:
@@ -41,6 +44,69 @@ async def _audit_verify(settings: Settings) -> int:
         return 0
     print(f"tipline: audit chain BROKEN at row {report.broken_at}: {report.reason}")
     return 1
+
+
+async def _rotate_key(settings: Settings) -> int:
+    if settings.master_key is not None:
+        print(
+            "tipline: the master key comes from TIPLINE_MASTER_KEY. To rotate: run"
+            " 'tipline keygen', put the new key first and the old one second in a key file,"
+            " point TIPLINE_KEY_FILE at it, unset TIPLINE_MASTER_KEY, and run rotate-key again.",
+            file=sys.stderr,
+        )
+        return 2
+    ring = load_key_ring(settings)
+    db = await Database.open(settings.data_dir)
+    try:
+        await db.migrate()
+        await open_vault(ring, db)  # the index secret exists before anything is re-wrapped
+        ring = add_key_to_file(settings.key_file)
+        rotation = await rewrap_all(ring, db)
+    finally:
+        await db.close()
+    print(
+        f"tipline: new master key {rotation.new_key_id} is first in {settings.key_file};"
+        f" {rotation.rewrapped} key(s) re-wrapped under it."
+    )
+    if rotation.retired_key_ids:
+        retired = ", ".join(rotation.retired_key_ids)
+        print(
+            f"tipline: nothing is wrapped by the older key(s) ({retired}) any more; once your"
+            " backups made before now are destroyed or re-keyed, remove those lines from the"
+            " key file."
+        )
+    return 0
+
+
+def _backup_files(source: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    database = target / DB_FILENAME
+    if database.exists():
+        raise FileExistsError(database)
+    with sqlite3.connect(source / DB_FILENAME) as src, sqlite3.connect(database) as dst:
+        src.backup(dst)
+    os.chmod(database, 0o600)
+    blobs = source / "blobs"
+    if blobs.exists():
+        shutil.copytree(blobs, target / "blobs")
+
+
+async def _backup(settings: Settings, target: Path) -> int:
+    if not (settings.data_dir / DB_FILENAME).exists():
+        print("tipline: there is no database to back up yet", file=sys.stderr)
+        return 2
+    try:
+        await asyncio.to_thread(_backup_files, settings.data_dir, target)
+    except FileExistsError:
+        print(
+            f"tipline: {target} already holds a backup; choose an empty directory", file=sys.stderr
+        )
+        return 2
+    print(
+        f"tipline: backup written to {target} (database and encrypted attachments)."
+        " It does not contain the master key: keep the key file's backup apart."
+    )
+    return 0
 
 
 async def _migrate(settings: Settings) -> int:
@@ -57,10 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         nargs="?",
         default="run",
-        choices=["run", "keygen", "migrate", "audit-verify"],
-        help="run the bot (default), print a new master key, migrate the database, or check"
-        " the audit chain",
+        choices=["run", "keygen", "migrate", "audit-verify", "rotate-key", "backup"],
+        help="run the bot (default), print a new master key, migrate the database, check the"
+        " audit chain, rotate the master key, or back up the data",
     )
+    parser.add_argument("path", nargs="?", help="for backup: an empty directory to write to")
     args = parser.parse_args(argv)
     # python-telegram-bot 22: report durations (retry_after) as timedeltas, without warnings.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -75,6 +142,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level, secrets=[settings.bot_token.get_secret_value()])
     try:
+        if args.command == "rotate-key":
+            return asyncio.run(_rotate_key(settings))
+        if args.command == "backup":
+            if not args.path:
+                print("tipline: usage: tipline backup DIRECTORY", file=sys.stderr)
+                return 2
+            return asyncio.run(_backup(settings, Path(args.path)))
         if args.command == "audit-verify":
             return asyncio.run(_audit_verify(settings))
         if args.command == "migrate":

@@ -31,6 +31,7 @@ from bot.audit import AuditLog
 from bot.config import Settings, load_key_ring
 from bot.i18n import Catalogue, language_for
 from bot.intake import IntakeService
+from bot.keys import open_vault
 from bot.logs import quiet_libraries
 from bot.policy import Policy, PolicyError
 from bot.posts import PostRenderer
@@ -40,7 +41,6 @@ from bot.rewards import RewardService
 from bot.runtime import BotData, Context, Runtime
 from bot.sender import Sender
 from bot.updates import POLL_TIMEOUT_SECONDS, UpdatePipeline
-from bot.vault import Vault
 from handlers import finance, review, tipster
 from storage.blobs import BlobStore
 from storage.db import AlreadyApplied, Database
@@ -135,7 +135,7 @@ async def start_runtime(
 ) -> Runtime:
     """Open storage, check the chats, register commands, start the sender and sweeps."""
     catalogue = Catalogue.load()
-    vault = Vault(load_key_ring(settings))
+    ring = load_key_ring(settings)
     await _check_staff_chat(application, settings.review_chat_id, "TIPLINE_REVIEW_CHAT_ID")
     for index, route in enumerate(policy.review.routes, start=1):
         await _check_staff_chat(application, route.chat_id, f"[review] routes entry {index}")
@@ -143,6 +143,7 @@ async def start_runtime(
     db = await Database.open(settings.data_dir)
     try:
         await db.migrate()
+        vault = await open_vault(ring, db)
         blobs = BlobStore(settings.data_dir / "blobs")
         blobs.ensure()
         renderer = PostRenderer(catalogue, policy, blobs, settings.staff_language)

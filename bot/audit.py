@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bot.vault import Vault, VaultError
+from bot.vault import AUDIT_KEY_ID, Vault, VaultError
 from storage import audit as audit_repo
 from storage.db import Database
 from storage.records import AuditRecord
@@ -65,7 +65,7 @@ class AuditLog:
         row_id = previous.id + 1 if previous else 1
         prev_mac = previous.mac if previous else GENESIS
         detail_text = json.dumps(details or {}, ensure_ascii=False, sort_keys=True)
-        key_id = self._vault.ring.primary.key_id
+        key_id = AUDIT_KEY_ID
         content = _content(row_id, at, actor_id, action, report_ref, detail_text, key_id, prev_mac)
         await audit_repo.append(
             conn,

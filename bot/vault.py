@@ -46,26 +46,17 @@ def _derive(master: bytes, purpose: str) -> bytes:
 
 @dataclass(frozen=True)
 class MasterKey:
-    """One master key and the subkeys derived from it."""
+    """One master key and the wrapping key derived from it."""
 
     key_id: str
     wrapping_key: bytes
-    receipt_key: bytes
-    pseudonym_key: bytes
-    audit_key: bytes
 
     @classmethod
     def from_bytes(cls, material: bytes) -> MasterKey:
         if len(material) != KEY_BYTES:
             raise KeyRingError(f"a master key must be {KEY_BYTES} bytes, got {len(material)}")
         key_id = hashlib.sha256(b"tipline:key-id:" + material).hexdigest()[:12]
-        return cls(
-            key_id=key_id,
-            wrapping_key=_derive(material, "wrap:v1"),
-            receipt_key=_derive(material, "receipt:v1"),
-            pseudonym_key=_derive(material, "pseudonym:v1"),
-            audit_key=_derive(material, "audit:v1"),
-        )
+        return cls(key_id=key_id, wrapping_key=_derive(material, "wrap:v1"))
 
     def __repr__(self) -> str:
         return f"MasterKey(key_id={self.key_id!r})"
@@ -165,6 +156,11 @@ class DataKey:
 
     __slots__ = ("_key", "uid")
 
+    @property
+    def material(self) -> bytes:
+        """The raw key (only for wrapping it again elsewhere, e.g. the index secret)."""
+        return self._key
+
     def __init__(self, uid: str, key: bytes) -> None:
         if len(key) != KEY_BYTES:
             raise VaultError("a data key must be 32 bytes")
@@ -187,11 +183,40 @@ class DataKey:
         return f"DataKey(uid={self.uid!r})"
 
 
+@dataclass(frozen=True)
+class IndexKeys:
+    """Keys for keyed hashes (receipts, claim codes, pseudonyms, audit MACs).
+
+    They derive from one random index secret kept wrapped in the database, not from a master
+    key, so rotating the master key changes no hash: old receipts keep working and the old
+    master key can be removed.
+    """
+
+    receipt_key: bytes
+    pseudonym_key: bytes
+    audit_key: bytes
+
+    @classmethod
+    def from_secret(cls, secret: bytes) -> IndexKeys:
+        return cls(
+            receipt_key=_derive(secret, "receipt:v1"),
+            pseudonym_key=_derive(secret, "pseudonym:v1"),
+            audit_key=_derive(secret, "audit:v1"),
+        )
+
+
+INDEX_KEY_NAME = "index"
+AUDIT_KEY_ID = "index-v1"
+
+
 class Vault:
     """The one crypto facade: data keys, wrapping, receipts and pseudonyms."""
 
-    def __init__(self, ring: KeyRing) -> None:
+    def __init__(self, ring: KeyRing, index_secret: bytes | None = None) -> None:
         self._ring = ring
+        # Without a stored index secret (unit tests, tools), derive one from the primary key.
+        secret = index_secret or _derive(ring.primary.wrapping_key, "index:derived:v1")
+        self._index = IndexKeys.from_secret(secret)
 
     @property
     def ring(self) -> KeyRing:
@@ -221,10 +246,9 @@ class Vault:
         return self.wrap(uid, material)
 
     def receipt_hashes(self, normalized_receipt: str) -> list[bytes]:
-        """The receipt's keyed hash under every master key, primary first (rotation-proof)."""
+        """The receipt's keyed hash (a list, so look-ups could span a future index rotation)."""
         return [
-            hmac.new(key.receipt_key, normalized_receipt.encode(), hashlib.sha256).digest()
-            for key in self._ring.keys
+            hmac.new(self._index.receipt_key, normalized_receipt.encode(), hashlib.sha256).digest()
         ]
 
     def receipt_hash(self, normalized_receipt: str) -> bytes:
@@ -233,12 +257,12 @@ class Vault:
     def claim_code_hashes(self, normalized_code: str) -> list[bytes]:
         """A claim code's keyed hash under every master key, primary first."""
         message = f"claim:{normalized_code}".encode()
-        return [hmac.new(k.receipt_key, message, hashlib.sha256).digest() for k in self._ring.keys]
+        return [hmac.new(self._index.receipt_key, message, hashlib.sha256).digest()]
 
     def marker(self, text: str) -> bytes:
         """Keyed hash naming an update or a message, for the applied-updates markers."""
         message = f"applied:{text}".encode()
-        return hmac.new(self._ring.primary.pseudonym_key, message, hashlib.sha256).digest()[:16]
+        return hmac.new(self._index.pseudonym_key, message, hashlib.sha256).digest()[:16]
 
     def seal_transient(self, purpose: str, context: str, plaintext: bytes) -> bytes:
         """Seal short-lived data (the update inbox) under a subkey of the primary master key."""
@@ -257,16 +281,18 @@ class Vault:
     def token_hash(self, token: str) -> bytes:
         """Keyed hash of a random token handed out in a button (question replies)."""
         message = f"token:{token}".encode()
-        return hmac.new(self._ring.primary.receipt_key, message, hashlib.sha256).digest()
+        return hmac.new(self._index.receipt_key, message, hashlib.sha256).digest()
 
     def audit_mac(self, key_id: str, content: bytes) -> bytes:
-        """MAC of one audit row under the named master key's audit subkey."""
-        return hmac.new(self._ring.get(key_id).audit_key, content, hashlib.sha256).digest()
+        """MAC of one audit row under the audit key named by `key_id`."""
+        if key_id != AUDIT_KEY_ID:
+            raise VaultError(f"audit key {key_id} is not known")
+        return hmac.new(self._index.audit_key, content, hashlib.sha256).digest()
 
     def pseudonym(self, purpose: str, user_id: int, period: str = "") -> bytes:
         """A keyed pseudonym of a Telegram user for one purpose (and period, if rotating)."""
         message = f"{purpose}:{period}:{user_id}".encode()
-        return hmac.new(self._ring.primary.pseudonym_key, message, hashlib.sha256).digest()[:16]
+        return hmac.new(self._index.pseudonym_key, message, hashlib.sha256).digest()[:16]
 
 
 # ----- sealing to the receipt ------------------------------------------------------------------

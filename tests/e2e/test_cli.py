@@ -116,3 +116,24 @@ async def test_run_answers_a_tipster_and_stops_cleanly_on_sigterm(tmp_path, fake
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert log.count("Created a new master key") == 1 and str(key_file) in log
     assert fake.token not in log and "4242424242" not in log
+
+
+async def test_rotate_key_and_backup(tmp_path, fake) -> None:
+    env = _env(tmp_path, fake)
+    assert (await _run(tmp_path, env, "audit-verify"))[0] == 0  # creates the key and the index
+    key_file = tmp_path / "secrets" / "master.key"
+    first = key_file.read_text().splitlines()
+    code, out, err = await _run(tmp_path, env, "rotate-key")
+    assert code == 0, err
+    lines = key_file.read_text().splitlines()
+    assert len(lines) == 2 and lines[1] == first[0]
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert "re-wrapped" in out and "remove those lines" in out
+    key_file.write_text(lines[0] + "\n")  # the old key removed
+    code, out, _ = await _run(tmp_path, env, "audit-verify")
+    assert code == 0 and "intact" in out
+    code, out, _ = await _run(tmp_path, env, "backup", str(tmp_path / "backup"))
+    assert code == 0 and "does not contain the master key" in out
+    assert (tmp_path / "backup" / "tipline.sqlite3").stat().st_size > 0
+    code, _, err = await _run(tmp_path, env, "backup", str(tmp_path / "backup"))
+    assert code == 2 and "already holds a backup" in err

@@ -1,0 +1,88 @@
+"""Opening the vault against the database, and rotating the master key.
+
+The index secret (for receipts, claim codes, pseudonyms and audit MACs) is created once and
+kept wrapped in `vault_keys`. Rotation puts a new master key first in the key file, re-wraps
+every data key and the index secret under it, and says when the old key may be removed.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.vault import (
+    INDEX_KEY_NAME,
+    KEY_BYTES,
+    KeyRing,
+    Vault,
+    WrappedKey,
+    new_master_key_text,
+)
+from storage import keys as keys_repo
+from storage.db import Database
+
+_INDEX_UID = "vault:index"
+
+
+async def open_vault(ring: KeyRing, db: Database) -> Vault:
+    """The vault with its index secret, creating (and storing) the secret on first start."""
+    bootstrap = Vault(ring)
+    async with db.transaction() as conn:
+        stored = await keys_repo.get_secret(conn, INDEX_KEY_NAME)
+        if stored is None:
+            material = secrets.token_bytes(KEY_BYTES)
+            wrapped = bootstrap.wrap(_INDEX_UID, material)
+            await keys_repo.put_secret(conn, INDEX_KEY_NAME, wrapped.key_id, wrapped.blob)
+            return Vault(ring, material)
+    key_id, blob = stored
+    index = bootstrap.unwrap(_INDEX_UID, WrappedKey(key_id, blob))
+    return Vault(ring, index.material)
+
+
+@dataclass(frozen=True)
+class Rotation:
+    new_key_id: str
+    rewrapped: int
+    retired_key_ids: tuple[str, ...]
+
+
+def add_key_to_file(path: Path) -> KeyRing:
+    """Put a new master key first in the key file (atomically, mode 0600); keep the others."""
+    old = path.read_text("ascii").splitlines() if path.exists() else []
+    lines = [new_master_key_text(), *[line for line in old if line.strip()]]
+    temp = path.with_suffix(".tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write("\n".join(lines) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+    return KeyRing.from_file(path)
+
+
+async def rewrap_all(ring: KeyRing, db: Database) -> Rotation:
+    """Re-wrap every data key and the index secret under the ring's primary key."""
+    vault = Vault(ring)
+    primary = ring.primary.key_id
+    count = 0
+    for table, id_column in keys_repo.WRAPPED_KEY_TABLES:
+        while True:
+            async with db.transaction() as conn:
+                rows = await keys_repo.wrapped_not_under(conn, table, id_column, primary)
+                for row_id, key_id, blob in rows:
+                    fresh = vault.rewrap(row_id, WrappedKey(key_id, blob))
+                    await keys_repo.rewrap(conn, table, id_column, row_id, fresh.key_id, fresh.blob)
+            count += len(rows)
+            if not rows:
+                break
+    async with db.transaction() as conn:
+        stored = await keys_repo.get_secret(conn, INDEX_KEY_NAME)
+        if stored is not None and stored[0] != primary:
+            fresh = vault.rewrap(_INDEX_UID, WrappedKey(*stored))
+            await keys_repo.put_secret(conn, INDEX_KEY_NAME, fresh.key_id, fresh.blob)
+            count += 1
+    await db.checkpoint()
+    retired = tuple(key.key_id for key in ring.keys[1:])
+    return Rotation(primary, count, retired)

@@ -1,0 +1,7 @@
+-- Secrets the vault keeps in the database, wrapped by the master key ring like data keys
+-- (so rotating the master key re-wraps them and the old master key can then be removed).
+CREATE TABLE vault_keys (
+    name         TEXT PRIMARY KEY,
+    key_id       TEXT NOT NULL,
+    wrapped_key  BLOB NOT NULL
+) STRICT;

@@ -1,0 +1,55 @@
+"""Key rotation: after re-wrapping, the old master key can go and everything still opens."""
+
+from __future__ import annotations
+
+from bot.audit import AuditLog
+from bot.intake import IntakeService
+from bot.keys import add_key_to_file, open_vault, rewrap_all
+from bot.policy import load as load_policy
+from bot.vault import KeyRing, WrappedKey
+from storage import reports
+from storage.blobs import BlobStore
+from storage.db import Database
+
+
+async def test_rotation_rewraps_everything_and_the_old_key_can_be_removed(tmp_path) -> None:
+    key_file = tmp_path / "master.key"
+    KeyRing.create_file(key_file)
+    old_ring = KeyRing.from_file(key_file)
+    db = await Database.open(tmp_path / "data")
+    await db.migrate()
+    vault = await open_vault(old_ring, db)
+    blobs = BlobStore(tmp_path / "data" / "blobs")
+    blobs.ensure()
+    policy = load_policy(None)
+    intake = IntakeService(db, vault, blobs, policy, review_chat_id=-1)
+    await intake.start(5, "en")
+    await intake.choose_category(5, "other")
+    await intake.choose_area(5, area_key=None, typed="Dock 4")
+    await intake.add_text(5, "text before rotation")
+    await intake.review(5)
+    submission = await intake.submit(5, 5)
+    await intake.start(6, "en")  # a draft in progress is re-wrapped too
+    async with db.transaction() as conn:
+        await AuditLog(vault).append(conn, at=1, actor_id=1, action="rotate", report_ref=None)
+
+    new_ring = add_key_to_file(key_file)
+    assert new_ring.primary.key_id != old_ring.primary.key_id
+    assert len(new_ring.keys) == 2
+    rotation = await rewrap_all(new_ring, db)
+    assert rotation.rewrapped == 3  # one report, one draft, the index secret
+    assert rotation.retired_key_ids == (old_ring.primary.key_id,)
+
+    only_new = KeyRing.from_texts([key_file.read_text().splitlines()[0]])
+    fresh = await open_vault(only_new, db)
+    async with db.read() as conn:
+        report = await reports.by_receipt(
+            conn, fresh.receipt_hashes(submission.receipt.replace("-", ""))
+        )
+    assert report is not None, "the old receipt still finds the tip"
+    key = fresh.unwrap(report.uid, WrappedKey(report.key_id, report.wrapped_key))
+    assert key.open_text("area", report.sealed_area) == "text:Dock 4"
+    intake_after = IntakeService(db, fresh, blobs, policy, review_chat_id=-1)
+    assert (await intake_after.current(6)) is not None, "the draft opens with the new key"
+    assert (await AuditLog(fresh).verify(db)).intact
+    await db.close()
