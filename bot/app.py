@@ -71,6 +71,8 @@ def build_application(settings: Settings, policy: Policy) -> TipApplication:
         .get_updates_read_timeout(POLL_TIMEOUT_SECONDS + 10)
         .build()
     )
+    for handler in tipster.guard_handlers():
+        application.add_handler(handler, group=-2)
     for handler in tipster.answer_handlers():
         application.add_handler(handler, group=-1)
     for handler in tipster.build(policy.intake.conversation_timeout_minutes):

@@ -46,6 +46,8 @@ async def _authorize(update: Update, context: Context) -> StaffRole | None:
     chat = update.effective_chat
     runtime = context.bot_data.runtime
     if chat is None or chat.id != runtime.settings.finance_chat_id:
+        if update.callback_query is not None:
+            await update.callback_query.answer(_t(context, "staff.error.forged"), show_alert=True)
         return None
     refusal: str | None = None
     role: StaffRole | None = None

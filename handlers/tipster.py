@@ -726,6 +726,20 @@ async def answer_done_command(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
 
 
+async def empty_button(update: Update, context: Context) -> None:
+    """A button press without data (python-telegram-bot would match it to every pattern)."""
+    query = update.callback_query
+    if query is None or query.data:
+        return
+    await query.answer(_t(context, update, "error.stale_button"), show_alert=True)
+    raise ApplicationHandlerStop
+
+
+def guard_handlers() -> list[BaseHandler[Update, Context, object]]:
+    """Checked before anything else (group -2)."""
+    return [CallbackQueryHandler(empty_button)]
+
+
 def answer_handlers() -> list[BaseHandler[Update, Context, object]]:
     """Checked before the dialogue (group -1): answers to reviewers' questions."""
     private = filters.ChatType.PRIVATE
