@@ -1,0 +1,196 @@
+"""kill -9 at random points of intake, over and over: every tip that got a receipt is stored
+once, posted to the reviewers, and its receipt delivered.
+
+Delivery is exactly once except in one window no bot can close: a kill after Telegram accepted
+a message and before the bot committed that it did. The Bot API has no idempotency key, so the
+restarted bot sends that message again. The test allows a repeat only when a kill fell within
+a second after the first copy, and reports how many it saw."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from tests.e2e.conftest import FINANCE_CHAT, REVIEW_CHAT, write_policy
+from tests.e2e.flows import RECEIPT
+from tests.fake_telegram import FakeTelegram, FakeUser
+
+KILLS = 20
+TIPSTERS = 6
+TIPS_EACH = 2
+
+
+class BotProcess:
+    """`python -m bot run` in a subprocess, killed with SIGKILL and started again."""
+
+    def __init__(self, cwd: Path, env: dict[str, str], fake: FakeTelegram) -> None:
+        self._cwd, self._env, self._fake = cwd, env, fake
+        self.process: asyncio.subprocess.Process | None = None
+        self.starts = 0
+        self.kill_times: list[float] = []
+
+    async def start(self) -> None:
+        seen = len(self._fake.calls_of("setMyCommands"))
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=self._cwd,
+            env=self._env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        self.starts += 1
+        await self._fake.wait_until(
+            lambda: len(self._fake.calls_of("setMyCommands")) > seen, timeout=30
+        )
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.kill_times.append(time.monotonic())
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.process.wait(), 30)
+
+
+async def _tipster(
+    fake: FakeTelegram, user: FakeUser, receipts: list[str], rng: random.Random, done: asyncio.Event
+) -> None:
+    """Walk the dialogue like a person who retries when the bot seems to hang."""
+    text_sent = False
+    empties = 0
+    while not done.is_set():
+        before = len(fake.messages_in(user.id))
+        answers = len(fake.callback_answers)
+        mine = [m for m in fake.messages_in(user.id) if RECEIPT.search(m.get("text", ""))]
+        if len(mine) > len(receipts):
+            receipts.extend(RECEIPT.search(m["text"]).group(1) for m in mine[len(receipts) :])
+            if len(receipts) >= TIPS_EACH:
+                return
+            text_sent = False
+            fake.user_sends_text(user, "/report")
+        else:
+            buttons = [(m, fake.button_data(m)) for m in fake.messages_in(user.id)]
+            latest = next(((m, data) for m, data in reversed(buttons) if data), None)
+            data = latest[1] if latest else []
+            if "v1:t:submit" in data:
+                fake.user_presses(user, latest[0], "v1:t:submit")
+            elif "v1:t:review" in data and text_sent:
+                fake.user_presses(user, latest[0], "v1:t:review")
+            elif "v1:t:review" in data:
+                fake.user_sends_text(
+                    user, f"tip {len(receipts)} from {user.id}: van {rng.random()}"
+                )
+                text_sent = True
+            elif "v1:t:area-skip" in data:
+                fake.user_presses(user, latest[0], "v1:t:area-skip")
+            elif any(d.startswith("v1:t:cat:") for d in data):
+                fake.user_presses(user, latest[0], "v1:t:cat:other")
+            else:
+                fake.user_sends_text(user, "/report")
+        try:
+            await fake.wait_until(
+                lambda b=before, a=answers: (
+                    len(fake.messages_in(user.id)) > b or len(fake.callback_answers) > a
+                ),
+                timeout=4,
+            )
+        except AssertionError:
+            fake.user_sends_text(user, "/report")  # no answer: ask where we are
+        await asyncio.sleep(rng.uniform(0.05, 0.3))
+        empty = sum("still empty" in a.get("text", "") for a in fake.callback_answers.values())
+        if empty > empties:  # our text was lost in a crash: send it again
+            empties = empty
+            text_sent = False
+
+
+async def test_kill_9_during_intake_loses_and_repeats_nothing(tmp_path) -> None:
+    rng = random.Random(9)
+    async with FakeTelegram() as fake:
+        fake.add_group(REVIEW_CHAT, "Reviewers", {fake.bot_id: "administrator"})
+        fake.add_group(FINANCE_CHAT, "Finance", {fake.bot_id: "member"})
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TIPLINE_")}
+        env.update(
+            TIPLINE_BOT_TOKEN=fake.token,
+            TIPLINE_API_URL=fake.url,
+            TIPLINE_REVIEW_CHAT_ID=str(REVIEW_CHAT),
+            TIPLINE_FINANCE_CHAT_ID=str(FINANCE_CHAT),
+            TIPLINE_POLICY_FILE=str(
+                write_policy(tmp_path / "policy.toml", "[intake]\nmax_tips_per_day = 50\n")
+            ),
+        )
+        bot = BotProcess(tmp_path, env, fake)
+        await bot.start()
+        done = asyncio.Event()
+        receipts: dict[int, list[str]] = {}
+        users = [fake.add_user(8700000000 + n, f"K{n}") for n in range(TIPSTERS)]
+        drivers = [
+            asyncio.create_task(_tipster(fake, u, receipts.setdefault(u.id, []), rng, done))
+            for u in users
+        ]
+        kills = 0
+        try:
+            while kills < KILLS:
+                await asyncio.sleep(rng.uniform(0.1, 1.2))
+                await bot.kill()
+                kills += 1
+                await bot.start()
+            await asyncio.wait_for(asyncio.gather(*drivers), timeout=120)
+            await asyncio.sleep(3)  # let the outbox drain
+        finally:
+            done.set()
+            code = await bot.stop()
+        assert code == 0
+        assert kills >= KILLS
+
+        all_receipts = [r for rs in receipts.values() for r in rs]
+        assert len(all_receipts) == TIPSTERS * TIPS_EACH
+        assert len(set(all_receipts)) == len(all_receipts), "each receipt shown once"
+        with sqlite3.connect(tmp_path / "data" / "tipline.sqlite3") as conn:
+            references = [r[0] for r in conn.execute("SELECT reference FROM reports")]
+            assert conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] == 0
+            pending = conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
+            assert pending.fetchone()[0] == 0
+        assert len(references) == len(all_receipts), "every receipt is one stored tip"
+
+        sent_at = {
+            (c.params.get("chat_id"), c.result["message_id"]): c.at
+            for c in fake.calls_of("sendMessage")
+            if not c.failed and isinstance(c.result, dict)
+        }
+
+        def explained(copies: list[dict]) -> bool:
+            """A repeat is allowed only if a kill landed just after the first copy was sent."""
+            first = sent_at[(copies[0]["chat_id"], copies[0]["message_id"])]
+            return any(first <= k <= first + 1.0 for k in bot.kill_times)
+
+        repeats = 0
+        cards = [m for m in fake.messages_in(REVIEW_CHAT) if m["_plain"].startswith("📋 Tip")]
+        for reference in references:
+            copies = [m for m in cards if m["_plain"].split()[2] == reference]
+            assert copies, f"{reference} never reached the reviewers"
+            if len(copies) > 1:
+                assert len(copies) == 2 and explained(copies), f"{reference} repeated"
+                repeats += 1
+        for user in users:
+            shown = [m for m in fake.messages_in(user.id) if RECEIPT.search(m.get("text", ""))]
+            for receipt in receipts[user.id]:
+                copies = [m for m in shown if receipt in m["text"]]
+                assert copies, "a receipt was lost"
+                if len(copies) > 1:
+                    assert len(copies) == 2 and explained(copies), "a receipt repeated"
+                    repeats += 1
+        print(
+            f"kill -9 x{kills}: {len(references)} tips, {repeats} repeat(s) from the crash window"
+        )
