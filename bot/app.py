@@ -31,6 +31,7 @@ from bot.audit import AuditLog
 from bot.config import Settings, load_key_ring
 from bot.i18n import Catalogue, language_for
 from bot.intake import IntakeService
+from bot.jobs import Jobs
 from bot.keys import open_vault
 from bot.logs import quiet_libraries
 from bot.policy import Policy, PolicyError
@@ -187,6 +188,15 @@ async def start_runtime(
             audit,
             sender,
             RetentionService(db, blobs, policy.retention_days, clock=clock),
+            Jobs(
+                db,
+                policy,
+                rewards,
+                review_chat_id=settings.review_chat_id,
+                finance_chat_id=settings.finance_chat_id,
+                on_outbox=sender.wake,
+                clock=clock,
+            ),
         )
         for language, commands in tipster.command_lists(catalogue).items():
             await application.bot.set_my_commands(
@@ -210,7 +220,8 @@ async def start_runtime(
             name="schedules",
         )
     # Whatever fell due while the bot was down runs now, once (APScheduler would drop it).
-    await rewards.sweep()
+    await runtime.jobs.ensure_digests()
+    await runtime.jobs.sweep()
     await runtime.retention.purge_due()
     return runtime
 
@@ -228,7 +239,7 @@ async def _sweep(context: Context) -> None:
 async def _run_schedules(context: Context) -> None:
     """Run reminders and expiries whose time has come (durable: due times live in SQLite)."""
     runtime = context.bot_data.runtime
-    ran = await runtime.rewards.sweep() + await runtime.retention.purge_due()
+    ran = await runtime.jobs.sweep() + await runtime.retention.purge_due()
     if ran:
         log.info("ran %d scheduled job(s)", ran)
 

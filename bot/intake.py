@@ -21,7 +21,7 @@ from bot import alias, codes, media
 from bot.policy import Policy
 from bot.vault import DataKey, Vault, WrappedKey, receipt_box_public
 from bot.workflow import ReportStatus
-from storage import drafts, ratelimit, reports
+from storage import drafts, ratelimit, reports, schedules
 from storage import outbox as outbox_repo
 from storage.blobs import BlobStore
 from storage.db import Database
@@ -655,6 +655,14 @@ class IntakeService:
                 now=minute,
                 not_before=now + delay,
             )
+            review = self._policy.review
+            for kind, hours in (
+                ("sla_reminder", review.remind_unclaimed_hours),
+                ("sla_escalation", review.escalate_unclaimed_hours),
+            ):
+                await schedules.add(
+                    conn, kind=kind, due_at=now + delay + hours * 3600, report_id=report_id
+                )
             # The receipt goes out through the outbox (sealed, erased once sent), so a crash
             # between this commit and the reply cannot lose it.
             await outbox_repo.enqueue(

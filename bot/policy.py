@@ -65,6 +65,9 @@ class ReviewPolicy:
     answer_window_minutes: int
     search_limit: int
     routes: tuple[Route, ...]
+    remind_unclaimed_hours: int
+    escalate_unclaimed_hours: int
+    awaiting_tipster_days: int
 
     def chat_for(self, default_chat: int, category: str, area_key: str | None) -> int:
         """The review chat a tip belongs to: the first matching route, else the default."""
@@ -130,6 +133,7 @@ class Policy:
     rewards: RewardPolicy
     sweep_seconds: int
     retention_days: int
+    digests: DigestPolicy
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -259,6 +263,26 @@ def _rewards(raw: dict[str, Any]) -> RewardPolicy:
     )
 
 
+@dataclass(frozen=True)
+class DigestPolicy:
+    finance_hour_utc: int
+    review_weekday: int
+    review_hour_utc: int
+
+
+def _digests(raw: dict[str, Any]) -> DigestPolicy:
+    digests = DigestPolicy(
+        finance_hour_utc=_int(raw, "digests", "finance_hour_utc", 0),
+        review_weekday=_int(raw, "digests", "review_weekday", 0),
+        review_hour_utc=_int(raw, "digests", "review_hour_utc", 0),
+    )
+    if digests.finance_hour_utc > 23 or digests.review_hour_utc > 23:
+        raise PolicyError("[digests] hours must be 0-23 (UTC)")
+    if digests.review_weekday > 6:
+        raise PolicyError("[digests] review_weekday must be 0 (Monday) to 6 (Sunday)")
+    return digests
+
+
 def parse(document: dict[str, Any]) -> Policy:
     intake = document.get("intake", {})
     review = document.get("review", {})
@@ -288,10 +312,14 @@ def parse(document: dict[str, Any]) -> Policy:
             answer_window_minutes=_int(review, "review", "answer_window_minutes", 1),
             search_limit=_int(review, "review", "search_limit", 1),
             routes=_routes(review.get("routes", []), categories, intake.get("areas", [])),
+            remind_unclaimed_hours=_int(review, "review", "remind_unclaimed_hours", 1),
+            escalate_unclaimed_hours=_int(review, "review", "escalate_unclaimed_hours", 1),
+            awaiting_tipster_days=_int(review, "review", "awaiting_tipster_days", 1),
         ),
         rewards=_rewards(document.get("rewards", {})),
         sweep_seconds=_int(document.get("jobs", {}), "jobs", "sweep_seconds", 1),
         retention_days=_int(document.get("retention", {}), "retention", "days_after_close", 1),
+        digests=_digests(document.get("digests", {})),
     )
 
 

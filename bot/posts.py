@@ -388,6 +388,10 @@ class PostRenderer:
         shown.setdefault("instructions", instructions.get(lang) or instructions["en"])
         return TextPart(self._t.text(lang, key, reference=report.reference, **shown))
 
+    def staff_notice(self, key: str, params: dict[str, Any]) -> TextPart:
+        """A message in a staff chat about no tip in particular (digests)."""
+        return TextPart(self._t.text(self._lang, key, **params))
+
     def staff_text(self, report: ReportRecord, key: str, params: dict[str, Any]) -> TextPart:
         """A message in a staff chat about a tip, in the staff language."""
         return TextPart(

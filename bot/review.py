@@ -362,6 +362,12 @@ class ReviewService:
             if report.sealed_contact is None:
                 raise NoContact(reference=report.reference)
             outcome = await self._move(conn, report, actor, Action.ASK, now=now, text=text)
+            await schedules.add(
+                conn,
+                kind="awaiting_timeout",
+                due_at=now + self._policy.review.awaiting_tipster_days * 86_400,
+                report_id=report.id,
+            )
             question_id = await review_repo.add_question(
                 conn,
                 report_id=report.id,

@@ -288,6 +288,9 @@ class RewardService:
 
     # ----- outbox helpers --------------------------------------------------------------------
 
+    def seal_outbox(self, report: ReportRecord, payload: dict[str, object]) -> bytes:
+        return self._key(report).seal("outbox", json.dumps(payload).encode())
+
     async def _staff(
         self,
         conn: aiosqlite.Connection,
@@ -592,83 +595,65 @@ class RewardService:
         days = max(0, rewards.notify_within_working_days - rewards.nudge_working_days_before)
         return add_working_days(verified_at, days)
 
-    async def run_due(self, job: ScheduleRecord) -> bool:
-        """Run one due row inside the transaction that claims it; False if already taken."""
-        now = self.now()
-        async with self._db.transaction() as conn:
-            if not await schedules.claim(conn, job.id, now):
-                return False
-            report = await reports.by_id(conn, job.report_id) if job.report_id else None
-            reward = await rewards_repo.by_id(conn, job.reward_id) if job.reward_id else None
-            if report is None or report.wrapped_key is None:
-                return True
-            if job.kind == "reward_nudge":
-                if report.status == ReportStatus.VERIFIED and (
-                    await rewards_repo.active_for_report(conn, report.id) is None
-                ):
-                    deadline = add_working_days(
-                        report.verified_at or job.due_at,
-                        self._policy.rewards.notify_within_working_days,
-                    )
+    async def run_job(self, conn: aiosqlite.Connection, job: ScheduleRecord, now: int) -> None:
+        """The effects of a due reward schedule, inside the transaction that claimed it."""
+        report = await reports.by_id(conn, job.report_id) if job.report_id else None
+        reward = await rewards_repo.by_id(conn, job.reward_id) if job.reward_id else None
+        if report is None or report.wrapped_key is None:
+            return
+        if job.kind == "reward_nudge":
+            if report.status == ReportStatus.VERIFIED and (
+                await rewards_repo.active_for_report(conn, report.id) is None
+            ):
+                deadline = add_working_days(
+                    report.verified_at or job.due_at,
+                    self._policy.rewards.notify_within_working_days,
+                )
+                await self._staff(
+                    conn,
+                    report.review_chat_id,
+                    "staff_text",
+                    report,
+                    now,
+                    0,
+                    "reward.nudge",
+                    {"deadline": deadline},
+                )
+        elif reward is not None and reward.status == RewardStatus.OFFERED:
+            if job.kind == "claim_reminder" and reward.expires_at:
+                days = max(1, round((reward.expires_at - now) / 86_400))
+                await self._tipster(
+                    conn,
+                    report,
+                    now,
+                    "notice.reward_reminder",
+                    {"amount": reward.amount_minor, "expires": reward.expires_at, "days": days},
+                )
+            elif job.kind == "offer_expiry" and await rewards_repo.expire(conn, reward.id, now):
+                await self._audit.append(
+                    conn,
+                    at=now,
+                    actor_id=0,
+                    action="reward_expire",
+                    report_ref=report.reference,
+                    details={"reward": reward.id},
+                )
+                await self._tipster(conn, report, now, "notice.reward_expired", {})
+                for chat in (self._finance_chat, report.review_chat_id):
                     await self._staff(
                         conn,
-                        report.review_chat_id,
+                        chat,
                         "staff_text",
                         report,
                         now,
-                        0,
-                        "reward.nudge",
-                        {"deadline": deadline},
+                        reward.id,
+                        "reward.expired",
+                        {"amount": reward.amount_minor},
                     )
-            elif reward is not None and reward.status == RewardStatus.OFFERED:
-                if job.kind == "claim_reminder" and reward.expires_at:
-                    days = max(1, round((reward.expires_at - now) / 86_400))
-                    await self._tipster(
-                        conn,
-                        report,
-                        now,
-                        "notice.reward_reminder",
-                        {"amount": reward.amount_minor, "expires": reward.expires_at, "days": days},
-                    )
-                elif job.kind == "offer_expiry" and await rewards_repo.expire(conn, reward.id, now):
-                    await self._audit.append(
-                        conn,
-                        at=now,
-                        actor_id=0,
-                        action="reward_expire",
-                        report_ref=report.reference,
-                        details={"reward": reward.id},
-                    )
-                    await self._tipster(conn, report, now, "notice.reward_expired", {})
-                    for chat in (self._finance_chat, report.review_chat_id):
-                        await self._staff(
-                            conn,
-                            chat,
-                            "staff_text",
-                            report,
-                            now,
-                            reward.id,
-                            "reward.expired",
-                            {"amount": reward.amount_minor},
-                        )
-                    await self._staff(
-                        conn, self._finance_chat, "reward_refresh", report, now, reward.id
-                    )
-                    await self._card(conn, report, now)
-        self._on_outbox()
-        return True
-
-    async def due(self) -> list[ScheduleRecord]:
-        async with self._db.read() as conn:
-            return await schedules.due(conn, self.now())
-
-    async def sweep(self) -> int:
-        """Run everything due now (also right after start: nothing due while down is lost)."""
-        ran = 0
-        for job in await self.due():
-            if await self.run_due(job):
-                ran += 1
-        return ran
+                await self._staff(
+                    conn, self._finance_chat, "reward_refresh", report, now, reward.id
+                )
+                await self._card(conn, report, now)
 
     # ----- reading ---------------------------------------------------------------------------
 

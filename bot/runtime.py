@@ -11,6 +11,7 @@ from bot.audit import AuditLog
 from bot.config import Settings
 from bot.i18n import Catalogue
 from bot.intake import IntakeService
+from bot.jobs import Jobs
 from bot.policy import Policy
 from bot.retention import RetentionService
 from bot.review import ReviewService
@@ -35,6 +36,7 @@ class Runtime:
     audit: AuditLog
     sender: Sender
     retention: RetentionService
+    jobs: Jobs
 
     @property
     def review_chats(self) -> frozenset[int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 import logging
 import secrets
@@ -29,6 +30,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from bot.i18n import Html
 from bot.intake import ItemKind
 from bot.posts import (
     CardState,
@@ -196,6 +198,8 @@ class Sender:
     async def _deliver(self, row: OutboxRecord) -> bool:
         """Send the rest of one row; True when it is finished (sent, failed or dropped)."""
         try:
+            if row.report_id is None:
+                return await self._deliver_notice(row)
             report, key, chat_id = await self._resolve(row)
             if report is None or key is None or chat_id is None:
                 await self._finish(row, "dropped", "recipient or content no longer stored")
@@ -253,6 +257,31 @@ class Sender:
         except (TelegramError, OSError) as exc:
             await self._postpone(row, self._backoff(row.attempts), type(exc).__name__)
         return False
+
+    async def _deliver_notice(self, row: OutboxRecord) -> bool:
+        """A staff notice about no tip in particular: plain counts and references only."""
+        if row.target != "staff" or row.chat_id is None or row.sealed_payload is None:
+            await self._finish(row, "dropped", "no recipient")
+            return True
+        payload = json.loads(row.sealed_payload)
+        part = self._renderer.staff_notice(payload["key"], payload["params"])
+        await self._send(row.chat_id, part, None, True)
+        await self._finish(row, "sent")
+        return True
+
+    async def _admin_mentions(self, chat_id: int) -> Html:
+        """Mentions of a staff chat's human administrators, asked of Telegram now."""
+        try:
+            admins = await self._bot.get_chat_administrators(chat_id)
+        except TelegramError:
+            return Html("")
+        return Html(
+            " ".join(
+                f'<a href="tg://user?id={a.user.id}">{html.escape(a.user.first_name)}</a>'
+                for a in admins
+                if not a.user.is_bot
+            )
+        )
 
     def _backoff(self, attempts: int) -> int:
         base = min(MAX_BACKOFF_SECONDS, 1 << min(attempts, 10))
@@ -318,6 +347,10 @@ class Sender:
             params = dict(payload["params"])
             if isinstance(params.get("by"), int):
                 params["by"] = await self.staff_name(row.chat_id or 0, params["by"])
+            if "admins" in params:
+                params["admins"] = (
+                    await self._admin_mentions(row.chat_id or 0) if params["admins"] else Html("")
+                )
             return [self._renderer.staff_text(report, payload["key"], params)]
         if row.kind in ("reward_post", "reward_refresh"):
             return [self._renderer.finance_post(await self._finance_view(report, key, payload))]

@@ -215,3 +215,10 @@ async def for_ledger(conn: aiosqlite.Connection, start: int, end: int) -> list[R
         [start, end, start, end, start, end],
     )
     return [_record(row) for row in rows]
+
+
+async def by_status(conn: aiosqlite.Connection, status: str) -> list[RewardRecord]:
+    rows = await fetch_all(
+        conn, f"SELECT {_COLUMNS} FROM rewards WHERE status = ? ORDER BY id", [status]
+    )
+    return [_record(row) for row in rows]

@@ -9,6 +9,7 @@ import pytest
 from bot.audit import AuditLog
 from bot.codes import normalize_claim_code
 from bot.intake import IntakeService
+from bot.jobs import Jobs
 from bot.policy import load as load_policy
 from bot.review import Actor, ReviewService
 from bot.rewards import (
@@ -183,9 +184,12 @@ async def test_a_due_schedule_runs_once_even_when_two_sweepers_race(scheme) -> N
     reward = await _propose(review, rewards, ref, "seized_lt_10g", "why")
     await rewards.approve(reward.id, CHEN)
     clock.now += 70 * DAY
-    due = await rewards.due()
+    jobs = Jobs(
+        db, rewards.policy, rewards, review_chat_id=CHAT, finance_chat_id=FINANCE, clock=clock
+    )
+    due = await jobs.due()
     assert {job.kind for job in due} >= {"offer_expiry", "claim_reminder", "reward_nudge"}
-    results = await asyncio.gather(*(rewards.run_due(job) for job in due + due))
+    results = await asyncio.gather(*(jobs.run_due(job) for job in due + due))
     assert results.count(True) == len(due)
     async with db.read() as conn:
         assert await schedules.due(conn, int(clock.now)) == []
