@@ -143,6 +143,7 @@ class DraftView:
     contact_allowed: bool
     items: tuple[ItemSummary, ...]
     resumed: bool = False
+    delete_after: bool = False
 
     @property
     def attachments(self) -> int:
@@ -205,6 +206,8 @@ class _DraftState:
     area: str | None = None
     contact_allowed: bool = True
     summaries: list[dict[str, Any]] = field(default_factory=list)
+    delete_after: bool = False
+    first_message_id: int | None = None
 
     def dump(self) -> bytes:
         return json.dumps(
@@ -213,6 +216,8 @@ class _DraftState:
                 "area": self.area,
                 "contact_allowed": self.contact_allowed,
                 "summaries": self.summaries,
+                "delete_after": self.delete_after,
+                "first_message_id": self.first_message_id,
             },
             ensure_ascii=False,
         ).encode()
@@ -225,6 +230,8 @@ class _DraftState:
             area=data.get("area"),
             contact_allowed=bool(data.get("contact_allowed", True)),
             summaries=list(data.get("summaries", [])),
+            delete_after=bool(data.get("delete_after", False)),
+            first_message_id=data.get("first_message_id"),
         )
 
 
@@ -383,6 +390,7 @@ class IntakeService:
             contact_allowed=state.contact_allowed,
             items=tuple(_summary(raw) for raw in state.summaries),
             resumed=resumed,
+            delete_after=state.delete_after,
         )
 
     async def _tips_today(self, user_id: int) -> tuple[bytes, int]:
@@ -390,8 +398,14 @@ class IntakeService:
         async with self._db.read() as conn:
             return subject, await ratelimit.count(conn, "tips", subject, self._day())
 
-    async def start(self, user_id: int, language: str) -> DraftView:
-        """Open a new draft, or return the one already in progress (marked `resumed`)."""
+    async def start(
+        self, user_id: int, language: str, first_message_id: int | None = None
+    ) -> DraftView:
+        """Open a new draft, or return the one already in progress (marked `resumed`).
+
+        `first_message_id` is where the dialogue starts in the private chat: if the tipster
+        asks for it, the dialogue from there to the summary is deleted once the tip is stored.
+        """
         existing = await self.current(user_id)
         if existing is not None:
             return DraftView(**{**existing.__dict__, "resumed": True})
@@ -401,7 +415,7 @@ class IntakeService:
         uid = self._vault.new_uid()
         key, wrapped = self._vault.new_data_key(uid)
         now = self._now()
-        state = _DraftState()
+        state = _DraftState(first_message_id=first_message_id)
         record = DraftRecord(
             owner=self._owner(user_id),
             uid=uid,
@@ -570,6 +584,15 @@ class IntakeService:
             user_id, frozenset({Step.CONFIRM, Step.DESCRIBE}), lambda state: Step.DESCRIBE
         )
 
+    async def set_delete_after(self, user_id: int, delete: bool) -> DraftView:
+        """Whether the bot deletes this dialogue from the chat once the tip is stored."""
+
+        def change(state: _DraftState) -> Step:
+            state.delete_after = delete
+            return Step.CONFIRM
+
+        return await self._change(user_id, frozenset({Step.CONFIRM}), change)
+
     async def set_contact(self, user_id: int, allowed: bool) -> DraftView:
         def change(state: _DraftState) -> Step:
             state.contact_allowed = allowed
@@ -591,7 +614,9 @@ class IntakeService:
                 await self._blobs.delete(item.blob_name)
         return True
 
-    async def submit(self, user_id: int, chat_id: int) -> Submission:
+    async def submit(
+        self, user_id: int, chat_id: int, last_message_id: int | None = None
+    ) -> Submission:
         """Turn the draft into a report, queue its post to reviewers, return the receipt."""
         owner = self._owner(user_id)
         receipt = codes.new_receipt()
@@ -679,6 +704,25 @@ class IntakeService:
                     ).encode(),
                 ),
             )
+            if state.delete_after and state.first_message_id and last_message_id:
+                await outbox_repo.enqueue(
+                    conn,
+                    target="tipster",
+                    kind="delete_dialogue",
+                    report_id=report_id,
+                    now=minute,
+                    not_before=now,
+                    sealed_payload=key.seal(
+                        "outbox",
+                        json.dumps(
+                            {
+                                "chat": chat_id,
+                                "first": state.first_message_id,
+                                "last": last_message_id,
+                            }
+                        ).encode(),
+                    ),
+                )
             await drafts.delete(conn, owner)
         self._on_outbox()
         return Submission(receipt, reference, state.contact_allowed, draft.language)

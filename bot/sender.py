@@ -204,6 +204,10 @@ class Sender:
             if report is None or key is None or chat_id is None:
                 await self._finish(row, "dropped", "recipient or content no longer stored")
                 return True
+            if row.kind == "delete_dialogue":
+                await self._delete_dialogue(chat_id, key, row)
+                await self._finish(row, "sent")
+                return True
             parts = await self._render(row, report, key)
             if row.kind in ("card_refresh", "reward_refresh"):
                 target = await self._edit_target(row, report, key)
@@ -257,6 +261,18 @@ class Sender:
         except (TelegramError, OSError) as exc:
             await self._postpone(row, self._backoff(row.attempts), type(exc).__name__)
         return False
+
+    async def _delete_dialogue(self, chat_id: int, key: DataKey, row: OutboxRecord) -> None:
+        """Delete the tip's dialogue from the private chat (the tipster asked; best effort:
+        Telegram skips what is gone or older than 48 hours)."""
+        assert row.sealed_payload is not None
+        payload = json.loads(key.open("outbox", row.sealed_payload))
+        ids = list(range(int(payload["first"]), int(payload["last"]) + 1))
+        for start in range(0, len(ids), 100):
+            try:
+                await self._bot.delete_messages(chat_id, ids[start : start + 100])
+            except BadRequest:
+                log.warning("some messages of a dialogue could not be deleted")
 
     async def _deliver_notice(self, row: OutboxRecord) -> bool:
         """A staff notice about no tip in particular: plain counts and references only."""
@@ -314,7 +330,7 @@ class Sender:
             raise PermanentFailure("the report's data key does not unwrap") from None
         if row.target == "staff":
             return report, key, row.chat_id
-        if row.kind == "receipt" and row.sealed_payload is not None:
+        if row.kind in ("receipt", "delete_dialogue") and row.sealed_payload is not None:
             return report, key, int(json.loads(key.open("outbox", row.sealed_payload))["chat"])
         if report.sealed_contact is None:
             return report, key, None

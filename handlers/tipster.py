@@ -158,10 +158,16 @@ def _confirm_keyboard(context: Context, update: Update, view: DraftView) -> Inli
         if view.contact_allowed
         else _button(context, update, "button.contact_yes", "contact:yes")
     )
+    wipe = (
+        _button(context, update, "button.wipe_off", "wipe:no")
+        if view.delete_after
+        else _button(context, update, "button.wipe_on", "wipe:yes")
+    )
     return InlineKeyboardMarkup(
         [
             [_button(context, update, "button.submit", "submit")],
             [toggle],
+            [wipe],
             [
                 _button(context, update, "button.add_more", "more"),
                 _button(context, update, "button.cancel", "cancel"),
@@ -222,6 +228,8 @@ def _summary(context: Context, update: Update, view: DraftView) -> str:
     lines.append(
         _t(context, update, "summary.contact_yes" if view.contact_allowed else "summary.contact_no")
     )
+    if view.delete_after:
+        lines.append(_t(context, update, "summary.wipe_yes"))
     return "\n".join(lines)
 
 
@@ -354,7 +362,9 @@ async def edited_message(update: Update, context: Context) -> None:
 async def report(update: Update, context: Context) -> StepResult:
     """Begin a tip, or pick up the one in progress."""
     try:
-        view = await context.bot_data.runtime.intake.start(_user_id(update), _lang(update))
+        view = await context.bot_data.runtime.intake.start(
+            _user_id(update), _lang(update), _message_id(update)
+        )
     except IntakeError as error:
         await _refuse(update, context, error)
         return END
@@ -559,6 +569,29 @@ async def add_more(update: Update, context: Context) -> StepResult:
     return await _show_step(update, context, view)
 
 
+def _message_id(update: Update) -> int | None:
+    """The id of the message this update is about (the pressed one, for a button)."""
+    message = update.effective_message
+    return message.message_id if message is not None else None
+
+
+async def wipe_toggled(update: Update, context: Context) -> StepResult:
+    """Ask for (or cancel) deleting this dialogue from the chat once the tip is stored."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    wanted = query.data.endswith(":yes")
+    try:
+        view = await context.bot_data.runtime.intake.set_delete_after(_user_id(update), wanted)
+    except IntakeError as error:
+        await _refuse(update, context, error)
+        return None
+    await query.answer()
+    await query.edit_message_text(
+        _summary(context, update, view), reply_markup=_confirm_keyboard(context, update, view)
+    )
+    return view.step
+
+
 async def contact_toggled(update: Update, context: Context) -> StepResult:
     """Allow or refuse contact about this tip; the summary is redrawn in place."""
     query = update.callback_query
@@ -581,7 +614,9 @@ async def submit(update: Update, context: Context) -> StepResult:
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     try:
-        await context.bot_data.runtime.intake.submit(_user_id(update), update.effective_chat.id)
+        await context.bot_data.runtime.intake.submit(
+            _user_id(update), update.effective_chat.id, _message_id(update)
+        )
     except NoDraft:
         await query.answer(_t(context, update, "error.already_sent"), show_alert=True)
         return END
@@ -619,6 +654,7 @@ _BUTTON_ACTIONS: dict[str, Callable[[Update, Context], Awaitable[StepResult]]] =
     "review": review_pressed,
     "more": add_more,
     "contact": contact_toggled,
+    "wipe": wipe_toggled,
     "submit": submit,
     "cancel": cancel,
     "report": report,
@@ -781,6 +817,7 @@ def build(conversation_timeout_minutes: int) -> list[BaseHandler[Update, Context
                 Step.CONFIRM: [
                     CallbackQueryHandler(submit, pattern=rf"^{PREFIX}submit$"),
                     CallbackQueryHandler(contact_toggled, pattern=rf"^{PREFIX}contact:(yes|no)$"),
+                    CallbackQueryHandler(wipe_toggled, pattern=rf"^{PREFIX}wipe:(yes|no)$"),
                     CallbackQueryHandler(add_more, pattern=rf"^{PREFIX}more$"),
                     CallbackQueryHandler(review_pressed, pattern=rf"^{PREFIX}review$"),
                     MessageHandler(content, content_received),

@@ -243,3 +243,28 @@ async def test_videos_and_other_files_arrive_with_the_metadata_warning(
     texts = [m for m in fake.messages_in(REVIEW_CHAT) if m.get("method") == "sendMessage"]
     assert len(texts) == 2, "6,000 characters of tip need two messages"
     assert sum(m["_plain"].count("y") + m["_plain"].count("z") for m in texts) >= 6000
+
+
+async def test_the_dialogue_can_be_deleted_from_the_chat_after_sending(fake, bot) -> None:
+    tipster = fake.add_user(TIPSTER_ID, "T")
+    await begin(fake, tipster)
+    own = fake.user_sends_text(tipster, "delete me after sending")
+    await added(fake, tipster)
+    press(fake, tipster, "v1:t:review")
+    await wait_button(fake, tipster.id, "v1:t:wipe:yes")
+    press(fake, tipster, "v1:t:wipe:yes")
+    await fake.wait_until(
+        lambda: (
+            "v1:t:wipe:no"
+            in fake.button_data(
+                [m for m in fake.messages_in(tipster.id) if fake.button_data(m)][-1]
+            )
+        )
+    )
+    receipt = await submit_from_summary(fake, tipster)
+    await fake.wait_until(lambda: fake.calls_of("deleteMessages"))
+    remaining = fake.messages_in(tipster.id)
+    assert [m for m in remaining if receipt in m["_plain"]], "the receipt stays"
+    assert not [m for m in remaining if "delete me after sending" in m.get("_plain", "")]
+    assert not [m for m in remaining if "Please check your tip" in m["_plain"]]
+    assert (tipster.id, own["message_id"]) in fake.deleted_messages, "their own message too"
