@@ -1,5 +1,5 @@
-"""kill -9 at random points of intake, over and over: every tip that got a receipt is stored
-once, posted to the reviewers, and its receipt delivered.
+"""kill -9 at random points of intake and review, over and over: every tip that got a receipt
+is stored once, posted to the reviewers, claimed once, and every notice delivered.
 
 Delivery is exactly once except in one window no bot can close: a kill after Telegram accepted
 a message and before the bot committed that it did. The Bot API has no idempotency key, so the
@@ -115,10 +115,23 @@ async def _tipster(
             text_sent = False
 
 
-async def test_kill_9_during_intake_loses_and_repeats_nothing(tmp_path) -> None:
+async def _reviewer(fake: FakeTelegram, reviewer: FakeUser, done: asyncio.Event) -> None:
+    """Claims every new card, pressing again (as a person would) if nothing seems to happen."""
+    while not done.is_set():
+        for card in fake.messages_in(REVIEW_CHAT):
+            claims = [d for d in fake.button_data(card) if d.startswith("v1:r:claim:")]
+            if claims:
+                fake.user_presses(reviewer, card, claims[0])
+        await asyncio.sleep(0.7)
+
+
+async def test_kill_9_during_intake_and_review_loses_and_repeats_nothing(tmp_path) -> None:
     rng = random.Random(9)
     async with FakeTelegram() as fake:
-        fake.add_group(REVIEW_CHAT, "Reviewers", {fake.bot_id: "administrator"})
+        fake.add_group(
+            REVIEW_CHAT, "Reviewers", {fake.bot_id: "administrator", 700000001: "member"}
+        )
+        reviewer = fake.add_user(700000001, "Rev")
         fake.add_group(FINANCE_CHAT, "Finance", {fake.bot_id: "member"})
         env = {k: v for k, v in os.environ.items() if not k.startswith("TIPLINE_")}
         env.update(
@@ -139,6 +152,7 @@ async def test_kill_9_during_intake_loses_and_repeats_nothing(tmp_path) -> None:
             asyncio.create_task(_tipster(fake, u, receipts.setdefault(u.id, []), rng, done))
             for u in users
         ]
+        claimer = asyncio.create_task(_reviewer(fake, reviewer, done))
         kills = 0
         try:
             while kills < KILLS:
@@ -147,9 +161,18 @@ async def test_kill_9_during_intake_loses_and_repeats_nothing(tmp_path) -> None:
                 kills += 1
                 await bot.start()
             await asyncio.wait_for(asyncio.gather(*drivers), timeout=120)
+
+            def all_claimed() -> bool:
+                cards = [m for m in fake.messages_in(REVIEW_CHAT) if m["_plain"].startswith("📋")]
+                return len(cards) >= TIPSTERS * TIPS_EACH and all(
+                    "in review" in m["_plain"] for m in cards
+                )
+
+            await fake.wait_until(all_claimed, timeout=60)
             await asyncio.sleep(3)  # let the outbox drain
         finally:
             done.set()
+            await claimer
             code = await bot.stop()
         assert code == 0
         assert kills >= KILLS
