@@ -17,7 +17,6 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -36,6 +35,7 @@ from bot.keys import open_vault
 from bot.logs import quiet_libraries
 from bot.policy import Policy, PolicyError
 from bot.posts import PostRenderer
+from bot.ratelimit import MessageRateLimiter
 from bot.retention import RetentionService
 from bot.review import ReviewService
 from bot.rewards import RewardService
@@ -67,7 +67,7 @@ def build_application(settings: Settings, policy: Policy) -> TipApplication:
         .base_file_url(settings.file_base_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(context_types)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(MessageRateLimiter(max_retries=3))
         .updater(None)
         .get_updates_read_timeout(POLL_TIMEOUT_SECONDS + 10)
         .build()

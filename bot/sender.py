@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import html
 import json
 import logging
@@ -54,6 +55,7 @@ from storage.records import OutboxRecord, ReportRecord
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 600
+SEND_CONCURRENCY = 16
 IDLE_POLL_SECONDS = 1.0
 NAME_CACHE_SECONDS = 600
 # Moves shown as "last action" on a card; notes and answers have their own messages.
@@ -93,6 +95,8 @@ class Sender:
         self._clock = clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._workers: dict[tuple[str, int | None], asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(SEND_CONCURRENCY)
         self._stopping = False
         self._names: dict[tuple[int, int], tuple[str, float]] = {}
         self._rewards: RewardService | None = None
@@ -153,12 +157,13 @@ class Sender:
         self._wake.set()
         if self._task is None:
             return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
-        except TimeoutError:
-            self._task.cancel()
+        tasks = [self._task, *self._workers.values()]
+        _, late = await asyncio.wait(tasks, timeout=grace_seconds)
+        for task in late:
+            task.cancel()
+        for task in late:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         self._task = None
 
     async def _run(self) -> None:
@@ -175,25 +180,50 @@ class Sender:
                 await asyncio.wait_for(self._wake.wait(), wait)
 
     async def drain_once(self) -> float:
-        """Send every due row once; return how long to sleep before the next round."""
+        """Start a worker for each group with due rows; return how long to sleep before the next
+        look. A group (recipient kind and report, or chat) is worked in order by one worker at
+        a time, so a review chat held back by its flood limit never delays a tipster's receipt.
+        """
         async with self._db.read() as conn:
-            rows = await outbox_repo.pending(conn)
+            rows = await outbox_repo.pending(conn, limit=1000)
         now = self._clock()
-        blocked: set[tuple[str, int | None]] = set()  # (target, report or chat): keeps order
+        groups: dict[tuple[str, int | None], list[OutboxRecord]] = {}
+        waiting: set[tuple[str, int | None]] = set()
         next_due = now + IDLE_POLL_SECONDS
         for row in rows:
-            if self._stopping:
-                break
             group = (row.target, row.report_id) if row.report_id else (row.target, row.chat_id)
-            if group in blocked:
+            if group in waiting or group in self._workers:
                 continue
             if row.not_before > now:
-                blocked.add(group)
+                waiting.add(group)
                 next_due = min(next_due, row.not_before)
                 continue
-            if not await self._deliver(row):
-                blocked.add(group)
+            groups.setdefault(group, []).append(row)
+        for group, due in groups.items():
+            if self._stopping:
+                break
+            worker = asyncio.create_task(self._work(due), name="tipline-send")
+            self._workers[group] = worker
+            worker.add_done_callback(functools.partial(self._worker_done, group))
         return max(0.05, min(IDLE_POLL_SECONDS, next_due - self._clock()))
+
+    def _worker_done(self, group: tuple[str, int | None], _: asyncio.Task[None]) -> None:
+        self._workers.pop(group, None)
+        self._wake.set()  # the group may have more rows now
+
+    async def _work(self, rows: list[OutboxRecord]) -> None:
+        """Deliver one group's rows in order, stopping at the first that must wait."""
+        for row in rows:
+            if self._stopping:
+                return
+            async with self._slots:
+                try:
+                    finished = await self._deliver(row)
+                except Exception as exc:  # one bad row must not stop the others
+                    log.error("outbox row %d failed: %s", row.id, type(exc).__name__)
+                    finished = False
+            if not finished:
+                return
 
     async def _deliver(self, row: OutboxRecord) -> bool:
         """Send the rest of one row; True when it is finished (sent, failed or dropped)."""
