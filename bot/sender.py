@@ -55,7 +55,9 @@ from storage.records import OutboxRecord, ReportRecord
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 600
-SEND_CONCURRENCY = 16
+# Rows in flight at once, per kind of recipient: posts to staff groups wait on the 20-a-minute
+# group limit and must not take the places of tipsters' receipts and notices.
+SEND_CONCURRENCY = {"staff": 4, "tipster": 16}
 IDLE_POLL_SECONDS = 1.0
 NAME_CACHE_SECONDS = 600
 # Moves shown as "last action" on a card; notes and answers have their own messages.
@@ -96,7 +98,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._workers: dict[tuple[str, int | None], asyncio.Task[None]] = {}
-        self._slots = asyncio.Semaphore(SEND_CONCURRENCY)
+        self._slots = {target: asyncio.Semaphore(n) for target, n in SEND_CONCURRENCY.items()}
         self._stopping = False
         self._names: dict[tuple[int, int], tuple[str, float]] = {}
         self._rewards: RewardService | None = None
@@ -216,7 +218,7 @@ class Sender:
         for row in rows:
             if self._stopping:
                 return
-            async with self._slots:
+            async with self._slots[row.target]:
                 try:
                     finished = await self._deliver(row)
                 except Exception as exc:  # one bad row must not stop the others
