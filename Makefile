@@ -27,8 +27,8 @@ run: $(VENV)/.installed
 	$(BIN)/tipline run
 
 test: $(VENV)/.installed-test
-	$(BIN)/ruff check bot handlers storage tests
-	$(BIN)/ruff format --check bot handlers storage tests
+	$(BIN)/ruff check bot handlers storage tests benchmarks
+	$(BIN)/ruff format --check bot handlers storage tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 

@@ -15,16 +15,15 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-from benchmarks import fill_db  # noqa: E402
-from benchmarks.phases import PhaseSpec, RunOptions, run_phase  # noqa: E402
-from benchmarks.report import PHASE_HEADER, machine, phase_rows, table, write_json  # noqa: E402
-from benchmarks.traffic import make_photo  # noqa: E402
+from benchmarks import fill_db
+from benchmarks.phases import PhaseSpec, RunOptions, run_phase
+from benchmarks.report import PHASE_HEADER, machine, phase_rows, table, write_json
+from benchmarks.traffic import make_photo
 
 PHASES = ("baseline", "baseline-seq", "tipline", "tipline-seq", "paced")
 
@@ -47,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--latency-ms", type=float, default=50.0, help="added to every Bot API call (50)"
     )
     parser.add_argument(
-        "--max-seconds", type=float, default=240.0, help="time cap of each phase (240)"
+        "--max-seconds", type=float, default=140.0, help="time cap of each phase (140)"
     )
     parser.add_argument(
         "--paced-rate",
@@ -56,7 +55,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="updates/s offered in the open-loop phase; 0 skips it (100)",
     )
     parser.add_argument(
-        "--paced-seconds", type=float, default=60.0, help="length of the open-loop phase (60)"
+        "--paced-seconds",
+        type=float,
+        default=60.0,
+        help="people arrive for this long, then may finish for half as long again (60)",
     )
     parser.add_argument(
         "--step-timeout", type=float, default=180.0, help="longest wait for one answer (180)"
@@ -70,8 +72,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--fill", type=int, default=0, help="also fill a database with N tips and time it"
     )
-    parser.add_argument("--cprofile", type=Path, help="write cProfile stats of tipline here")
-    parser.add_argument("--py-spy", type=Path, help="a py-spy binary to record tipline with")
+    parser.add_argument(
+        "--unthrottled",
+        action="store_true",
+        help="what-if: tipline's rate limiter without flood limits (labelled in the table)",
+    )
+    parser.add_argument("--cprofile", action="store_true", help="cProfile each bot while it serves")
+    parser.add_argument(
+        "--py-spy", type=Path, help="a py-spy binary: record each bot (summarise with stacks.py)"
+    )
+    parser.add_argument(
+        "--profile-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "tipline-bench-profiles",
+        help="where --cprofile and --py-spy write (a temp dir)",
+    )
     parser.add_argument("--out", type=Path, help="the JSON file (default results/<time>.json)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
@@ -97,9 +112,7 @@ def phase_specs(args: argparse.Namespace) -> list[PhaseSpec]:
     cap = args.max_seconds
     specs = {
         "baseline": PhaseSpec("baseline", f"baseline, {n} at once", "baseline", tips, n, cap),
-        "baseline-seq": PhaseSpec(
-            "baseline-seq", "baseline, 1 at a time", "baseline", seq, 1, cap
-        ),
+        "baseline-seq": PhaseSpec("baseline-seq", "baseline, 1 at a time", "baseline", seq, 1, cap),
         "tipline": PhaseSpec("tipline", f"tipline, {n} at once", "tipline", tips, n, cap),
         "tipline-seq": PhaseSpec("tipline-seq", "tipline, 1 at a time", "tipline", seq, 1, cap),
         "paced": PhaseSpec(
@@ -110,6 +123,7 @@ def phase_specs(args: argparse.Namespace) -> list[PhaseSpec]:
             0,
             args.paced_seconds,
             paced_rate=args.paced_rate,
+            drain_seconds=args.paced_seconds / 2,
         ),
     }
     return [specs[key] for key in args.phases]
@@ -121,7 +135,9 @@ def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> float | None:
     return float(a["updates_per_s"] / b["updates_per_s"])
 
 
-def _target(name: str, goal: str, value: float | None, ok: bool | None, note: str = "") -> dict:
+def _target(
+    name: str, goal: str, value: float | None, ok: bool | None, note: str = ""
+) -> dict[str, Any]:
     return {"target": name, "goal": goal, "measured": value, "met": ok, "note": note}
 
 
@@ -226,8 +242,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         photo=photo,
         step_timeout=args.step_timeout,
         workdir=workdir,
-        cprofile_dir=args.cprofile,
+        unthrottled=args.unthrottled,
+        cprofile=args.cprofile,
         py_spy=args.py_spy,
+        profile_dir=args.profile_dir,
     )
     params = {
         "tipsters": args.tipsters,
@@ -241,6 +259,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "photo_size": list(args.photo_size),
         "photo_bytes": len(photo),
         "quick": args.quick,
+        "unthrottled": args.unthrottled,
         "phases": args.phases,
         "fill": args.fill,
         "argv": sys.argv[1:],
@@ -250,7 +269,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         for spec in phase_specs(args):
             print(f"[{time.monotonic() - began:6.0f}s] {spec.label} ...", flush=True)
-            summary = await run_phase(spec, replace(options))
+            summary = await run_phase(spec, options)
             results[spec.key] = summary
             print(
                 f"         {summary['updates_answered']:,} updates in {summary['elapsed_s']:.1f}s"

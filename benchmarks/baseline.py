@@ -36,7 +36,9 @@ async def _echo_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """Echo a text message."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    await message.reply_text(f"<b>Echo:</b> {html.escape(message.text[:200])}", reply_markup=_KEYBOARD)
+    await message.reply_text(
+        f"<b>Echo:</b> {html.escape(message.text[:200])}", reply_markup=_KEYBOARD
+    )
 
 
 async def _echo_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -61,9 +63,7 @@ async def _echo_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     )
 
 
-def build_echo_application(
-    token: str, api_url: str, *, concurrent: bool = True
-) -> EchoApplication:
+def build_echo_application(token: str, api_url: str, *, concurrent: bool = True) -> EchoApplication:
     """The echo bot; `concurrent` lets PTB handle up to 256 updates at once."""
     application: EchoApplication = (
         ApplicationBuilder()

@@ -16,7 +16,6 @@ import json
 import os
 import resource
 import signal
-import sys
 import threading
 import time
 from pathlib import Path
@@ -46,7 +45,8 @@ def _watch_stdin(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
     """Set `stop` once the parent closes our standard input (or dies)."""
 
     def wait_eof() -> None:
-        while sys.stdin.buffer.read(4096):
+        # os.read, not sys.stdin: a buffered reader's lock would stall interpreter shutdown.
+        while os.read(0, 4096):
             pass
         loop.call_soon_threadsafe(stop.set)
 
@@ -61,6 +61,17 @@ async def _run_tipline(args: argparse.Namespace, stop: asyncio.Event, ready: asy
     from bot.logs import configure_logging
 
     configure_logging("WARNING", [args.token])
+    if args.unthrottled:
+        # What-if: the same limiter class with its flood limits turned off (0 disables them),
+        # to tell Telegram's limits, as configured, apart from the bot's own speed.
+        import functools
+
+        import bot.app
+        from bot.ratelimit import MessageRateLimiter
+
+        bot.app.MessageRateLimiter = functools.partial(  # type: ignore[attr-defined, assignment]
+            MessageRateLimiter, overall_max_rate=0, group_max_rate=0
+        )
     data_dir = Path(args.data_dir)
     policy = data_dir.parent / "bench-policy.toml"
     policy.write_text(POLICY, encoding="utf-8")
@@ -80,14 +91,14 @@ async def _run_tipline(args: argparse.Namespace, stop: asyncio.Event, ready: asy
     await serve(settings, stop, ready=ready)
 
 
-async def _run_baseline(args: argparse.Namespace, stop: asyncio.Event, ready: asyncio.Event) -> None:
+async def _run_baseline(
+    args: argparse.Namespace, stop: asyncio.Event, ready: asyncio.Event
+) -> None:
     from benchmarks.baseline import build_echo_application, serve_echo
     from bot.logs import configure_logging
 
     configure_logging("WARNING", [args.token])
-    application = build_echo_application(
-        args.token, args.api_url, concurrent=not args.sequential
-    )
+    application = build_echo_application(args.token, args.api_url, concurrent=not args.sequential)
     await serve_echo(application, stop, ready)
 
 
@@ -127,6 +138,9 @@ def main() -> None:
     parser.add_argument("--master-key", help="tipline: base64 master key")
     parser.add_argument("--sequential", action="store_true", help="baseline: one update at a time")
     parser.add_argument("--cprofile", help="write cProfile stats of the serving time here")
+    parser.add_argument(
+        "--unthrottled", action="store_true", help="tipline: rate limiter without flood limits"
+    )
     args = parser.parse_args()
     if args.kind == "tipline" and not (args.data_dir and args.master_key):
         parser.error("tipline needs --data-dir and --master-key")

@@ -40,11 +40,11 @@ class ChatFeed:
             self._waiter.set_result(None)
 
     async def next_matching(
-        self, predicate: Callable[[JSONDict], bool], timeout: float
+        self, predicate: Callable[[JSONDict], bool], seconds: float
     ) -> tuple[JSONDict, float]:
         """The next message matching `predicate`; earlier non-matching ones are consumed."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + seconds
         while True:
             while self._items:
                 message, stored_at = self._items.popleft()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ class PhaseSpec:
     concurrency: int
     max_seconds: float
     paced_rate: float = 0.0  # updates/s offered (open loop) instead of a fixed crowd
+    drain_seconds: float = 0.0  # paced: how long people already in may finish after the window
     sequential_bot: bool = False  # baseline only: PTB handling one update at a time
 
 
@@ -37,8 +39,10 @@ class RunOptions:
     photo: bytes
     step_timeout: float
     workdir: Path
-    cprofile_dir: Path | None = None
+    unthrottled: bool = False  # tipline: flood limits off (a what-if, labelled in the table)
+    cprofile: bool = False
     py_spy: Path | None = None
+    profile_dir: Path = Path(tempfile.gettempdir()) / "tipline-bench-profiles"
 
 
 def _bot_arguments(spec: PhaseSpec, fake: BenchTelegram, options: RunOptions) -> list[str]:
@@ -47,19 +51,33 @@ def _bot_arguments(spec: PhaseSpec, fake: BenchTelegram, options: RunOptions) ->
         data_dir = options.workdir / spec.key / "data"
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         arguments += ["--data-dir", str(data_dir), "--master-key", new_master_key_text()]
+        if options.unthrottled:
+            arguments.append("--unthrottled")
     elif spec.sequential_bot:
         arguments.append("--sequential")
-    if options.cprofile_dir is not None and spec.bot == "tipline":
-        options.cprofile_dir.mkdir(parents=True, exist_ok=True)
-        arguments += ["--cprofile", str(options.cprofile_dir / f"{spec.key}.prof")]
+    if options.cprofile:
+        options.profile_dir.mkdir(parents=True, exist_ok=True)
+        arguments += ["--cprofile", str(options.profile_dir / f"{spec.key}.prof")]
     return arguments
 
 
 def _wrapper(spec: PhaseSpec, options: RunOptions) -> Sequence[str]:
-    if options.py_spy is None or spec.bot != "tipline":
+    """py-spy, sampling the running threads of the bot without pausing it (see stacks.py)."""
+    if options.py_spy is None:
         return ()
-    out = (options.cprofile_dir or options.workdir) / f"{spec.key}.speedscope.json"
-    return (str(options.py_spy), "record", "--format", "speedscope", "-o", str(out), "--")
+    out = options.profile_dir / f"{spec.key}.stacks.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return (
+        str(options.py_spy),
+        "record",
+        "--nonblocking",
+        "--threads",
+        "--format",
+        "raw",
+        "-o",
+        str(out),
+        "--",
+    )
 
 
 async def run_phase(spec: PhaseSpec, options: RunOptions) -> dict[str, Any]:
@@ -73,7 +91,7 @@ async def run_phase(spec: PhaseSpec, options: RunOptions) -> dict[str, Any]:
         )
         try:
             script = (tipline_script if spec.bot == "tipline" else baseline_script)(fake)
-            deadline = time.monotonic() + spec.max_seconds
+            deadline = time.monotonic() + spec.max_seconds + spec.drain_seconds
             crowd = Crowd(
                 fake, script, options.photo, step_timeout=options.step_timeout, deadline=deadline
             )
@@ -92,17 +110,21 @@ async def run_phase(spec: PhaseSpec, options: RunOptions) -> dict[str, Any]:
             fake.latency = 0.0  # let a backlog drain quickly on the way out
             clean_stop = await bot.stop()
     elapsed = max(result.elapsed, 1e-9)
+    unthrottled = options.unthrottled and spec.bot == "tipline"
     per_tip = len(script)
     tip_equivalents = result.updates_answered / per_tip
     return {
         "key": spec.key,
-        "label": spec.label,
+        "label": spec.label + (" (no flood limits)" if unthrottled else ""),
+        "unthrottled": unthrottled,
         "bot": spec.bot,
-        "baseline_handles_concurrently": (not spec.sequential_bot) if spec.bot == "baseline" else None,
+        "baseline_handles_concurrently": (not spec.sequential_bot)
+        if spec.bot == "baseline"
+        else None,
         "concurrency": spec.concurrency if not spec.paced_rate else None,
         "paced_rate_updates_per_s": spec.paced_rate or None,
         "tips_target": spec.tips,
-        "max_seconds": spec.max_seconds,
+        "max_seconds": spec.max_seconds + spec.drain_seconds,
         "updates_per_tip": per_tip,
         "tips_started": result.tips_started,
         "tips_done": result.tips_done,

@@ -66,19 +66,17 @@ class BotProcess:
                 stderr=log,
                 env={**os.environ, "PTB_TIMEDELTA": "1", "PYTHONUNBUFFERED": "1"},
             )
-        assert process.stdout is not None
         try:
-            line = await asyncio.wait_for(process.stdout.readline(), READY_TIMEOUT_SECONDS)
+            ready = await asyncio.wait_for(_ready_event(process), READY_TIMEOUT_SECONDS)
         except TimeoutError:
             process.kill()
             await process.wait()
             raise BotProcessError("the bot did not become ready\n" + _tail(log_path)) from None
-        if not line:
+        if ready is None:
             await process.wait()
             raise BotProcessError(
                 f"the bot exited with {process.returncode} during start-up\n" + _tail(log_path)
             )
-        ready = json.loads(line)
         return cls(process, int(ready["pid"]), time.monotonic() - began, log_path)
 
     def cpu_seconds(self) -> float:
@@ -99,17 +97,35 @@ class BotProcess:
                 self.process.kill()
             await self.process.wait()
             return False
-        for line in rest.decode().splitlines():
-            with contextlib.suppress(ValueError):
-                event = json.loads(line)
-                if event.get("event") == "stopped":
-                    self.stopped = event
+        for line in rest.splitlines():
+            event = _event(line)
+            if event is not None and event["event"] == "stopped":
+                self.stopped = event
         return self.process.returncode == 0
 
     def logged_errors(self) -> int:
         """ERROR and CRITICAL lines the bot wrote to its log."""
         text = self.log_path.read_text(errors="replace")
         return sum(1 for line in text.splitlines() if " ERROR " in line or " CRITICAL " in line)
+
+
+def _event(line: bytes) -> dict[str, Any] | None:
+    """A JSON event line of the bot; None for anything else (a wrapper's chatter)."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and "event" in event else None
+
+
+async def _ready_event(process: asyncio.subprocess.Process) -> dict[str, Any] | None:
+    """The "ready" event, or None when the process closed its output first."""
+    assert process.stdout is not None
+    while line := await process.stdout.readline():
+        event = _event(line)
+        if event is not None and event["event"] == "ready":
+            return event
+    return None
 
 
 def _tail(path: Path, lines: int = 30) -> str:

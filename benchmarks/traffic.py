@@ -61,7 +61,9 @@ def tipline_script(fake: BenchTelegram) -> list[Action]:
     return [
         Action("start", "text", "/start", _has_button(fake, "v1:t:report")),
         Action("report", "text", "/report", _has_button(fake, "v1:t:cat:drug_trafficking")),
-        Action("category", "press", "v1:t:cat:drug_trafficking", _has_button(fake, "v1:t:area-skip")),
+        Action(
+            "category", "press", "v1:t:cat:drug_trafficking", _has_button(fake, "v1:t:area-skip")
+        ),
         Action("area", "text", "Harbour street", _has_button(fake, "v1:t:review")),
         Action("text_1", "text", TIP_TEXTS[0], _starts_with("Added")),
         Action("text_2", "text", TIP_TEXTS[1], _starts_with("Added")),
@@ -158,11 +160,10 @@ class Crowd:
         last: JSONDict | None = None
         try:
             for action in self.script:
-                loop_now = time.monotonic()
-                if loop_now >= self.deadline:
+                sent_at = time.monotonic()
+                if sent_at >= self.deadline:
                     result.capped = True
                     return
-                sent_at = time.monotonic()
                 self._send(user_id, action, last)
                 wait = min(self.step_timeout, self.deadline - sent_at)
                 try:
