@@ -76,6 +76,7 @@ class CardState:
     last_actor: str | None = None
     last_at: int | None = None
     duplicate_of: str | None = None
+    duplicates: tuple[str, ...] = ()
     reward_status: str | None = None
     reward_amount: int | None = None
     can_propose: bool = False
@@ -202,6 +203,10 @@ class PostRenderer:
             )
         if state.duplicate_of:
             lines.append(t.text(lang, "staff.card.duplicate_of", reference=state.duplicate_of))
+        if state.duplicates:
+            lines.append(
+                t.text(lang, "staff.card.duplicates", references=", ".join(state.duplicates))
+            )
         if state.reward_status and state.reward_amount is not None:
             lines.append(
                 t.text(

@@ -412,6 +412,7 @@ class ReviewService:
                 duplicate_of=original.id,
                 audit_details={"original": original.reference},
             )
+            await self._enqueue_card(conn, original, now)  # it now lists this repeat
         self._on_outbox()
         return outcome
 

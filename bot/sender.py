@@ -132,6 +132,7 @@ class Sender:
             original = (
                 await reports.by_id(conn, report.duplicate_of) if report.duplicate_of else None
             )
+            repeats = await reports.duplicates_of(conn, report.id)
             reward = await rewards_repo.latest_for_report(conn, report.id)
         chat = report.review_chat_id
         last = events[-1] if events else None
@@ -145,6 +146,7 @@ class Sender:
             last_actor=await self.staff_name(chat, last.actor_id) if last else None,
             last_at=last.at if last else None,
             duplicate_of=original.reference if original else None,
+            duplicates=tuple(repeats),
         )
 
     def wake(self) -> None:

@@ -124,7 +124,12 @@ class UpdatePipeline:
             self.last_success = time.monotonic()
             if not updates:
                 continue
-            await self._store(updates)
+            try:
+                await self._store(updates)
+            except Exception as exc:  # the loop must outlive anything; unconfirmed, they come again
+                log.error("storing updates failed (%s); fetching them again", type(exc).__name__)
+                await asyncio.sleep(1.0)
+                continue
             self._offset = max(update.update_id for update in updates) + 1
             for update in updates:
                 self._dispatch(update)
@@ -187,6 +192,12 @@ class UpdatePipeline:
         task.add_done_callback(self._in_flight.discard)
 
     async def _handle(self, update: Update) -> None:
+        try:
+            await self._handle_in_order(update)
+        except Exception as exc:  # a failed update stays in the inbox for the next start
+            log.error("update %d could not be handled: %s", update.update_id, type(exc).__name__)
+
+    async def _handle_in_order(self, update: Update) -> None:
         key = self._sender_key(update)
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)

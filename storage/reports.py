@@ -218,3 +218,13 @@ async def shred(conn: aiosqlite.Connection, report_id: int, now: int) -> None:
     await conn.execute("UPDATE outbox SET sealed_payload = NULL WHERE report_id = ?", (report_id,))
     await conn.execute("DELETE FROM questions WHERE report_id = ?", (report_id,))
     await conn.execute("DELETE FROM staff_prompts WHERE report_id = ?", (report_id,))
+
+
+async def duplicates_of(conn: aiosqlite.Connection, report_id: int) -> list[str]:
+    """References of the tips marked as duplicates of this one."""
+    rows = await fetch_all(
+        conn,
+        "SELECT reference FROM reports WHERE duplicate_of = ? AND status = 'duplicate' ORDER BY id",
+        [report_id],
+    )
+    return [row[0] for row in rows]

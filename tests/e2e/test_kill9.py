@@ -34,6 +34,11 @@ class BotProcess:
         self.process: asyncio.subprocess.Process | None = None
         self.starts = 0
         self.kill_times: list[float] = []
+        self.log_path = cwd / "bot.log"
+        self._log = self.log_path.open("ab")
+
+    def close(self) -> None:
+        self._log.close()
 
     async def start(self) -> None:
         seen = len(self._fake.calls_of("setMyCommands"))
@@ -45,7 +50,7 @@ class BotProcess:
             cwd=self._cwd,
             env=self._env,
             stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
+            stderr=self._log,
         )
         self.starts += 1
         await self._fake.wait_until(
@@ -67,12 +72,13 @@ class BotProcess:
 async def _tipster(
     fake: FakeTelegram, user: FakeUser, receipts: list[str], rng: random.Random, done: asyncio.Event
 ) -> None:
-    """Walk the dialogue like a person who retries when the bot seems to hang."""
+    """Walk the dialogue like a person: retry when the bot seems to hang, and ask where the
+    dialogue is (/report) when a button turns out to be stale."""
     text_sent = False
-    empties = 0
+    ask_where = False
     while not done.is_set():
         before = len(fake.messages_in(user.id))
-        answers = len(fake.callback_answers)
+        query: dict[str, object] | None = None
         mine = [m for m in fake.messages_in(user.id) if RECEIPT.search(m.get("text", ""))]
         if len(mine) > len(receipts):
             receipts.extend(RECEIPT.search(m["text"]).group(1) for m in mine[len(receipts) :])
@@ -80,39 +86,45 @@ async def _tipster(
                 return
             text_sent = False
             fake.user_sends_text(user, "/report")
+        elif ask_where:
+            ask_where = False
+            fake.user_sends_text(user, "/report")
         else:
             buttons = [(m, fake.button_data(m)) for m in fake.messages_in(user.id)]
             latest = next(((m, data) for m, data in reversed(buttons) if data), None)
             data = latest[1] if latest else []
             if "v1:t:submit" in data:
-                fake.user_presses(user, latest[0], "v1:t:submit")
+                query = fake.user_presses(user, latest[0], "v1:t:submit")
             elif "v1:t:review" in data and text_sent:
-                fake.user_presses(user, latest[0], "v1:t:review")
+                query = fake.user_presses(user, latest[0], "v1:t:review")
             elif "v1:t:review" in data:
                 fake.user_sends_text(
                     user, f"tip {len(receipts)} from {user.id}: van {rng.random()}"
                 )
                 text_sent = True
             elif "v1:t:area-skip" in data:
-                fake.user_presses(user, latest[0], "v1:t:area-skip")
+                query = fake.user_presses(user, latest[0], "v1:t:area-skip")
             elif any(d.startswith("v1:t:cat:") for d in data):
-                fake.user_presses(user, latest[0], "v1:t:cat:other")
+                query = fake.user_presses(user, latest[0], "v1:t:cat:other")
             else:
                 fake.user_sends_text(user, "/report")
         try:
             await fake.wait_until(
-                lambda b=before, a=answers: (
-                    len(fake.messages_in(user.id)) > b or len(fake.callback_answers) > a
+                lambda b=before, q=query: (
+                    len(fake.messages_in(user.id)) > b
+                    or (q is not None and q["id"] in fake.callback_answers)
                 ),
                 timeout=4,
             )
         except AssertionError:
-            fake.user_sends_text(user, "/report")  # no answer: ask where we are
+            ask_where = True  # no answer: ask where we are
+        if query is not None and query["id"] in fake.callback_answers:
+            answer = fake.callback_answers[str(query["id"])]
+            if answer.get("show_alert"):
+                ask_where = True  # a stale button, or our text was lost in a crash
+                if "still empty" in str(answer.get("text", "")):
+                    text_sent = False
         await asyncio.sleep(rng.uniform(0.05, 0.3))
-        empty = sum("still empty" in a.get("text", "") for a in fake.callback_answers.values())
-        if empty > empties:  # our text was lost in a crash: send it again
-            empties = empty
-            text_sent = False
 
 
 async def _reviewer(fake: FakeTelegram, reviewer: FakeUser, done: asyncio.Event) -> None:
@@ -163,17 +175,38 @@ async def test_kill_9_during_intake_and_review_loses_and_repeats_nothing(tmp_pat
             await asyncio.wait_for(asyncio.gather(*drivers), timeout=120)
 
             def all_claimed() -> bool:
-                cards = [m for m in fake.messages_in(REVIEW_CHAT) if m["_plain"].startswith("📋")]
-                return len(cards) >= TIPSTERS * TIPS_EACH and all(
-                    "in review" in m["_plain"] for m in cards
+                # The latest card of each tip: a copy repeated by a crash stays as it was.
+                latest = {
+                    m["_plain"].split()[2]: m
+                    for m in fake.messages_in(REVIEW_CHAT)
+                    if m["_plain"].startswith("📋")
+                }
+                return len(latest) >= TIPSTERS * TIPS_EACH and all(
+                    "in review" in m["_plain"] for m in latest.values()
                 )
 
             await fake.wait_until(all_claimed, timeout=60)
             await asyncio.sleep(3)  # let the outbox drain
+        except BaseException:
+            done.set()
+            print(bot.log_path.read_text(errors="replace")[-4000:])
+            now = time.monotonic()
+            for call in fake.calls[-25:]:
+                print(f"{call.at - now:8.1f}s {call.method} failed={call.failed} {call.error}")
+            with sqlite3.connect(tmp_path / "data" / "tipline.sqlite3") as conn:
+                for row in conn.execute(
+                    "SELECT id, report_id, target, kind, status, parts_sent, attempts, last_error"
+                    " FROM outbox WHERE status != 'sent' OR kind = 'tip_posted'"
+                ):
+                    print("OUTBOX", row)
+                for row in conn.execute("SELECT reference, status, review_message_id FROM reports"):
+                    print("REPORT", row)
+            raise
         finally:
             done.set()
             await claimer
             code = await bot.stop()
+            bot.close()
         assert code == 0
         assert kills >= KILLS
 

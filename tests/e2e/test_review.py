@@ -177,6 +177,7 @@ async def test_no_contact_disables_ask_and_duplicate_links_tips(fake, bot: Runni
     fake.user_sends_text(anna, ref, chat_id=REVIEW_CHAT, reply_to_message_id=prompt["message_id"])
     await fake.wait_for_message(REVIEW_CHAT, lambda m: "marked as a duplicate" in m["_plain"])
     card = await card_shows(fake, original, "Duplicate of: " + ref)
+    await card_shows(fake, ref, "Repeated by: " + original)
     notice = await fake.wait_for_message(tipster.id, lambda m: "Already known" in m["_plain"])
     assert ref not in notice["_plain"]
 
