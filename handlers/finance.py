@@ -29,7 +29,7 @@ from bot.review import Actor, ReviewError
 from bot.rewards import LedgerRow
 from bot.runtime import Context
 from handlers.review import money_params
-from handlers.roles import StaffRole, staff_role, unattributable
+from handlers.roles import StaffRole, authorize
 
 PREFIX = "v1:f:"
 _CALLBACK = re.compile(r"^v1:f:(?P<action>approve|refuse|idok):(?P<id>\d{1,12})$")
@@ -43,27 +43,13 @@ def _t(context: Context, key: str, **params: object) -> str:
 
 async def _authorize(update: Update, context: Context) -> StaffRole | None:
     """The sender's role in the finance chat, or None after telling them why not."""
-    chat = update.effective_chat
     runtime = context.bot_data.runtime
-    if chat is None or chat.id != runtime.settings.finance_chat_id:
-        if update.callback_query is not None:
-            await update.callback_query.answer(_t(context, "staff.error.forged"), show_alert=True)
-        return None
-    refusal: str | None = None
-    role: StaffRole | None = None
-    if unattributable(update):
-        refusal = "staff.error.anonymous"
-    else:
-        role = await staff_role(update, context, chat.id)
-        if role is None:
-            refusal = "reward.error.not_finance"
-    if refusal is not None:
-        if update.callback_query is not None:
-            await update.callback_query.answer(_t(context, refusal), show_alert=True)
-        elif update.effective_message is not None:
-            await update.effective_message.reply_text(_t(context, refusal))
-        return None
-    return role
+    return await authorize(
+        update,
+        context,
+        (runtime.settings.finance_chat_id,),
+        _t(context, "reward.error.not_finance"),
+    )
 
 
 async def _error_text(context: Context, error: ReviewError) -> str:

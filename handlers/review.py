@@ -30,7 +30,7 @@ from bot.review import (
 )
 from bot.runtime import Context
 from bot.workflow import Action
-from handlers.roles import StaffRole, staff_role, unattributable
+from handlers.roles import StaffRole, authorize
 
 PREFIX = "v1:r:"
 TIER_PREFIX = "v1:w:"
@@ -84,27 +84,10 @@ def money_params(context: Context, params: dict[str, object]) -> None:
 
 async def _authorize(update: Update, context: Context) -> StaffRole | None:
     """The sender's role in this review chat, or None after telling them why not."""
-    chat = update.effective_chat
     runtime = context.bot_data.runtime
-    if chat is None or chat.id not in runtime.review_chats:
-        if update.callback_query is not None:
-            await update.callback_query.answer(_t(context, "staff.error.forged"), show_alert=True)
-        return None
-    refusal: str | None = None
-    role: StaffRole | None = None
-    if unattributable(update):
-        refusal = "staff.error.anonymous"
-    else:
-        role = await staff_role(update, context, chat.id)
-        if role is None:
-            refusal = "staff.error.not_staff"
-    if refusal is not None:
-        if update.callback_query is not None:
-            await update.callback_query.answer(_t(context, refusal), show_alert=True)
-        elif update.effective_message is not None:
-            await update.effective_message.reply_text(_t(context, refusal))
-        return None
-    return role
+    return await authorize(
+        update, context, runtime.review_chats, _t(context, "staff.error.not_staff")
+    )
 
 
 def _reply_to_card(card_id: int | None, pressed: object) -> ReplyParameters | None:

@@ -7,6 +7,7 @@ cannot be attributed to a person, so they are refused: every staff decision is a
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from telegram import Update
@@ -56,3 +57,34 @@ async def staff_role(update: Update, context: Context, chat_id: int) -> StaffRol
     if status not in _STAFF:
         return None
     return StaffRole(user.id, status in _ADMINS)
+
+
+async def authorize(
+    update: Update, context: Context, staff_chats: Collection[int], not_member_text: str
+) -> StaffRole | None:
+    """The sender's role in one of these staff chats, or None after telling them why not.
+
+    Outside those chats a button press is answered as not valid; an anonymous admin or a
+    channel is told that actions must be attributable; a non-member gets `not_member_text`.
+    """
+    runtime = context.bot_data.runtime
+    language = runtime.settings.staff_language
+    chat = update.effective_chat
+    if chat is None or chat.id not in staff_chats:
+        if update.callback_query is not None:
+            text = runtime.catalogue.text(language, "staff.error.forged")
+            await update.callback_query.answer(text, show_alert=True)
+        return None
+    role: StaffRole | None = None
+    if unattributable(update):
+        refusal: str | None = runtime.catalogue.text(language, "staff.error.anonymous")
+    else:
+        role = await staff_role(update, context, chat.id)
+        refusal = not_member_text if role is None else None
+    if refusal is not None:
+        if update.callback_query is not None:
+            await update.callback_query.answer(refusal, show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(refusal)
+        return None
+    return role

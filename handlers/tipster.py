@@ -575,13 +575,14 @@ def _message_id(update: Update) -> int | None:
     return message.message_id if message is not None else None
 
 
-async def wipe_toggled(update: Update, context: Context) -> StepResult:
-    """Ask for (or cancel) deleting this dialogue from the chat once the tip is stored."""
+async def _toggle(
+    update: Update, context: Context, setter: Callable[[int, bool], Awaitable[DraftView]]
+) -> StepResult:
+    """A yes/no choice on the summary; the summary is redrawn in place."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    wanted = query.data.endswith(":yes")
     try:
-        view = await context.bot_data.runtime.intake.set_delete_after(_user_id(update), wanted)
+        view = await setter(_user_id(update), query.data.endswith(":yes"))
     except IntakeError as error:
         await _refuse(update, context, error)
         return None
@@ -590,23 +591,16 @@ async def wipe_toggled(update: Update, context: Context) -> StepResult:
         _summary(context, update, view), reply_markup=_confirm_keyboard(context, update, view)
     )
     return view.step
+
+
+async def wipe_toggled(update: Update, context: Context) -> StepResult:
+    """Ask for (or cancel) deleting this dialogue from the chat once the tip is stored."""
+    return await _toggle(update, context, context.bot_data.runtime.intake.set_delete_after)
 
 
 async def contact_toggled(update: Update, context: Context) -> StepResult:
-    """Allow or refuse contact about this tip; the summary is redrawn in place."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    allowed = query.data.endswith(":yes")
-    try:
-        view = await context.bot_data.runtime.intake.set_contact(_user_id(update), allowed)
-    except IntakeError as error:
-        await _refuse(update, context, error)
-        return None
-    await query.answer()
-    await query.edit_message_text(
-        _summary(context, update, view), reply_markup=_confirm_keyboard(context, update, view)
-    )
-    return view.step
+    """Allow or refuse contact about this tip."""
+    return await _toggle(update, context, context.bot_data.runtime.intake.set_contact)
 
 
 async def submit(update: Update, context: Context) -> StepResult:
