@@ -79,9 +79,14 @@ async def _tipster(
     while not done.is_set():
         before = len(fake.messages_in(user.id))
         query: dict[str, object] | None = None
-        mine = [m for m in fake.messages_in(user.id) if RECEIPT.search(m.get("text", ""))]
-        if len(mine) > len(receipts):
-            receipts.extend(RECEIPT.search(m["text"]).group(1) for m in mine[len(receipts) :])
+        shown = [
+            match.group(1)
+            for m in fake.messages_in(user.id)
+            if (match := RECEIPT.search(m.get("text", "")))
+        ]
+        distinct = list(dict.fromkeys(shown))  # a crash-window repeat shows a receipt twice
+        if len(distinct) > len(receipts):
+            receipts.extend(distinct[len(receipts) :])
             if len(receipts) >= TIPS_EACH:
                 return
             text_sent = False
