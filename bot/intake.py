@@ -21,7 +21,7 @@ from bot import alias, codes, media
 from bot.policy import Policy
 from bot.vault import DataKey, Vault, WrappedKey, receipt_box_public
 from bot.workflow import ReportStatus
-from storage import drafts, ratelimit, reports, schedules
+from storage import drafts, inbox, ratelimit, reports, schedules
 from storage import outbox as outbox_repo
 from storage.blobs import BlobStore
 from storage.db import Database
@@ -788,6 +788,10 @@ class IntakeService:
         return len(stale)
 
     async def purge_old_counters(self) -> None:
+        """Drop abuse counters of past windows, and markers of updates too old to come again
+        (Telegram keeps an unconfirmed update for 24 hours)."""
         async with self._db.transaction() as conn:
             await ratelimit.purge_other_windows(conn, "tips", [self._day()])
-            await ratelimit.purge_other_windows(conn, "receipt_fail", [self._hour()])
+            for bucket in ("receipt_fail", "code_fail"):
+                await ratelimit.purge_other_windows(conn, bucket, [self._hour()])
+            await inbox.purge_applied(conn, self._now() - 2 * 86_400)

@@ -452,15 +452,6 @@ class ReviewService:
         text = key.open_text("event", event.sealed_text) if event.sealed_text else None
         return HistoryEntry(event.at, event.actor_id, event.action, event.to_status, text)
 
-    async def last_event(self, report: ReportRecord) -> HistoryEntry | None:
-        async with self._db.read() as conn:
-            events = await review_repo.events(conn, report.id)
-        moves = [e for e in events if e.action != "note"]
-        if not moves:
-            return None
-        last = moves[-1]
-        return HistoryEntry(last.at, last.actor_id, last.action, last.to_status, None)
-
     async def queue(self, chat_id: int) -> list[ReportRecord]:
         async with self._db.read() as conn:
             return await reports.list_by_status(conn, [s.value for s in OPEN], chat_id)

@@ -349,15 +349,21 @@ class RewardService:
 
     # ----- approve / refuse ------------------------------------------------------------------
 
+    async def _load(
+        self, conn: aiosqlite.Connection, reward_id: int, finance_chat: int
+    ) -> tuple[RewardRecord, ReportRecord]:
+        """A reward of this finance chat, with its report."""
+        reward = await rewards_repo.by_id(conn, reward_id)
+        report = await reports.by_id(conn, reward.report_id) if reward else None
+        if reward is None or report is None or reward.finance_chat_id != finance_chat:
+            raise RewardMovedOn(status="?")
+        return reward, report
+
     async def approve(self, reward_id: int, actor: Actor) -> ApprovalOutcome:
         """One approval; the last one needed issues the claim code and tells the tipster."""
         now = self.now()
         async with self._db.transaction() as conn:
-            reward = await rewards_repo.by_id(conn, reward_id)
-            if reward is None or reward.finance_chat_id != self._finance_chat:
-                raise RewardMovedOn(status="?")
-            report = await reports.by_id(conn, reward.report_id)
-            assert report is not None
+            reward, report = await self._load(conn, reward_id, self._finance_chat)
             if reward.status != RewardStatus.PROPOSED:
                 raise RewardMovedOn(status=reward.status)
             if reward.proposer_id == actor.user_id:
@@ -459,11 +465,7 @@ class RewardService:
         reward_id = int(prompt.payload or 0)
         now = self.now()
         async with self._db.transaction() as conn:
-            reward = await rewards_repo.by_id(conn, reward_id)
-            if reward is None or reward.finance_chat_id != prompt.chat_id:
-                raise RewardMovedOn(status="?")
-            report = await reports.by_id(conn, reward.report_id)
-            assert report is not None
+            reward, report = await self._load(conn, reward_id, prompt.chat_id)
             key = self._key(report)
             if not await rewards_repo.refuse(
                 conn, reward.id, actor.user_id, now, key.seal_text("refusal", cleaned)
@@ -540,11 +542,7 @@ class RewardService:
             raise IdNotChecked()
         now = self.now()
         async with self._db.transaction() as conn:
-            reward = await rewards_repo.by_id(conn, reward_id)
-            if reward is None or reward.finance_chat_id != self._finance_chat:
-                raise RewardMovedOn(status="?")
-            report = await reports.by_id(conn, reward.report_id)
-            assert report is not None
+            reward, report = await self._load(conn, reward_id, self._finance_chat)
             if not await rewards_repo.pay(
                 conn,
                 reward.id,

@@ -29,7 +29,7 @@ from bot.review import Actor, ReviewError
 from bot.rewards import LedgerRow
 from bot.runtime import Context
 from handlers.review import money_params
-from handlers.roles import StaffRole, authorize
+from handlers.roles import StaffRole, authorize, take_replied_prompt
 
 PREFIX = "v1:f:"
 _CALLBACK = re.compile(r"^v1:f:(?P<action>approve|refuse|idok):(?P<id>\d{1,12})$")
@@ -212,16 +212,9 @@ async def paid_command(update: Update, context: Context) -> None:
 async def prompt_reply(update: Update, context: Context) -> None:
     """Replies to the bot's prompts: a refusal's reason, or a payout's voucher number."""
     message = update.effective_message
-    chat = update.effective_chat
-    if message is None or chat is None or message.reply_to_message is None:
-        return
-    if message.reply_to_message.from_user is None or (
-        message.reply_to_message.from_user.id != context.bot.id
-    ):
-        return
     runtime = context.bot_data.runtime
-    prompt = await runtime.review.take_prompt(chat.id, message.reply_to_message.message_id)
-    if prompt is None or prompt.kind not in ("refuse", "payout"):
+    prompt = await take_replied_prompt(update, context)
+    if message is None or prompt is None or prompt.kind not in ("refuse", "payout"):
         if prompt is not None:
             await runtime.review.restore_prompt(prompt)
         return

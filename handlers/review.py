@@ -30,7 +30,7 @@ from bot.review import (
 )
 from bot.runtime import Context
 from bot.workflow import Action
-from handlers.roles import StaffRole, authorize
+from handlers.roles import StaffRole, authorize, take_replied_prompt
 
 PREFIX = "v1:r:"
 TIER_PREFIX = "v1:w:"
@@ -235,15 +235,9 @@ async def prompt_reply(update: Update, context: Context) -> None:
     """A reply to the bot's prompt: the question for the tipster, or a duplicate's original."""
     message = update.effective_message
     chat = update.effective_chat
-    if message is None or chat is None or message.reply_to_message is None:
-        return
-    if message.reply_to_message.from_user is None or (
-        message.reply_to_message.from_user.id != context.bot.id
-    ):
-        return
     review = context.bot_data.runtime.review
-    prompt = await review.take_prompt(chat.id, message.reply_to_message.message_id)
-    if prompt is None:
+    prompt = await take_replied_prompt(update, context)
+    if message is None or chat is None or prompt is None:
         return
     role = await _authorize(update, context)
     if role is None:

@@ -15,6 +15,7 @@ from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
 from bot.runtime import Context
+from storage.records import PromptRecord
 
 ANONYMOUS_ADMIN_ID = 1087968824  # Telegram's GroupAnonymousBot
 ROLE_CACHE_SECONDS = 60
@@ -88,3 +89,15 @@ async def authorize(
             await update.effective_message.reply_text(refusal)
         return None
     return role
+
+
+async def take_replied_prompt(update: Update, context: Context) -> PromptRecord | None:
+    """The bot's prompt this message replies to (taken, so it is answered once), if any."""
+    message = update.effective_message
+    chat = update.effective_chat
+    replied = message.reply_to_message if message is not None else None
+    if chat is None or replied is None or replied.from_user is None:
+        return None
+    if replied.from_user.id != context.bot.id:
+        return None
+    return await context.bot_data.runtime.review.take_prompt(chat.id, replied.message_id)

@@ -101,9 +101,5 @@ async def add_item(
     return position
 
 
-async def delete_item(conn: aiosqlite.Connection, uid: str, position: int) -> None:
-    await conn.execute("DELETE FROM items WHERE uid = ? AND position = ?", (uid, position))
-
-
 async def delete_items(conn: aiosqlite.Connection, uid: str) -> None:
     await conn.execute("DELETE FROM items WHERE uid = ?", (uid,))

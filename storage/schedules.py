@@ -53,12 +53,6 @@ async def cancel(conn: aiosqlite.Connection, *, reward_id: int) -> None:
     )
 
 
-async def next_due(conn: aiosqlite.Connection) -> int | None:
-    rows = await fetch_all(conn, "SELECT MIN(due_at) FROM schedules WHERE status = 'pending'", [])
-    value = rows[0][0] if rows else None
-    return int(value) if value is not None else None
-
-
 async def pending_of_kind(conn: aiosqlite.Connection, kind: str) -> bool:
     rows = await fetch_all(
         conn, "SELECT 1 FROM schedules WHERE kind = ? AND status = 'pending' LIMIT 1", [kind]
