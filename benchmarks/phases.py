@@ -39,7 +39,7 @@ class RunOptions:
     photo: bytes
     step_timeout: float
     workdir: Path
-    unthrottled: bool = False  # tipline: flood limits off (a what-if, labelled in the table)
+    flood_limits: bool = False  # tipline: Telegram's flood limits on (labelled in the table)
     cprofile: bool = False
     py_spy: Path | None = None
     profile_dir: Path = Path(tempfile.gettempdir()) / "tipline-bench-profiles"
@@ -51,8 +51,8 @@ def _bot_arguments(spec: PhaseSpec, fake: BenchTelegram, options: RunOptions) ->
         data_dir = options.workdir / spec.key / "data"
         data_dir.parent.mkdir(parents=True, exist_ok=True)
         arguments += ["--data-dir", str(data_dir), "--master-key", new_master_key_text()]
-        if options.unthrottled:
-            arguments.append("--unthrottled")
+        if options.flood_limits:
+            arguments.append("--flood-limits")
     elif spec.sequential_bot:
         arguments.append("--sequential")
     if options.cprofile:
@@ -110,13 +110,13 @@ async def run_phase(spec: PhaseSpec, options: RunOptions) -> dict[str, Any]:
             fake.latency = 0.0  # let a backlog drain quickly on the way out
             clean_stop = await bot.stop()
     elapsed = max(result.elapsed, 1e-9)
-    unthrottled = options.unthrottled and spec.bot == "tipline"
+    flood_limits = options.flood_limits and spec.bot == "tipline"
     per_tip = len(script)
     tip_equivalents = result.updates_answered / per_tip
     return {
         "key": spec.key,
-        "label": spec.label + (" (no flood limits)" if unthrottled else ""),
-        "unthrottled": unthrottled,
+        "label": spec.label + (" (flood limits on)" if flood_limits else ""),
+        "flood_limits": flood_limits,
         "bot": spec.bot,
         "baseline_handles_concurrently": (not spec.sequential_bot)
         if spec.bot == "baseline"

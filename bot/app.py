@@ -41,7 +41,8 @@ from bot.review import ReviewService
 from bot.rewards import RewardService
 from bot.runtime import BotData, Context, Runtime
 from bot.sender import Sender
-from bot.updates import POLL_TIMEOUT_SECONDS, UpdatePipeline
+from bot.transport import AiohttpRequest
+from bot.updates import UpdatePipeline
 from handlers import finance, review, tipster
 from storage.blobs import BlobStore
 from storage.db import AlreadyApplied, Database
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 TipApplication = Application[ExtBot[Any], Context, dict[Any, Any], dict[Any, Any], BotData, Any]
 
 DRAFT_SWEEP_SECONDS = 3600
+# Bot API connections: enough for every handler and send slot at once (128 + 20) and a margin.
+HTTP_CONNECTIONS = 160
 
 
 class StartupError(Exception):
@@ -67,9 +70,17 @@ def build_application(settings: Settings, policy: Policy) -> TipApplication:
         .base_file_url(settings.file_base_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .context_types(context_types)
-        .rate_limiter(MessageRateLimiter(max_retries=3))
+        .rate_limiter(
+            MessageRateLimiter(
+                overall_max_rate=policy.flood.messages_per_second,
+                group_max_rate=policy.flood.group_messages_per_minute,
+                max_retries=3,
+            )
+        )
         .updater(None)
-        .get_updates_read_timeout(POLL_TIMEOUT_SECONDS + 10)
+        .request(AiohttpRequest(connections=HTTP_CONNECTIONS))
+        # getUpdates waits up to the poll timeout on top of this read timeout.
+        .get_updates_request(AiohttpRequest(connections=1, read_timeout=10.0))
         .build()
     )
     for handler in tipster.guard_handlers():

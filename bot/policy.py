@@ -127,6 +127,14 @@ class RewardPolicy:
 
 
 @dataclass(frozen=True)
+class FloodPolicy:
+    """Telegram's flood limits for messages; 0 turns one off."""
+
+    messages_per_second: int
+    group_messages_per_minute: int
+
+
+@dataclass(frozen=True)
 class Policy:
     intake: IntakePolicy
     review: ReviewPolicy
@@ -134,6 +142,7 @@ class Policy:
     sweep_seconds: int
     retention_days: int
     digests: DigestPolicy
+    flood: FloodPolicy
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -286,6 +295,7 @@ def _digests(raw: dict[str, Any]) -> DigestPolicy:
 def parse(document: dict[str, Any]) -> Policy:
     intake = document.get("intake", {})
     review = document.get("review", {})
+    telegram = document.get("telegram", {})
     categories = _choices(intake.get("categories"), "intake", "categories")
     if not categories:
         raise PolicyError("[intake] categories must list at least one category")
@@ -320,6 +330,10 @@ def parse(document: dict[str, Any]) -> Policy:
         sweep_seconds=_int(document.get("jobs", {}), "jobs", "sweep_seconds", 1),
         retention_days=_int(document.get("retention", {}), "retention", "days_after_close", 1),
         digests=_digests(document.get("digests", {})),
+        flood=FloodPolicy(
+            messages_per_second=_int(telegram, "telegram", "messages_per_second", 0),
+            group_messages_per_minute=_int(telegram, "telegram", "group_messages_per_minute", 0),
+        ),
     )
 
 

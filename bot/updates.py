@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 POLL_TIMEOUT_SECONDS = 25
 WATCHDOG_SECONDS = 120
-MAX_CONCURRENT = 32
+MAX_CONCURRENT = 128
 
 
 class UpdatePipeline:
@@ -203,12 +203,14 @@ class UpdatePipeline:
         self._locks[key] = (lock, users + 1)
         try:
             async with lock, self._slots:
-                token = APPLYING.set(Applying(self._markers(update), int(self._clock())))
+                applying = Applying(self._markers(update), int(self._clock()), update.update_id)
+                token = APPLYING.set(applying)
                 try:
                     await self._app.process_update(update)
                 finally:
                     APPLYING.reset(token)
-                await self._remove(update.update_id)
+                if not applying.recorded:  # nothing was written: the inbox row goes on its own
+                    await self._remove(update.update_id)
         finally:
             lock, users = self._locks[key]
             if users <= 1:

@@ -38,6 +38,9 @@ class Applying:
 
     markers: list[bytes]
     now: int
+    # The inbox row it came from: deleted in the same transaction as the markers, because once
+    # they are committed, handling the update again changes nothing anyway.
+    inbox_id: int | None = None
     recorded: bool = field(default=False)
 
 
@@ -157,6 +160,8 @@ class Database:
             )
         except sqlite3.IntegrityError:
             raise AlreadyApplied() from None
+        if applying.inbox_id is not None:
+            await self._conn.execute("DELETE FROM inbox WHERE update_id = ?", (applying.inbox_id,))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -174,15 +179,18 @@ class Database:
             await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+# Each call below is one trip to aiosqlite's thread (execute, fetch and close in one go): a
+# trip costs about 30 microseconds of CPU, and the benchmark showed them adding up.
+
+
 async def fetch_one(
     conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
 ) -> aiosqlite.Row | None:
-    async with conn.execute(sql, tuple(params)) as cursor:
-        return await cursor.fetchone()
+    rows = await conn.execute_fetchall(sql, tuple(params))
+    return next(iter(rows), None)
 
 
 async def fetch_all(
     conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
 ) -> list[aiosqlite.Row]:
-    async with conn.execute(sql, tuple(params)) as cursor:
-        return list(await cursor.fetchall())
+    return list(await conn.execute_fetchall(sql, tuple(params)))
