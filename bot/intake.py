@@ -517,20 +517,22 @@ class IntakeService:
         blob: bytes | None = None,
     ) -> DraftView:
         owner = self._owner(user_id)
-        async with self._db.read() as conn:
-            draft = await drafts.get(conn, owner)
-        if draft is None:
-            raise NoDraft()
-        key = self._key(draft)
+        key: DataKey | None = None
         blob_name: str | None = None
-        if blob is not None:
+        if blob is not None:  # sealed and written before the transaction, so outside the lock
+            async with self._db.read() as conn:
+                draft = await drafts.get(conn, owner)
+            if draft is None:
+                raise NoDraft()
+            key = self._key(draft)
             blob_name = self._blobs.new_name()
             await self._blobs.put(blob_name, key.seal(f"blob:{blob_name}", blob))
         try:
             async with self._db.transaction() as conn:
                 draft = await drafts.get(conn, owner)
-                if draft is None or draft.uid != key.uid:
+                if draft is None or (key is not None and draft.uid != key.uid):
                     raise NoDraft()
+                key = key or self._key(draft)
                 if Step(draft.step) not in {Step.DESCRIBE, Step.CONFIRM}:
                     raise WrongStep(step=draft.step)
                 state = _DraftState.load(key.open("draft", draft.sealed_state))

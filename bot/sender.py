@@ -50,7 +50,7 @@ from storage import outbox as outbox_repo
 from storage import review as review_repo
 from storage import rewards as rewards_repo
 from storage.db import Database
-from storage.records import OutboxRecord, ReportRecord
+from storage.records import ItemRecord, OutboxRecord, ReportRecord
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +260,8 @@ class Sender:
                     anchor = message.message_id
                 async with self._db.transaction() as conn:
                     await outbox_repo.record_part(conn, row.id, index + 1, anchor)
+                    if index == len(parts) - 1:  # the last part: finished in the same commit
+                        await outbox_repo.finish(conn, row.id, "sent", int(self._clock()), None)
                     if row.kind == "tip_posted" and index == 0:
                         await reports.set_review_message(conn, report.id, message.message_id)
                     if row.kind == "reward_post" and index == 0 and row.sealed_payload:
@@ -267,7 +269,8 @@ class Sender:
                             json.loads(key.open("outbox", row.sealed_payload))["reward"]
                         )
                         await rewards_repo.set_finance_message(conn, reward_id, message.message_id)
-            await self._finish(row, "sent")
+            if row.parts_sent >= len(parts):  # nothing was left to send: finish it now
+                await self._finish(row, "sent")
             log.debug("outbox row %d delivered (%s, %d part(s))", row.id, row.kind, len(parts))
             return True
         except RetryAfter as exc:
@@ -372,8 +375,10 @@ class Sender:
         return report, key, chat_id
 
     async def _render(self, row: OutboxRecord, report: ReportRecord, key: DataKey) -> list[Part]:
-        async with self._db.read() as conn:
-            items = await drafts.items(conn, report.uid)
+        items: list[ItemRecord] = []
+        if row.kind in ("tip_posted", "card_refresh", "answer_posted"):  # only these show items
+            async with self._db.read() as conn:
+                items = await drafts.items(conn, report.uid)
         payload = json.loads(key.open("outbox", row.sealed_payload)) if row.sealed_payload else {}
         if row.kind == "tip_posted":
             return await self._renderer.tip_post(report, key, items, await self.card_state(report))

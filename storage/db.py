@@ -165,13 +165,11 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A consistent read snapshot (BEGIN DEFERRED ... COMMIT)."""
+        """Consistent reads. The bot is the only writer of its data and every write holds this
+        lock, so while it is held nothing changes between two statements: no BEGIN ... COMMIT
+        is needed, which saves two trips to the database thread per read."""
         async with self._lock:
-            await self._conn.execute("BEGIN")
-            try:
-                yield self._conn
-            finally:
-                await self._conn.commit()
+            yield self._conn
 
     async def checkpoint(self) -> None:
         """Fold the WAL into the main file and truncate it."""
