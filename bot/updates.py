@@ -2,11 +2,12 @@
 
 python-telegram-bot's own Updater confirms an update to Telegram as soon as it is fetched, so a
 crash mid-handler loses it. Here an update is committed to the inbox before the next
-getUpdates confirms it, handled from the inbox, and removed once handled. The first write
-transaction of its handling also records keyed markers of the update (and of the message it
-carries); a redelivered update then changes nothing twice (see storage.db.APPLYING).
+getUpdates confirms it, then handled from the inbox. The first write transaction of its
+handling records keyed markers of the update (and of the message it carries) and deletes its
+inbox row; a redelivered update then changes nothing twice (see storage.db.APPLYING). An
+update whose handling writes nothing has its row deleted afterwards.
 
-Updates from different people are handled concurrently (bounded); updates from one person
+Updates from different people are handled concurrently (128 at once); updates from one person
 (or one chat, when there is no person) keep their order: a lock per sender, FIFO.
 """
 
