@@ -198,7 +198,7 @@ async def start_runtime(
             rewards,
             audit,
             sender,
-            RetentionService(db, blobs, policy.retention_days, clock=clock),
+            RetentionService(db, blobs, policy.retention_days, policy.outbox_days, clock=clock),
             Jobs(
                 db,
                 policy,

@@ -141,6 +141,7 @@ class Policy:
     rewards: RewardPolicy
     sweep_seconds: int
     retention_days: int
+    outbox_days: int
     digests: DigestPolicy
     flood: FloodPolicy
 
@@ -329,6 +330,7 @@ def parse(document: dict[str, Any]) -> Policy:
         rewards=_rewards(document.get("rewards", {})),
         sweep_seconds=_int(document.get("jobs", {}), "jobs", "sweep_seconds", 1),
         retention_days=_int(document.get("retention", {}), "retention", "days_after_close", 1),
+        outbox_days=_int(document.get("retention", {}), "retention", "outbox_days", 1),
         digests=_digests(document.get("digests", {})),
         flood=FloodPolicy(
             messages_per_second=_int(telegram, "telegram", "messages_per_second", 0),

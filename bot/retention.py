@@ -4,6 +4,9 @@ Destroying means crypto-shredding: the wrapped data key and every sealed field a
 the attachment files removed, and the WAL checkpointed and truncated so no old page keeps a
 copy (`secure_delete` zeroes freed space in the database file itself). What remains is the
 reference, category, dates, states, and the ledger's amounts.
+
+The outbox's record of a finished delivery (its payload was erased when it was sent) is
+deleted after `[retention] outbox_days`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from storage import drafts, reports
+from storage import drafts, outbox, reports
 from storage.blobs import BlobStore
 from storage.db import Database
 
@@ -25,12 +28,14 @@ class RetentionService:
         db: Database,
         blobs: BlobStore,
         days_after_close: int,
+        outbox_days: int,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
         self._blobs = blobs
         self._days = days_after_close
+        self._outbox_days = outbox_days
         self._clock = clock
 
     async def purge_due(self) -> int:
@@ -52,7 +57,11 @@ class RetentionService:
             shredded += len(due)
             if len(due) < 100:
                 break
+        async with self._db.transaction() as conn:
+            sent = await outbox.purge_finished(conn, now - self._outbox_days * 86_400)
         if shredded:
             await self._db.checkpoint()
             log.info("retention: destroyed the content of %d closed tip(s)", shredded)
+        if sent:
+            log.info("retention: deleted %d old delivery record(s)", sent)
         return shredded

@@ -81,6 +81,14 @@ async def finish(
     )
 
 
+async def purge_finished(conn: aiosqlite.Connection, before: int) -> int:
+    """Delete rows finished before `before` (sent, failed or dropped); return how many."""
+    cursor = await conn.execute(
+        "DELETE FROM outbox WHERE status != 'pending' AND finished_at < ?", (before,)
+    )
+    return cursor.rowcount
+
+
 async def record_attempt(conn: aiosqlite.Connection, outbox_id: int, error: str) -> None:
     await conn.execute(
         "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",

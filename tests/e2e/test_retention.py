@@ -66,10 +66,15 @@ async def test_closed_tip_is_shredded_after_the_period(fake, bot: RunningBot, cl
     secrets |= {f"item {i}": blob for i, blob in enumerate(sealed_items)}
     assert _files(data_dir / "blobs"), "the photo is stored before the purge"
 
+    # Delivery records of the tip's own messages, all finished before the clock moves.
+    finished = (
+        f"SELECT COUNT(*) FROM outbox WHERE status != 'pending' AND finished_at <= {clock() + 60}"
+    )
     clock.advance(29 * DAY)
     await asyncio.sleep(2)  # two sweeps at 29 days: too early to purge
     with sqlite3.connect(database) as conn:
         assert conn.execute("SELECT shredded_at FROM reports").fetchone()[0] is None
+        assert conn.execute(finished).fetchone()[0] > 0, "delivery records kept 30 days"
     clock.advance(2 * DAY)
 
     def shredded() -> bool:
@@ -78,6 +83,8 @@ async def test_closed_tip_is_shredded_after_the_period(fake, bot: RunningBot, cl
 
     await fake.wait_until(shredded, timeout=10)
     await bot.stop()
+    with sqlite3.connect(database) as conn:
+        assert conn.execute(finished).fetchone()[0] == 0, "old delivery records are deleted"
     assert not _files(data_dir / "blobs")
     for path in _files(data_dir):
         content = path.read_bytes()
