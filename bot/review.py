@@ -95,6 +95,19 @@ class TextTooLongForStaff(ReviewError):
     key = "staff.error.text_too_long"
 
 
+class PromptAnswered(ReviewError):
+    """The prompt a reply answers is gone: another reply to it was applied first."""
+
+    key = "staff.error.prompt_answered"
+
+
+async def consume_prompt(conn: aiosqlite.Connection, prompt: PromptRecord) -> None:
+    """Close the prompt in the transaction that applies its reply, so a crash can never close
+    it without the effect (or apply the effect and leave it open)."""
+    if not await review_repo.delete_prompt(conn, prompt.chat_id, prompt.message_id):
+        raise PromptAnswered()
+
+
 class AnswerClosed(Exception):
     """The tipster's answer window is not open (or the tip no longer takes answers)."""
 
@@ -337,14 +350,29 @@ class ReviewService:
                 ),
             )
 
-    async def take_prompt(self, chat_id: int, message_id: int) -> PromptRecord | None:
-        async with self._db.transaction() as conn:
-            return await review_repo.take_prompt(conn, chat_id, message_id)
+    async def find_prompt(self, chat_id: int, message_id: int) -> PromptRecord | None:
+        """The open prompt a reply answers. It stays open until the reply's effect commits."""
+        async with self._db.read() as conn:
+            return await review_repo.get_prompt(conn, chat_id, message_id)
 
-    async def restore_prompt(self, prompt: PromptRecord) -> None:
-        """Put back a prompt whose reply was refused, so the reviewer can reply again."""
+    async def replace_prompt(
+        self, old: PromptRecord, message_id: int, kind: str, actor: Actor, payload: str
+    ) -> None:
+        """Close `old` and open the next prompt of the same tip in its chat, in one commit."""
         async with self._db.transaction() as conn:
-            await review_repo.add_prompt(conn, prompt)
+            await consume_prompt(conn, old)
+            await review_repo.add_prompt(
+                conn,
+                PromptRecord(
+                    old.chat_id,
+                    message_id,
+                    kind,
+                    old.report_id,
+                    actor.user_id,
+                    self._now(),
+                    payload,
+                ),
+            )
 
     async def ask(self, prompt: PromptRecord, actor: Actor, question: str) -> Outcome:
         """Relay a question to the tipster (a Reply button carries a one-use random token)."""
@@ -356,6 +384,7 @@ class ReviewService:
         token = secrets.token_urlsafe(16)
         now = self._now()
         async with self._db.transaction() as conn:
+            await consume_prompt(conn, prompt)
             report = await reports.by_id(conn, prompt.report_id)
             if report is None or report.review_chat_id != prompt.chat_id:
                 raise TipNotFound(reference="?")
@@ -397,6 +426,7 @@ class ReviewService:
         """Link a tip to the original it repeats; the tipster hears only "already known"."""
         now = self._now()
         async with self._db.transaction() as conn:
+            await consume_prompt(conn, prompt)
             report = await reports.by_id(conn, prompt.report_id)
             if report is None or report.review_chat_id != prompt.chat_id:
                 raise TipNotFound(reference="?")

@@ -22,7 +22,7 @@ from bot.audit import AuditLog
 from bot.deadlines import add_months, add_working_days, month_bounds
 from bot.money import AmountError, parse_amount
 from bot.policy import ClaimMode, Policy, Tier
-from bot.review import Actor, HeldByOther, ReviewError, TipNotFound
+from bot.review import Actor, HeldByOther, ReviewError, TipNotFound, consume_prompt
 from bot.vault import DataKey, Vault, VaultError, WrappedKey, open_with_receipt, seal_to_receipt
 from bot.workflow import ReportStatus
 from storage import outbox as outbox_repo
@@ -252,6 +252,7 @@ class RewardService:
         amount, justification = self.parse_proposal(tier, text)
         now = self.now()
         async with self._db.transaction() as conn:
+            await consume_prompt(conn, prompt)
             report = await reports.by_id(conn, prompt.report_id)
             if report is None:
                 raise TipNotFound(reference="?")
@@ -465,6 +466,7 @@ class RewardService:
         reward_id = int(prompt.payload or 0)
         now = self.now()
         async with self._db.transaction() as conn:
+            await consume_prompt(conn, prompt)
             reward, report = await self._load(conn, reward_id, prompt.chat_id)
             key = self._key(report)
             if not await rewards_repo.refuse(
@@ -532,9 +534,16 @@ class RewardService:
         return Offer(reward, report.reference)
 
     async def pay(
-        self, reward_id: int, actor: Actor, voucher: str, *, id_checked: bool
+        self,
+        reward_id: int,
+        actor: Actor,
+        voucher: str,
+        *,
+        id_checked: bool,
+        prompt: PromptRecord | None = None,
     ) -> RewardRecord:
-        """Record the payout against its voucher; the code stops working; the tipster is told."""
+        """Record the payout against its voucher; the code stops working; the tipster is told.
+        `prompt`, the voucher prompt replied to, closes in the same commit."""
         cleaned = " ".join(voucher.split())
         if not cleaned or len(cleaned) > MAX_VOUCHER_CHARS:
             raise VoucherMissing(limit=MAX_VOUCHER_CHARS)
@@ -542,6 +551,8 @@ class RewardService:
             raise IdNotChecked()
         now = self.now()
         async with self._db.transaction() as conn:
+            if prompt is not None:
+                await consume_prompt(conn, prompt)
             reward, report = await self._load(conn, reward_id, self._finance_chat)
             if not await rewards_repo.pay(
                 conn,

@@ -25,11 +25,11 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.i18n import Html
 from bot.policy import ClaimMode
-from bot.review import Actor, ReviewError
+from bot.review import Actor, PromptAnswered, ReviewError
 from bot.rewards import LedgerRow
 from bot.runtime import Context
 from handlers.review import money_params
-from handlers.roles import StaffRole, authorize, take_replied_prompt
+from handlers.roles import StaffRole, authorize, replied_prompt
 
 PREFIX = "v1:f:"
 _CALLBACK = re.compile(r"^v1:f:(?P<action>approve|refuse|idok):(?P<id>\d{1,12})$")
@@ -124,7 +124,7 @@ async def _ask_voucher(
     runtime = context.bot_data.runtime
     assert update.effective_chat is not None
     chat_id = update.effective_chat.id
-    check = await runtime.review.take_prompt(chat_id, check_message_id)
+    check = await runtime.review.find_prompt(chat_id, check_message_id)
     if check is None or check.kind != "paid_check":
         if update.callback_query is not None:
             await update.callback_query.answer(_t(context, "staff.error.forged"), show_alert=True)
@@ -143,14 +143,18 @@ async def _ask_voucher(
         ),
         reply_markup=ForceReply(selective=True),
     )
-    await runtime.review.remember_prompt(
-        chat_id,
-        prompt.message_id,
-        "payout",
-        report,
-        Actor(role.user_id, role.is_admin),
-        payload=json.dumps({"reward": details["reward"], "id_checked": id_checked}),
-    )
+    try:  # the check closes and the voucher prompt opens in one commit
+        await runtime.review.replace_prompt(
+            check,
+            prompt.message_id,
+            "payout",
+            Actor(role.user_id, role.is_admin),
+            payload=json.dumps({"reward": details["reward"], "id_checked": id_checked}),
+        )
+    except PromptAnswered:  # a second press won the race; its voucher prompt is the live one
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        return
     if update.callback_query is not None:
         await update.callback_query.answer()
         await update.callback_query.edit_message_reply_markup(None)
@@ -213,14 +217,11 @@ async def prompt_reply(update: Update, context: Context) -> None:
     """Replies to the bot's prompts: a refusal's reason, or a payout's voucher number."""
     message = update.effective_message
     runtime = context.bot_data.runtime
-    prompt = await take_replied_prompt(update, context)
+    prompt = await replied_prompt(update, context)
     if message is None or prompt is None or prompt.kind not in ("refuse", "payout"):
-        if prompt is not None:
-            await runtime.review.restore_prompt(prompt)
         return
     role = await _authorize(update, context)
     if role is None:
-        await runtime.review.restore_prompt(prompt)
         return
     actor = Actor(role.user_id, role.is_admin)
     text = message.text or ""
@@ -231,7 +232,11 @@ async def prompt_reply(update: Update, context: Context) -> None:
         else:
             details = json.loads(prompt.payload or "{}")
             reward = await runtime.rewards.pay(
-                int(details["reward"]), actor, text, id_checked=bool(details["id_checked"])
+                int(details["reward"]),
+                actor,
+                text,
+                id_checked=bool(details["id_checked"]),
+                prompt=prompt,
             )
             reply = _t(
                 context,
@@ -239,8 +244,7 @@ async def prompt_reply(update: Update, context: Context) -> None:
                 amount=runtime.sender.money(reward.amount_minor),
                 voucher=reward.payout_reference or "",
             )
-    except ReviewError as error:
-        await runtime.review.restore_prompt(prompt)
+    except ReviewError as error:  # rolled back: the prompt stays open for another reply
         await message.reply_text(await _error_text(context, error))
         return
     await message.reply_text(reply)

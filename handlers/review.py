@@ -30,7 +30,7 @@ from bot.review import (
 )
 from bot.runtime import Context
 from bot.workflow import Action
-from handlers.roles import StaffRole, authorize, take_replied_prompt
+from handlers.roles import StaffRole, authorize, replied_prompt
 
 PREFIX = "v1:r:"
 TIER_PREFIX = "v1:w:"
@@ -236,12 +236,11 @@ async def prompt_reply(update: Update, context: Context) -> None:
     message = update.effective_message
     chat = update.effective_chat
     review = context.bot_data.runtime.review
-    prompt = await take_replied_prompt(update, context)
+    prompt = await replied_prompt(update, context)
     if message is None or chat is None or prompt is None:
         return
     role = await _authorize(update, context)
     if role is None:
-        await review.restore_prompt(prompt)
         return
     actor = Actor(role.user_id, role.is_admin)
     text = message.text or ""
@@ -264,8 +263,7 @@ async def prompt_reply(update: Update, context: Context) -> None:
                 reference=outcome.report.reference,
                 original=text.strip().upper(),
             )
-    except ReviewError as error:
-        await review.restore_prompt(prompt)
+    except ReviewError as error:  # rolled back: the prompt stays open for another reply
         await message.reply_text(await _error_text(context, chat.id, error))
         return
     await message.reply_text(reply)

@@ -91,8 +91,9 @@ async def authorize(
     return role
 
 
-async def take_replied_prompt(update: Update, context: Context) -> PromptRecord | None:
-    """The bot's prompt this message replies to (taken, so it is answered once), if any."""
+async def replied_prompt(update: Update, context: Context) -> PromptRecord | None:
+    """The bot's open prompt this message replies to, if any. It stays open until the service
+    that applies the reply closes it in the same transaction."""
     message = update.effective_message
     chat = update.effective_chat
     replied = message.reply_to_message if message is not None else None
@@ -100,4 +101,4 @@ async def take_replied_prompt(update: Update, context: Context) -> PromptRecord 
         return None
     if replied.from_user.id != context.bot.id:
         return None
-    return await context.bot_data.runtime.review.take_prompt(chat.id, replied.message_id)
+    return await context.bot_data.runtime.review.find_prompt(chat.id, replied.message_id)

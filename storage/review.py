@@ -143,10 +143,18 @@ async def add_prompt(conn: aiosqlite.Connection, prompt: PromptRecord) -> None:
     )
 
 
-async def take_prompt(
+async def delete_prompt(conn: aiosqlite.Connection, chat_id: int, message_id: int) -> bool:
+    """Delete the prompt a staff reply answers; False when it was already gone."""
+    cursor = await conn.execute(
+        "DELETE FROM staff_prompts WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
+    )
+    return cursor.rowcount > 0
+
+
+async def get_prompt(
     conn: aiosqlite.Connection, chat_id: int, message_id: int
 ) -> PromptRecord | None:
-    """Fetch and delete the prompt a staff reply answers."""
+    """The prompt a staff reply answers, if it is still open."""
     row = await fetch_one(
         conn,
         "SELECT chat_id, message_id, kind, report_id, actor_id, created_at, payload"
@@ -155,9 +163,6 @@ async def take_prompt(
     )
     if row is None:
         return None
-    await conn.execute(
-        "DELETE FROM staff_prompts WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
-    )
     return PromptRecord(
         chat_id=row["chat_id"],
         message_id=row["message_id"],

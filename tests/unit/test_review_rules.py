@@ -14,9 +14,11 @@ from bot.policy import load as load_policy
 from bot.review import (
     Actor,
     AnswerClosed,
+    BadOriginal,
     HeldByOther,
     NoContact,
     NotNow,
+    PromptAnswered,
     RaceLost,
     ReviewService,
     TipNotFound,
@@ -33,7 +35,6 @@ from bot.workflow import (
 from storage import reports
 from storage.blobs import BlobStore
 from storage.db import Database
-from storage.records import PromptRecord
 
 CHAT = -1001
 ANNA, BOB, ADMIN = Actor(11), Actor(22), Actor(33, is_admin=True)
@@ -154,7 +155,9 @@ async def test_questions_need_contact_and_answers_reopen_review(desk) -> None:
     ref = await _tip(intake, 2)
     await review.act(ref, CHAT, ANNA, Action.CLAIM)
     report = await review.prepare(ref, CHAT, ANNA, Action.ASK)
-    prompt = PromptRecord(CHAT, 77, Action.ASK.value, report.id, ANNA.user_id, 0)
+    await review.remember_prompt(CHAT, 77, Action.ASK.value, report, ANNA)
+    prompt = await review.find_prompt(CHAT, 77)
+    assert prompt is not None
     await review.ask(prompt, ANNA, "When?")
     async with db.read() as conn:
         async with conn.execute(
@@ -190,3 +193,25 @@ async def test_audit_chain_verifies_and_catches_edits(desk) -> None:
         async with conn.execute("SELECT details FROM audit") as cursor:
             details = " ".join(row[0] for row in await cursor.fetchall())
     assert "internal" not in details and "a tip" not in details
+
+
+async def test_a_prompt_closes_only_with_the_effect_of_its_reply(desk) -> None:
+    """The reply's effect and the prompt's closing share one commit: a refused reply (rolled
+    back) leaves the prompt open for another try; an applied one closes it for good."""
+    intake, review, *_ = desk
+    ref = await _tip(intake, 1)
+    other = await _tip(intake, 2)
+    await review.act(ref, CHAT, ANNA, Action.CLAIM)
+    report = await review.find(ref, CHAT)
+    await review.remember_prompt(CHAT, 88, Action.DUPLICATE.value, report, ANNA)
+    prompt = await review.find_prompt(CHAT, 88)
+    assert prompt is not None
+    with pytest.raises(BadOriginal):
+        await review.mark_duplicate(prompt, ANNA, "T-1999-9999")
+    assert await review.find_prompt(CHAT, 88) == prompt, "refused: the prompt stays open"
+    assert (await review.find(ref, CHAT)).status == ReportStatus.IN_REVIEW
+    await review.mark_duplicate(prompt, ANNA, other)
+    assert await review.find_prompt(CHAT, 88) is None
+    with pytest.raises(PromptAnswered):
+        await review.mark_duplicate(prompt, ANNA, other)
+    assert (await review.find(ref, CHAT)).duplicate_of is not None

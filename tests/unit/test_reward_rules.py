@@ -31,7 +31,6 @@ from storage import rewards as rewards_repo
 from storage import schedules
 from storage.blobs import BlobStore
 from storage.db import Database
-from storage.records import PromptRecord
 
 CHAT, FINANCE = -1001, -1002
 ANNA, CHEN, LI = Actor(11), Actor(21), Actor(22)
@@ -80,13 +79,19 @@ async def _verified(intake, review, user: int) -> tuple[str, str]:
     return submission.reference, submission.receipt
 
 
-def _prompt(report_id: int, tier: str) -> PromptRecord:
-    return PromptRecord(CHAT, 1, "reward", report_id, ANNA.user_id, 0, tier)
-
-
 async def _propose(review, rewards, reference: str, tier: str, text: str):
+    """Reply `text` to a fresh reward prompt (a prompt is answered once, then closed)."""
     report = await review.find(reference, CHAT)
-    return await rewards.propose(_prompt(report.id, tier), ANNA, text)
+    message_id = _next_message_id()
+    await review.remember_prompt(CHAT, message_id, "reward", report, ANNA, payload=tier)
+    return await rewards.propose(await review.find_prompt(CHAT, message_id), ANNA, text)
+
+
+_message_ids = iter(range(1, 1_000_000))
+
+
+def _next_message_id() -> int:
+    return next(_message_ids)
 
 
 async def test_proposal_text_parsing(scheme) -> None:
