@@ -57,8 +57,15 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 600
 # Rows in flight at once, per kind of recipient: posts to staff groups wait on the 20-a-minute
 # group limit and must not take the places of tipsters' receipts and notices.
-SEND_CONCURRENCY = {"staff": 4, "tipster": 16}
+# Messages in flight at once, per recipient kind: staff posts can never starve tipsters' receipts
+# and notices. Flood limits per group are the rate limiter's business, not these numbers'.
+SEND_CONCURRENCY = {"staff": 16, "tipster": 16}
 IDLE_POLL_SECONDS = 1.0
+# Rows looked at per round, and the pause between rounds while a backlog is being worked (every
+# commit wakes the sender; without the pause a backlog was re-read dozens of times a second).
+ROUND_ROWS = 500
+BACKLOG_ROWS = 100
+BACKLOG_PAUSE_SECONDS = 0.1
 NAME_CACHE_SECONDS = 600
 # Moves shown as "last action" on a card; notes and answers have their own messages.
 _CARD_MOVES = frozenset(
@@ -189,7 +196,7 @@ class Sender:
         a time, so a review chat held back by its flood limit never delays a tipster's receipt.
         """
         async with self._db.read() as conn:
-            rows = await outbox_repo.pending(conn, limit=1000)
+            rows = await outbox_repo.pending(conn, limit=ROUND_ROWS)
         now = self._clock()
         groups: dict[tuple[str, int | None], list[OutboxRecord]] = {}
         waiting: set[tuple[str, int | None]] = set()
@@ -209,6 +216,8 @@ class Sender:
             worker = asyncio.create_task(self._work(due), name="tipline-send")
             self._workers[group] = worker
             worker.add_done_callback(functools.partial(self._worker_done, group))
+        if len(rows) >= BACKLOG_ROWS:  # a backlog: its workers wake us as they finish
+            await asyncio.sleep(BACKLOG_PAUSE_SECONDS)
         return max(0.05, min(IDLE_POLL_SECONDS, next_due - self._clock()))
 
     def _worker_done(self, group: tuple[str, int | None], _: asyncio.Task[None]) -> None:
