@@ -4,6 +4,9 @@ Each phase starts a fresh fake Bot API (in this process, with the injected laten
 call, getUpdates included, for both bots alike) and a fresh bot in a child process, then plays
 a crowd of people against it. The table and a JSON file in benchmarks/results/ report what
 was reached; a phase that would take too long stops at its time cap and says so.
+
+`--phases memory` (`make bench-memory`, not part of the default run) serves 2 x 10,000 tips
+with one bot process and reports its resident memory (benchmarks/memory.py).
 """
 
 from __future__ import annotations
@@ -21,11 +24,23 @@ from typing import Any
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 from benchmarks import fill_db
+from benchmarks.memory import MemorySpec, memory_targets, run_memory_phase
 from benchmarks.phases import PhaseSpec, RunOptions, run_phase
-from benchmarks.report import PHASE_HEADER, machine, phase_rows, table, write_json
+from benchmarks.report import (
+    MEMORY_HEADER,
+    PHASE_HEADER,
+    machine,
+    memory_lines,
+    memory_rows,
+    phase_rows,
+    table,
+    target,
+    write_json,
+)
 from benchmarks.traffic import make_photo
 
-PHASES = ("baseline", "baseline-seq", "tipline", "tipline-seq", "paced")
+PHASES = ("baseline", "baseline-seq", "tipline", "tipline-seq", "paced")  # the default run
+EXTRA_PHASES = ("memory",)  # only when asked for: --phases memory (make bench-memory)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -63,11 +78,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--step-timeout", type=float, default=180.0, help="longest wait for one answer (180)"
     )
+    parser.add_argument(
+        "--memory-tips",
+        type=int,
+        default=10_000,
+        help="memory phase: tips in each of its two halves, one bot process (10000)",
+    )
+    parser.add_argument(
+        "--memory-max-seconds",
+        type=float,
+        default=3600.0,
+        help="memory phase: its own time cap, both halves together (3600)",
+    )
+    parser.add_argument(
+        "--memory-sample-every",
+        type=int,
+        default=500,
+        help="memory phase: finished tips between memory samples (500; at most tips/10)",
+    )
     parser.add_argument("--photo-size", type=_size, default=(320, 240), help="WxH (320x240)")
     parser.add_argument("--quick", action="store_true", help="a small smoke run (about 2 min)")
     parser.add_argument("--skip-baseline", action="store_true", help="run tipline phases only")
     parser.add_argument(
-        "--phases", default=",".join(PHASES), help=f"comma-separated subset of {','.join(PHASES)}"
+        "--phases",
+        default=",".join(PHASES),
+        help=f"comma-separated subset of {','.join(PHASES + EXTRA_PHASES)}"
+        f" (default {','.join(PHASES)})",
     )
     parser.add_argument(
         "--fill", type=int, default=0, help="also fill a database with N tips and time it"
@@ -95,8 +131,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.max_seconds = min(args.max_seconds, 45.0)
         args.paced_seconds = min(args.paced_seconds, 15.0)
         args.step_timeout = min(args.step_timeout, 60.0)
+        args.memory_tips = min(args.memory_tips, 300)
+        args.memory_max_seconds = min(args.memory_max_seconds, 300.0)
+    if args.memory_tips < 1:
+        parser.error("--memory-tips must be positive")
+    args.memory_sample_every = max(1, min(args.memory_sample_every, args.memory_tips // 10))
     chosen = [p.strip() for p in args.phases.split(",") if p.strip()]
-    unknown = set(chosen) - set(PHASES)
+    unknown = set(chosen) - set(PHASES + EXTRA_PHASES)
     if unknown:
         parser.error(f"unknown phase(s): {', '.join(sorted(unknown))}")
     if args.skip_baseline:
@@ -126,19 +167,13 @@ def phase_specs(args: argparse.Namespace) -> list[PhaseSpec]:
             drain_seconds=args.paced_seconds / 2,
         ),
     }
-    return [specs[key] for key in args.phases]
+    return [specs[key] for key in args.phases if key in specs]
 
 
 def _ratio(a: dict[str, Any] | None, b: dict[str, Any] | None) -> float | None:
     if not a or not b or not b["updates_per_s"]:
         return None
     return float(a["updates_per_s"] / b["updates_per_s"])
-
-
-def _target(
-    name: str, goal: str, value: float | None, ok: bool | None, note: str = ""
-) -> dict[str, Any]:
-    return {"target": name, "goal": goal, "measured": value, "met": ok, "note": note}
 
 
 def evaluate(
@@ -156,11 +191,11 @@ def evaluate(
     }
     targets = []
     r = ratios["tipline_vs_baseline_updates_per_s"]
-    targets.append(_target("updates/s vs baseline", ">= 0.5", r, None if r is None else r >= 0.5))
+    targets.append(target("updates/s vs baseline", ">= 0.5", r, None if r is None else r >= 0.5))
     r = ratios["tipline_concurrent_vs_sequential"]
     standard = args.tipsters == 200 and args.latency_ms == 50
     targets.append(
-        _target(
+        target(
             "crowd vs one at a time",
             ">= 20x",
             r,
@@ -172,7 +207,7 @@ def evaluate(
     if paced is not None:
         p99 = paced["latency"].get("p99_ms")
         targets.append(
-            _target(
+            target(
                 f"p99 latency at {args.paced_rate:g} upd/s offered",
                 "< 500 ms",
                 p99,
@@ -184,7 +219,7 @@ def evaluate(
     if crowd is not None:
         rss = crowd["bot_peak_rss_mb"]
         targets.append(
-            _target(
+            target(
                 "peak RSS",
                 "< 200 MB after 10,000 tips",
                 rss,
@@ -198,12 +233,12 @@ def evaluate(
         status = fill["status_lookup_ms"]["p50_ms"]
         startup = fill["open_and_migrate_s"]["median"]
         note = f"{fill['tips']:,} tips in the database"
-        targets.append(_target("/status look-up (p50)", "< 5 ms", status, status < 5, note))
-        targets.append(_target("start-up: open + migrate", "< 3 s", startup, startup < 3, note))
+        targets.append(target("/status look-up (p50)", "< 5 ms", status, status < 5, note))
+        targets.append(target("start-up: open + migrate", "< 3 s", startup, startup < 3, note))
         process = fill.get("process_start_to_ready_s")
         if process is not None:
             targets.append(
-                _target("start-up: process to ready", "< 3 s", process, process < 3, note)
+                target("start-up: process to ready", "< 3 s", process, process < 3, note)
             )
     return ratios, targets
 
@@ -213,14 +248,25 @@ def print_summary(
     ratios: dict[str, float | None],
     targets: list[dict[str, Any]],
     params: dict[str, Any],
+    memory: dict[str, Any] | None = None,
 ) -> None:
     print()
     print(
         f"latency {params['latency_ms']:g} ms per Bot API call; {params['tipsters']} tipsters at"
         f" once, {params['tips']} tips; photo {params['photo_size'][0]}x{params['photo_size'][1]}"
         f" ({params['photo_bytes']:,} bytes)"
+        + (
+            f"; memory phase 2 x {params['memory_tips']:,} tips"
+            if "memory" in params["phases"]
+            else ""
+        )
     )
     print(table(phase_rows(phases), PHASE_HEADER))
+    if memory is not None:
+        print()
+        print(table(memory_rows(memory, phases), MEMORY_HEADER))
+        for line in memory_lines(memory):
+            print(line)
     print()
     for name, value in ratios.items():
         if value is not None:
@@ -261,10 +307,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "quick": args.quick,
         "flood_limits": args.flood_limits,
         "phases": args.phases,
+        "memory_tips": args.memory_tips,
+        "memory_max_seconds": args.memory_max_seconds,
+        "memory_sample_every": args.memory_sample_every,
         "fill": args.fill,
         "argv": sys.argv[1:],
     }
     results: dict[str, dict[str, Any]] = {}
+    memory: dict[str, Any] | None = None
+    memory_phases: list[dict[str, Any]] = []
     began = time.monotonic()
     try:
         for spec in phase_specs(args):
@@ -277,6 +328,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 f" {summary['latency'].get('p99_ms', float('nan')):.0f} ms",
                 flush=True,
             )
+        if "memory" in args.phases:
+            memory_spec = MemorySpec(
+                args.memory_tips, args.tipsters, args.memory_max_seconds, args.memory_sample_every
+            )
+            print(
+                f"[{time.monotonic() - began:6.0f}s] tipline memory, {memory_spec.concurrency} at"
+                f" once, 2 x {memory_spec.tips:,} tips in one bot process"
+                f" (cap {memory_spec.max_seconds:.0f}s) ...",
+                flush=True,
+            )
+            memory_phases, memory = await run_memory_phase(memory_spec, options)
         fill = None
         if args.fill:
             print(f"[{time.monotonic() - began:6.0f}s] filling {args.fill:,} tips ...", flush=True)
@@ -287,8 +349,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         else:
             print(f"work directory kept: {workdir}")
     ratios, targets = evaluate(results, fill, args)
-    phases = list(results.values())
-    print_summary(phases, ratios, targets, params)
+    if memory is not None:
+        targets += memory_targets(memory, memory_phases)
+    phases = [*results.values(), *memory_phases]
+    print_summary(phases, ratios, targets, params, memory)
     if fill is not None:
         print()
         print(fill_db.describe(fill))
@@ -301,6 +365,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "phases": phases,
         "ratios": ratios,
         "targets": targets,
+        "memory": memory,
         "fill": fill,
     }
     path = write_json(data, args.out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -12,7 +12,7 @@ from typing import Any, Literal
 from benchmarks.fake import REVIEW_CHAT, BenchTelegram
 from benchmarks.process import BotProcess
 from benchmarks.report import latency_summary
-from benchmarks.traffic import Crowd, baseline_script, tipline_script
+from benchmarks.traffic import Crowd, LoadResult, baseline_script, tipline_script
 from bot.vault import new_master_key_text
 
 BotKind = Literal["tipline", "baseline"]
@@ -109,9 +109,42 @@ async def run_phase(spec: PhaseSpec, options: RunOptions) -> dict[str, Any]:
         finally:
             fake.latency = 0.0  # let a backlog drain quickly on the way out
             clean_stop = await bot.stop()
+    return phase_summary(
+        spec,
+        options,
+        len(script),
+        result,
+        bot,
+        bot_cpu=bot_cpu,
+        harness_cpu=harness_cpu,
+        memory=memory,
+        calls=calls,
+        review_messages=review_messages,
+        clean_stop=clean_stop,
+    )
+
+
+def phase_summary(
+    spec: PhaseSpec,
+    options: RunOptions,
+    per_tip: int,
+    result: LoadResult,
+    bot: BotProcess,
+    *,
+    bot_cpu: float,
+    harness_cpu: float,
+    memory: dict[str, int],
+    calls: Mapping[str, int],
+    review_messages: int,
+    clean_stop: bool,
+    errors_logged: int | None = None,
+) -> dict[str, Any]:
+    """One phase's (or one stretch of a phase's) numbers, as the table and the JSON show them.
+
+    `errors_logged` defaults to every ERROR line in the bot's log.
+    """
     elapsed = max(result.elapsed, 1e-9)
     flood_limits = options.flood_limits and spec.bot == "tipline"
-    per_tip = len(script)
     tip_equivalents = result.updates_answered / per_tip
     return {
         "key": spec.key,
@@ -150,7 +183,7 @@ async def run_phase(spec: PhaseSpec, options: RunOptions) -> dict[str, Any]:
         "bot_peak_rss_mb": round(memory.get("VmHWM", 0) / 1024, 1),
         "bot_startup_s": round(bot.startup_seconds, 3),
         "bot_stopped_cleanly": clean_stop,
-        "bot_errors_logged": bot.logged_errors(),
+        "bot_errors_logged": bot.logged_errors() if errors_logged is None else errors_logged,
         "harness_cpu_s": round(harness_cpu, 3),
         "harness_cpu_percent": 100 * harness_cpu / elapsed,
         "api_calls": dict(sorted(calls.items())),

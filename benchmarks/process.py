@@ -30,12 +30,15 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+MEMORY_FIELDS = ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem")
+
+
 def memory_kb(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM (peak resident set) of a live process, in kB."""
+    """VmRSS, VmHWM (peak resident set) and RSS by kind (anonymous, file, shmem), in kB."""
     values: dict[str, int] = {}
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         name, _, rest = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
+        if name in MEMORY_FIELDS:
             values[name] = int(rest.split()[0])
     return values
 

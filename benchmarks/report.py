@@ -150,6 +150,85 @@ def phase_rows(phases: Sequence[dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
+MEMORY_HEADER = (
+    "memory phase",
+    "tips",
+    "at s",
+    "tips/s",
+    "bot RSS MB",
+    "bot peak MB",
+    "anon MB",
+    "file MB",
+    "harness RSS MB",
+    "review msgs",
+)
+
+
+def memory_rows(memory: dict[str, Any], phases: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """The bot at start, and at the end of each half and once it settled after it."""
+    rates = {p["key"]: p["tips_per_s"] for p in phases}
+    points: list[tuple[str, dict[str, Any], float | None]] = [
+        ("bot started", memory["start"], None)
+    ]
+    for index, half in enumerate(memory["halves"]):
+        name = ("first", "second")[index]
+        points.append((f"end of {name} half", half["end"], rates.get(f"memory-{index + 1}")))
+        settled = half["settled"]
+        state = "settled" if settled.get("settled") else "still busy"
+        points.append((f"  {state} ({settled['settle_s']:.0f}s later)", settled, None))
+    return [
+        [
+            name,
+            _fmt(point["tips"]),
+            _fmt(point["t_s"]),
+            _fmt(rate, 2),
+            _fmt(point["bot_rss_mb"]),
+            _fmt(point["bot_peak_rss_mb"]),
+            _fmt(point["bot_anon_mb"]),
+            _fmt(point["bot_file_mb"]),
+            _fmt(point["harness_rss_mb"]),
+            _fmt(point.get("review_chat_messages")),
+        ]
+        for name, point, rate in points
+    ]
+
+
+def memory_lines(memory: dict[str, Any], width: int = 10) -> list[str]:
+    """The growth over the second half and the RSS curves, a few points of them."""
+    lines = []
+    n = memory["tips_per_half"]
+    if memory["growth_second_half_mb"] is not None:
+        lines.append(
+            f"bot RSS growth over the second {n:,} tips: settled"
+            f" {memory['growth_second_half_mb']:+.1f} MB"
+            f" ({_fmt(memory['growth_kb_per_tip'], 3)} KB/tip); end to end"
+            f" {memory['end_growth_second_half_mb']:+.1f} MB"
+            f" ({_fmt(memory['end_growth_kb_per_tip'], 3)} KB/tip); least-squares slope"
+            f" {_fmt(memory['slope_second_half_kb_per_tip'], 3)} KB/tip"
+        )
+    samples = memory["samples"]
+    if samples:
+        step = max(1, -(-len(samples) // width))
+        shown = samples[step - 1 :: step]
+        for what, key in (("bot", "bot_rss_mb"), ("harness", "harness_rss_mb")):
+            curve = "  ".join(f"{s['tips']:,}: {s[key]:.1f}" for s in shown)
+            lines.append(f"{what} RSS MB by finished tips: {curve}")
+    harness = memory["harness_rss_mb"]
+    lines.append(
+        f"harness (fake Bot API and crowd, lean={memory['harness_lean']}): RSS"
+        f" {_fmt(harness['start'])} MB at start, {_fmt(harness['after_n'])} after the first half,"
+        f" {_fmt(harness['after_2n'])} after the second, peak {_fmt(harness['peak'])}"
+    )
+    return lines
+
+
+def target(
+    name: str, goal: str, value: float | None, ok: bool | None, note: str = ""
+) -> dict[str, Any]:
+    """A target as the summary prints it and the JSON keeps it (ok None: not measured)."""
+    return {"target": name, "goal": goal, "measured": value, "met": ok, "note": note}
+
+
 def write_json(data: dict[str, Any], path: Path | None = None) -> Path:
     """Write `data` to `path`, or to results/<UTC timestamp>.json."""
     if path is None:

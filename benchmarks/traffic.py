@@ -131,12 +131,14 @@ class Crowd:
         *,
         step_timeout: float,
         deadline: float,
+        on_tip_done: Callable[[], None] | None = None,
     ) -> None:
         self.fake = fake
         self.script = script
         self.photo = photo
         self.step_timeout = step_timeout
         self.deadline = deadline
+        self.on_tip_done = on_tip_done  # called after each finished tip (memory sampling)
         self.result = LoadResult()
         self._ids: Iterator[int] = itertools.count(FIRST_USER_ID)
 
@@ -183,8 +185,10 @@ class Crowd:
             match = RECEIPT.search(str(last.get("text", ""))) if last else None
             if match:
                 result.receipts.append(match.group(1))
+            if self.on_tip_done is not None:
+                self.on_tip_done()
         finally:
-            self.fake.drop_feed(user_id)
+            self.fake.finished(user_id)
 
     async def closed_loop(self, tips: int, concurrency: int) -> LoadResult:
         """`concurrency` people at a time, each starting a new tip when theirs is done."""
