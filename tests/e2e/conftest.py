@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -71,6 +72,23 @@ class RunningBot:
     async def restart(self) -> None:
         await self.stop()
         await self.start()
+
+
+async def run_cli(cwd: Path, env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """`python -m bot ARGS` in a subprocess: exit code, standard output, standard error."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
 
 
 def write_policy(path: Path, extra: str = "") -> Path:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from storage.db import shipped_migrations
-from tests.e2e.conftest import FINANCE_CHAT, REVIEW_CHAT, write_policy
+from tests.e2e.conftest import FINANCE_CHAT, REVIEW_CHAT, run_cli, write_policy
 from tests.fake_telegram import FakeTelegram
 
 
@@ -29,30 +29,14 @@ def _env(tmp_path: Path, fake: FakeTelegram | None, **extra: str) -> dict[str, s
     return env
 
 
-async def _run(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
 async def test_keygen_prints_a_usable_key(tmp_path) -> None:
-    code, out, _ = await _run(tmp_path, _env(tmp_path, None), "keygen")
+    code, out, _ = await run_cli(tmp_path, _env(tmp_path, None), "keygen")
     assert code == 0
     assert len(base64.b64decode(out.strip(), validate=True)) == 32
 
 
 async def test_missing_setting_is_one_clear_line(tmp_path) -> None:
-    code, _, err = await _run(tmp_path, _env(tmp_path, None))
+    code, _, err = await run_cli(tmp_path, _env(tmp_path, None))
     assert code == 2
     first = err.splitlines()[0]
     assert first.startswith("tipline: TIPLINE_BOT_TOKEN is missing: it should be")
@@ -62,7 +46,7 @@ async def test_missing_setting_is_one_clear_line(tmp_path) -> None:
 
 async def test_wrong_token_is_reported_without_a_traceback(tmp_path, fake) -> None:
     env = _env(tmp_path, fake, TIPLINE_BOT_TOKEN="999999:WRONG-TOKEN")
-    code, _, err = await _run(tmp_path, env)
+    code, _, err = await run_cli(tmp_path, env)
     assert code == 2
     assert "the Bot API refused the token" in err
     assert "Traceback" not in err and "WRONG-TOKEN" not in err
@@ -70,7 +54,7 @@ async def test_wrong_token_is_reported_without_a_traceback(tmp_path, fake) -> No
 
 async def test_unreachable_review_chat_is_named(tmp_path, fake) -> None:
     env = _env(tmp_path, fake, TIPLINE_REVIEW_CHAT_ID="-1009999999999")
-    code, _, err = await _run(tmp_path, env)
+    code, _, err = await run_cli(tmp_path, env)
     assert code == 2
     assert "TIPLINE_REVIEW_CHAT_ID" in err and "Traceback" not in err
     assert "-1009999999999" not in err
@@ -78,13 +62,13 @@ async def test_unreachable_review_chat_is_named(tmp_path, fake) -> None:
 
 async def test_bot_not_in_finance_chat_is_named(tmp_path, fake) -> None:
     fake.set_member(FINANCE_CHAT, fake.bot_id, "left")
-    code, _, err = await _run(tmp_path, _env(tmp_path, fake))
+    code, _, err = await run_cli(tmp_path, _env(tmp_path, fake))
     assert code == 2
     assert "TIPLINE_FINANCE_CHAT_ID" in err
 
 
 async def test_migrate_reports_the_schema_version(tmp_path, fake) -> None:
-    code, out, _ = await _run(tmp_path, _env(tmp_path, fake), "migrate")
+    code, out, _ = await run_cli(tmp_path, _env(tmp_path, fake), "migrate")
     latest = shipped_migrations()[-1].version
     assert code == 0 and f"schema version {latest}" in out
     assert (tmp_path / "data" / "tipline.sqlite3").exists()
@@ -120,20 +104,20 @@ async def test_run_answers_a_tipster_and_stops_cleanly_on_sigterm(tmp_path, fake
 
 async def test_rotate_key_and_backup(tmp_path, fake) -> None:
     env = _env(tmp_path, fake)
-    assert (await _run(tmp_path, env, "audit-verify"))[0] == 0  # creates the key and the index
+    assert (await run_cli(tmp_path, env, "audit-verify"))[0] == 0  # creates the key and the index
     key_file = tmp_path / "secrets" / "master.key"
     first = key_file.read_text().splitlines()
-    code, out, err = await _run(tmp_path, env, "rotate-key")
+    code, out, err = await run_cli(tmp_path, env, "rotate-key")
     assert code == 0, err
     lines = key_file.read_text().splitlines()
     assert len(lines) == 2 and lines[1] == first[0]
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert "re-wrapped" in out and "remove those lines" in out
     key_file.write_text(lines[0] + "\n")  # the old key removed
-    code, out, _ = await _run(tmp_path, env, "audit-verify")
+    code, out, _ = await run_cli(tmp_path, env, "audit-verify")
     assert code == 0 and "intact" in out
-    code, out, _ = await _run(tmp_path, env, "backup", str(tmp_path / "backup"))
+    code, out, _ = await run_cli(tmp_path, env, "backup", str(tmp_path / "backup"))
     assert code == 0 and "does not contain the master key" in out
     assert (tmp_path / "backup" / "tipline.sqlite3").stat().st_size > 0
-    code, _, err = await _run(tmp_path, env, "backup", str(tmp_path / "backup"))
+    code, _, err = await run_cli(tmp_path, env, "backup", str(tmp_path / "backup"))
     assert code == 2 and "already holds a backup" in err

@@ -30,7 +30,6 @@ import os
 import random
 import re
 import sqlite3
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -38,7 +37,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import FINANCE_CHAT, FINANCE_CLERK, REVIEW_CHAT, REVIEWER, write_policy
+from tests.e2e.conftest import (
+    FINANCE_CHAT,
+    FINANCE_CLERK,
+    REVIEW_CHAT,
+    REVIEWER,
+    run_cli,
+    write_policy,
+)
 from tests.e2e.flows import send_text_tip
 from tests.e2e.test_kill9 import BotProcess
 from tests.fake_telegram import FakeTelegram, FakeUser
@@ -536,7 +542,8 @@ async def test_kill_9_during_review_and_rewards_pays_each_reward_once(tmp_path: 
         assert kills_during_work >= KILLS, f"only {kills_during_work} kills hit the work"
         _check_database(database, cases)
         _check_audit(database, cases)
-        audit_code, audit_out = await _audit_verify(tmp_path, env)
+        audit_code, out, err = await run_cli(tmp_path, env, "audit-verify")
+        audit_out = out + err
         assert audit_code == 0 and "intact" in audit_out, audit_out
         repeats = _check_messages(fake, bot, cases)
         print(f"{len(cases)} rewards paid once each; {repeats} repeat(s) from the crash window")
@@ -600,22 +607,6 @@ def _check_audit(database: Path, cases: list[Case]) -> None:
             if ref == case.reference and action == "reward_pay"
         ]
         assert pay["voucher"] == case.voucher and pay["id_checked"] is True
-
-
-async def _audit_verify(tmp_path: Path, env: dict[str, str]) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "audit-verify",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode is not None
-    return process.returncode, out.decode() + err.decode()
 
 
 def _check_messages(fake: FakeTelegram, bot: BotProcess, cases: list[Case]) -> int:

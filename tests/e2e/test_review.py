@@ -5,9 +5,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import struct
-import sys
 
-from tests.e2e.conftest import REVIEW_CHAT, REVIEWER, RunningBot, make_settings, write_policy
+from tests.e2e.conftest import (
+    REVIEW_CHAT,
+    REVIEWER,
+    RunningBot,
+    make_settings,
+    run_cli,
+    write_policy,
+)
 from tests.e2e.review_flows import answer_of, card_shows, find_card, press, tip_with_card
 from tests.images import has_metadata, jpeg_with_gps
 
@@ -263,18 +269,8 @@ async def test_audit_verify_detects_tampering(fake, bot: RunningBot, settings, t
     }
 
     async def verify() -> tuple[int, str]:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "audit-verify",
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, _ = await asyncio.wait_for(process.communicate(), 60)
-        return process.returncode or 0, out.decode()
+        code, out, _ = await run_cli(tmp_path, env, "audit-verify")
+        return code, out
 
     code, out = await verify()
     assert code == 0 and "intact (2 rows)" in out
