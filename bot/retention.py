@@ -11,6 +11,7 @@ deleted after `[retention] outbox_days`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from storage.blobs import BlobStore
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+PURGE_BATCH = 2000
 
 
 class RetentionService:
@@ -57,11 +60,24 @@ class RetentionService:
             shredded += len(due)
             if len(due) < 100:
                 break
-        async with self._db.transaction() as conn:
-            sent = await outbox.purge_finished(conn, now - self._outbox_days * 86_400)
         if shredded:
             await self._db.checkpoint()
             log.info("retention: destroyed the content of %d closed tip(s)", shredded)
-        if sent:
-            log.info("retention: deleted %d old delivery record(s)", sent)
         return shredded
+
+    async def purge_delivery_records(self) -> int:
+        """Delete outbox rows finished longer ago than `outbox_days`, a batch per transaction
+        so the database lock is never held for long (the first run after an upgrade may find
+        millions). Not run at start-up, so it never delays the bot becoming ready."""
+        cutoff = int(self._clock()) - self._outbox_days * 86_400
+        deleted = 0
+        while True:
+            async with self._db.transaction() as conn:
+                batch = await outbox.purge_finished(conn, cutoff, limit=PURGE_BATCH)
+            deleted += batch
+            if batch < PURGE_BATCH:
+                break
+            await asyncio.sleep(0)  # let waiting updates have the lock between batches
+        if deleted:
+            log.info("retention: deleted %d old delivery record(s)", deleted)
+        return deleted

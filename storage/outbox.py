@@ -88,10 +88,12 @@ async def finish(
     )
 
 
-async def purge_finished(conn: aiosqlite.Connection, before: int) -> int:
-    """Delete rows finished before `before` (sent, failed or dropped); return how many."""
+async def purge_finished(conn: aiosqlite.Connection, before: int, limit: int) -> int:
+    """Delete up to `limit` rows finished before `before` (sent, failed or dropped)."""
     cursor = await conn.execute(
-        "DELETE FROM outbox WHERE status != 'pending' AND finished_at < ?", (before,)
+        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
+        " WHERE status != 'pending' AND finished_at < ? LIMIT ?)",
+        (before, limit),
     )
     return cursor.rowcount
 
