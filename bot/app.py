@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 TipApplication = Application[ExtBot[Any], Context, dict[Any, Any], dict[Any, Any], BotData, Any]
 
 DRAFT_SWEEP_SECONDS = 3600
-# Bot API connections: enough for every handler and send slot at once (128 + 20) and a margin.
+# Bot API connections: one for every handler and send slot that may wait at once (128 + 32).
 HTTP_CONNECTIONS = 160
 
 

@@ -55,10 +55,8 @@ from storage.records import ItemRecord, OutboxRecord, ReportRecord
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 600
-# Rows in flight at once, per kind of recipient: posts to staff groups wait on the 20-a-minute
-# group limit and must not take the places of tipsters' receipts and notices.
-# Messages in flight at once, per recipient kind: staff posts can never starve tipsters' receipts
-# and notices. Flood limits per group are the rate limiter's business, not these numbers'.
+# Rows in flight at once, per kind of recipient: posts to staff groups (which may wait on the
+# 20-a-minute group limit) never take the places of tipsters' receipts and notices.
 SEND_CONCURRENCY = {"staff": 16, "tipster": 16}
 IDLE_POLL_SECONDS = 1.0
 # Rows looked at per round, and the pause between rounds while a backlog is being worked (every
