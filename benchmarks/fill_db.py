@@ -435,7 +435,7 @@ async def _trace_plans(db: Database, intake: IntakeService, receipt: str) -> lis
     try:
         await intake.status(4_000_000_001, receipt)
         async with db.read() as conn:
-            await outbox_repo.pending(conn)
+            await outbox_repo.pending(conn, "staff", 200)
         await intake.purge_stale_drafts()
         await intake.purge_old_counters()
     finally:

@@ -199,7 +199,7 @@ class Sender:
             rows = [
                 row
                 for target in SEND_CONCURRENCY
-                for row in await outbox_repo.pending(conn, limit=ROUND_ROWS, target=target)
+                for row in await outbox_repo.pending(conn, target, ROUND_ROWS)
             ]
         now = self._clock()
         groups: dict[tuple[str, int | None], list[OutboxRecord]] = {}

@@ -50,21 +50,16 @@ async def enqueue(
     return cursor.lastrowid
 
 
-async def pending(
-    conn: aiosqlite.Connection, limit: int = 200, target: str | None = None
-) -> list[OutboxRecord]:
-    """Pending rows in creation order (of one recipient kind, if given); the sender decides
-    which are due and in what order."""
-    if target is None:
-        sql = f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' ORDER BY id LIMIT ?"
-        params: list[object] = [limit]
-    else:
-        sql = (
-            f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' AND target = ?"
-            " ORDER BY id LIMIT ?"
-        )
-        params = [target, limit]
-    return [_record(row) for row in await fetch_all(conn, sql, params)]
+async def pending(conn: aiosqlite.Connection, target: str, limit: int) -> list[OutboxRecord]:
+    """Pending rows for one kind of recipient, in creation order; the sender decides which are
+    due and in what order."""
+    rows = await fetch_all(
+        conn,
+        f"SELECT {_COLUMNS} FROM outbox WHERE status = 'pending' AND target = ?"
+        " ORDER BY id LIMIT ?",
+        [target, limit],
+    )
+    return [_record(row) for row in rows]
 
 
 async def record_part(
