@@ -30,6 +30,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check bot handlers storage tests benchmarks
 	$(BIN)/ruff format --check bot handlers storage tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed-test

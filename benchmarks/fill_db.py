@@ -41,13 +41,15 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 from benchmarks.fake import REVIEW_CHAT, BenchTelegram
 from benchmarks.process import BotProcess
 from benchmarks.report import latency_summary, machine, table, write_json
-from bot import alias, codes
-from bot import policy as policy_module
-from bot import vault as vault_module
-from bot.intake import IntakeService, ItemKind, ReceiptUnknown
-from bot.keys import open_vault
-from bot.vault import INDEX_KEY_NAME, KeyRing, Vault, WrappedKey, new_master_key_text
-from bot.workflow import ReportStatus
+from bot.crypto import vault as vault_module
+from bot.crypto.keys import open_vault
+from bot.crypto.vault import INDEX_KEY_NAME, KeyRing, Vault, WrappedKey, new_master_key_text
+from bot.domain import alias, codes
+from bot.domain import policy as policy_module
+from bot.domain.errors import ReceiptUnknown
+from bot.domain.items import ItemKind
+from bot.domain.report import ReportStatus
+from bot.services.intake import IntakeService
 from storage import keys as keys_repo
 from storage.blobs import BlobStore
 from storage.db import Database

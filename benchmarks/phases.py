@@ -13,7 +13,7 @@ from benchmarks.fake import REVIEW_CHAT, BenchTelegram
 from benchmarks.process import BotProcess
 from benchmarks.report import latency_summary
 from benchmarks.traffic import Crowd, LoadResult, baseline_script, tipline_script
-from bot.vault import new_master_key_text
+from bot.crypto.vault import new_master_key_text
 
 BotKind = Literal["tipline", "baseline"]
 

@@ -12,12 +12,12 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from bot import vault
 from bot.app import StartupError, serve
-from bot.audit import AuditLog
 from bot.config import ConfigError, Settings, load_key_ring, load_settings
-from bot.keys import add_key_to_file, open_vault, rewrap_all
+from bot.crypto import vault
+from bot.crypto.keys import add_key_to_file, open_vault, rewrap_all
 from bot.logs import configure_logging
+from bot.services.audit import AuditLog
 from storage.db import DB_FILENAME, Database, DatabaseError
 
 log = logging.getLogger("tipline")

@@ -25,24 +25,24 @@ from telegram.ext import (
     ExtBot,
 )
 
-from bot import policy as policy_module
-from bot.audit import AuditLog
 from bot.config import Settings, load_key_ring
-from bot.i18n import Catalogue, language_for
-from bot.intake import IntakeService
-from bot.jobs import Jobs
-from bot.keys import open_vault
+from bot.crypto.keys import open_vault
+from bot.domain import policy as policy_module
+from bot.domain.policy import Policy, PolicyError
 from bot.logs import quiet_libraries
-from bot.policy import Policy, PolicyError
-from bot.posts import PostRenderer
-from bot.ratelimit import MessageRateLimiter
-from bot.retention import RetentionService
-from bot.review import ReviewService
-from bot.rewards import RewardService
-from bot.runtime import BotData, Context, Runtime
-from bot.sender import Sender
-from bot.transport import AiohttpRequest
-from bot.updates import UpdatePipeline
+from bot.services.audit import AuditLog
+from bot.services.intake import IntakeService
+from bot.services.jobs import Jobs
+from bot.services.retention import RetentionService
+from bot.services.review import ReviewService
+from bot.services.rewards import RewardService
+from bot.telegram.i18n import Catalogue, language_for
+from bot.telegram.posts import PostRenderer
+from bot.telegram.ratelimit import MessageRateLimiter
+from bot.telegram.runtime import BotData, Context, Runtime
+from bot.telegram.sender import Sender
+from bot.telegram.transport import AiohttpRequest
+from bot.telegram.updates import UpdatePipeline
 from handlers import finance, review, tipster
 from storage.blobs import BlobStore
 from storage.db import AlreadyApplied, Database

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot import vault
+from bot.crypto import vault
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,12 @@ from telegram import (
 )
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.i18n import Html
-from bot.policy import ClaimMode
-from bot.review import Actor, PromptAnswered, ReviewError
-from bot.rewards import LedgerRow
-from bot.runtime import Context
+from bot.domain.errors import PromptAnswered, ReviewError
+from bot.domain.policy import ClaimMode
+from bot.services.review import Actor
+from bot.services.rewards import LedgerRow
+from bot.telegram.i18n import Html
+from bot.telegram.runtime import Context
 from handlers.review import money_params
 from handlers.roles import StaffRole, authorize, replied_prompt
 

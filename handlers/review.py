@@ -19,17 +19,12 @@ from telegram import (
 )
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.i18n import Html
-from bot.policy import Tier
-from bot.review import (
-    Actor,
-    HeldByOther,
-    HistoryEntry,
-    RaceLost,
-    ReviewError,
-)
-from bot.runtime import Context
-from bot.workflow import Action
+from bot.domain.errors import HeldByOther, RaceLost, ReviewError
+from bot.domain.policy import Tier
+from bot.domain.report import Action
+from bot.services.review import Actor, HistoryEntry
+from bot.telegram.i18n import Html
+from bot.telegram.runtime import Context
 from handlers.roles import StaffRole, authorize, replied_prompt
 
 PREFIX = "v1:r:"

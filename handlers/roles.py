@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
-from bot.runtime import Context
+from bot.telegram.runtime import Context
 from storage.records import PromptRecord
 
 ANONYMOUS_ADMIN_ID = 1087968824  # Telegram's GroupAnonymousBot

@@ -33,23 +33,20 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot.i18n import LANGUAGES, Catalogue, Html, language_for
-from bot.intake import (
+from bot.domain.errors import AnswerClosed, IntakeError, NoDraft
+from bot.domain.items import (
     DraftView,
     IncomingAttachment,
-    IntakeError,
     ItemKind,
-    NoDraft,
     PreparedItem,
     Step,
-    TipsterRewardView,
     check_attachment_size,
-    prepare_attachment,
     prepare_location,
     prepare_text,
 )
-from bot.review import AnswerClosed
-from bot.runtime import Context
+from bot.services.intake import TipsterRewardView, prepare_attachment
+from bot.telegram.i18n import LANGUAGES, Catalogue, Html, language_for
+from bot.telegram.runtime import Context
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from bot.codes import normalize_receipt
+from bot.domain.codes import normalize_receipt
 from tests.e2e.conftest import REVIEW_CHAT, RunningBot
 from tests.e2e.flows import (
     added,

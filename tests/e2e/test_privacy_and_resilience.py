@@ -7,7 +7,7 @@ import logging
 import struct
 from pathlib import Path
 
-from bot.codes import normalize_receipt
+from bot.domain.codes import normalize_receipt
 from tests.e2e.conftest import REVIEW_CHAT, RunningBot
 from tests.e2e.flows import added, begin, send_text_tip, submit
 from tests.images import EXIF_CANARY, jpeg_with_gps

@@ -6,8 +6,8 @@ import asyncio
 
 from telegram.ext import ApplicationBuilder
 
-from bot.updates import UpdatePipeline
-from bot.vault import KeyRing, Vault, new_master_key_text
+from bot.crypto.vault import KeyRing, Vault, new_master_key_text
+from bot.telegram.updates import UpdatePipeline
 from storage.db import Database
 
 

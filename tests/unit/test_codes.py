@@ -8,7 +8,7 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import codes
+from bot.domain import codes
 
 
 def test_receipt_has_at_least_80_bits_in_readable_groups() -> None:

@@ -4,28 +4,26 @@ from __future__ import annotations
 
 import pytest
 
-from bot import intake as intake_module
-from bot.intake import (
+from bot.crypto.vault import KeyRing, Vault, new_master_key_text
+from bot.domain.errors import (
     AttachmentTooLarge,
     DailyLimitReached,
-    IncomingAttachment,
-    IntakeService,
-    ItemKind,
     NoDraft,
     NothingToSubmit,
     ReceiptMalformed,
     ReceiptRateLimited,
     ReceiptUnknown,
-    Step,
     TextTooLong,
     TooManyAttachments,
     TooManyItems,
     UnknownChoice,
     WrongStep,
 )
-from bot.policy import load as load_policy
-from bot.vault import KeyRing, Vault, new_master_key_text
-from bot.workflow import ReportStatus
+from bot.domain.items import IncomingAttachment, ItemKind, Step
+from bot.domain.policy import load as load_policy
+from bot.domain.report import ReportStatus
+from bot.services import intake as intake_module
+from bot.services.intake import IntakeService
 from storage import drafts, reports
 from storage.blobs import BlobStore
 from storage.db import Database

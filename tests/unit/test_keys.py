@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.audit import AuditLog
-from bot.intake import IntakeService
-from bot.keys import add_key_to_file, open_vault, rewrap_all
-from bot.policy import load as load_policy
-from bot.vault import KeyRing, WrappedKey
+from bot.crypto.keys import add_key_to_file, open_vault, rewrap_all
+from bot.crypto.vault import KeyRing, WrappedKey
+from bot.domain.policy import load as load_policy
+from bot.services.audit import AuditLog
+from bot.services.intake import IntakeService
 from storage import reports
 from storage.blobs import BlobStore
 from storage.db import Database

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.deadlines import add_months, add_working_days, month_bounds
-from bot.money import AmountError, format_money, parse_amount
+from bot.domain.deadlines import add_months, add_working_days, month_bounds
+from bot.domain.money import AmountError, format_money, parse_amount
 
 
 def _ts(*args: int) -> int:

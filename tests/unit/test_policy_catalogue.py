@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import Catalogue, Html, language_for
-from bot.policy import PolicyError, load
-from bot.workflow import TRANSITIONS, Action, ReportStatus, TransitionError, check_transition
+from bot.domain.policy import PolicyError, load
+from bot.domain.report import TRANSITIONS, Action, ReportStatus, TransitionError, check_transition
+from bot.telegram.i18n import Catalogue, Html, language_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

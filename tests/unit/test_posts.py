@@ -7,7 +7,7 @@ import html
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.posts import MESSAGE_LIMIT, escaped_chunks, pack_blocks
+from bot.telegram.posts import MESSAGE_LIMIT, escaped_chunks, pack_blocks
 
 
 @given(st.text(alphabet=st.sampled_from("ab<>&\"' 中\n"), max_size=3000), st.integers(8, 500))

@@ -8,11 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.audit import AuditLog
-from bot.intake import IntakeService, prepare_text
-from bot.policy import load as load_policy
-from bot.review import (
-    Actor,
+from bot.crypto.vault import KeyRing, Vault, new_master_key_text
+from bot.domain.errors import (
     AnswerClosed,
     BadOriginal,
     HeldByOther,
@@ -20,11 +17,11 @@ from bot.review import (
     NotNow,
     PromptAnswered,
     RaceLost,
-    ReviewService,
     TipNotFound,
 )
-from bot.vault import KeyRing, Vault, new_master_key_text
-from bot.workflow import (
+from bot.domain.items import prepare_text
+from bot.domain.policy import load as load_policy
+from bot.domain.report import (
     DECIDED,
     TARGET,
     TRANSITIONS,
@@ -32,6 +29,9 @@ from bot.workflow import (
     ReportStatus,
     allowed_actions,
 )
+from bot.services.audit import AuditLog
+from bot.services.intake import IntakeService
+from bot.services.review import Actor, ReviewService
 from storage import reports
 from storage.blobs import BlobStore
 from storage.db import Database

@@ -6,13 +6,9 @@ import asyncio
 
 import pytest
 
-from bot.audit import AuditLog
-from bot.codes import normalize_claim_code
-from bot.intake import IntakeService
-from bot.jobs import Jobs
-from bot.policy import load as load_policy
-from bot.review import Actor, ReviewService
-from bot.rewards import (
+from bot.crypto.vault import KeyRing, Vault, new_master_key_text, open_with_receipt
+from bot.domain.codes import normalize_claim_code
+from bot.domain.errors import (
     AlreadyApproved,
     AlreadyRewarded,
     AmountOutOfRange,
@@ -23,10 +19,14 @@ from bot.rewards import (
     NotVerified,
     OverBudget,
     ProposerCannotApprove,
-    RewardService,
 )
-from bot.vault import KeyRing, Vault, new_master_key_text, open_with_receipt
-from bot.workflow import Action
+from bot.domain.policy import load as load_policy
+from bot.domain.report import Action
+from bot.services.audit import AuditLog
+from bot.services.intake import IntakeService
+from bot.services.jobs import Jobs
+from bot.services.review import Actor, ReviewService
+from bot.services.rewards import RewardService
 from storage import rewards as rewards_repo
 from storage import schedules
 from storage.blobs import BlobStore

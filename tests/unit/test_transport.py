@@ -17,7 +17,7 @@ from aiohttp import web
 from telegram import Bot
 from telegram.error import BadRequest, NetworkError, TimedOut
 
-from bot.transport import AiohttpRequest
+from bot.telegram.transport import AiohttpRequest
 
 TOKEN = "123456:SECRET-TOKEN-VALUE"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

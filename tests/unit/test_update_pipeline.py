@@ -14,8 +14,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ApplicationBuilder, MessageHandler, filters
 
-from bot.updates import UpdatePipeline
-from bot.vault import KeyRing, Vault, new_master_key_text
+from bot.crypto.vault import KeyRing, Vault, new_master_key_text
+from bot.telegram.updates import UpdatePipeline
 from storage.db import Database
 from tests.fake_telegram import FakeTelegram
 

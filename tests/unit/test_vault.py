@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.vault import KeyRing, KeyRingError, Vault, VaultError, WrappedKey, new_master_key_text
+from bot.crypto.vault import (
+    KeyRing,
+    KeyRingError,
+    Vault,
+    VaultError,
+    WrappedKey,
+    new_master_key_text,
+)
 
 
 def _ring(*texts: str) -> KeyRing:
@@ -117,7 +124,7 @@ def test_key_file_is_created_owner_only_and_never_overwritten(tmp_path) -> None:
 
 
 def test_sealed_to_receipt_opens_only_with_that_receipt() -> None:
-    from bot.vault import open_with_receipt, receipt_box_public, seal_to_receipt
+    from bot.crypto.vault import open_with_receipt, receipt_box_public, seal_to_receipt
 
     public = receipt_box_public("RECEIPT00000000000001", "uid-1")
     sealed = seal_to_receipt(public, "uid-1", b"CLAIM-CODE")

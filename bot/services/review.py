@@ -15,12 +15,23 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bot.audit import AuditLog
-from bot.deadlines import add_working_days
-from bot.intake import ItemKind, PreparedItem, item_payload
-from bot.policy import Policy
-from bot.vault import DataKey, Vault, WrappedKey
-from bot.workflow import (
+from bot.crypto.vault import DataKey, Vault, WrappedKey
+from bot.domain.deadlines import add_working_days
+from bot.domain.errors import (
+    AnswerClosed,
+    BadOriginal,
+    HeldByOther,
+    NoContact,
+    NotNow,
+    PromptAnswered,
+    RaceLost,
+    TextMissing,
+    TextTooLongForStaff,
+    TipNotFound,
+)
+from bot.domain.items import ItemKind, PreparedItem
+from bot.domain.policy import Policy
+from bot.domain.report import (
     OPEN,
     TARGET,
     Action,
@@ -28,6 +39,8 @@ from bot.workflow import (
     allowed_actions,
     needs_holder,
 )
+from bot.services.audit import AuditLog
+from bot.services.intake import item_payload
 from storage import drafts, reports, schedules
 from storage import outbox as outbox_repo
 from storage import review as review_repo
@@ -51,65 +64,11 @@ MAX_QUESTION_CHARS = 1000
 MAX_NOTE_CHARS = 2000
 
 
-class ReviewError(Exception):
-    """A refusal the reviewer is told about; `key` names the catalogue message."""
-
-    key = "staff.error.generic"
-
-    def __init__(self, **params: object) -> None:
-        super().__init__(self.key)
-        self.params = params
-
-
-class TipNotFound(ReviewError):
-    key = "staff.error.not_found"
-
-
-class NotNow(ReviewError):
-    """The tip has moved on: the action is not allowed in its current state."""
-
-    key = "staff.error.not_now"
-
-
-class HeldByOther(ReviewError):
-    key = "staff.error.held"
-
-
-class RaceLost(ReviewError):
-    key = "staff.error.race_lost"
-
-
-class NoContact(ReviewError):
-    key = "staff.error.no_contact"
-
-
-class BadOriginal(ReviewError):
-    key = "staff.error.bad_original"
-
-
-class TextMissing(ReviewError):
-    key = "staff.error.text_missing"
-
-
-class TextTooLongForStaff(ReviewError):
-    key = "staff.error.text_too_long"
-
-
-class PromptAnswered(ReviewError):
-    """The prompt a reply answers is gone: another reply to it was applied first."""
-
-    key = "staff.error.prompt_answered"
-
-
 async def consume_prompt(conn: aiosqlite.Connection, prompt: PromptRecord) -> None:
     """Close the prompt in the transaction that applies its reply, so a crash can never close
     it without the effect (or apply the effect and leave it open)."""
     if not await review_repo.delete_prompt(conn, prompt.chat_id, prompt.message_id):
         raise PromptAnswered()
-
-
-class AnswerClosed(Exception):
-    """The tipster's answer window is not open (or the tip no longer takes answers)."""
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.i18n import Catalogue, Html
-from bot.intake import ItemKind, item_payload
-from bot.money import format_money
-from bot.policy import Policy
-from bot.rewards import Budget
-from bot.vault import DataKey
-from bot.workflow import Action, ReportStatus, allowed_actions
+from bot.crypto.vault import DataKey
+from bot.domain.items import ItemKind
+from bot.domain.money import format_money
+from bot.domain.policy import Policy
+from bot.domain.report import Action, ReportStatus, allowed_actions
+from bot.services.intake import item_payload
+from bot.services.rewards import Budget
+from bot.telegram.i18n import Catalogue, Html
 from storage.blobs import BlobStore
 from storage.records import ItemRecord, ReportRecord, RewardRecord
 

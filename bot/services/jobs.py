@@ -4,8 +4,8 @@ PTB's JobQueue only triggers `sweep()` (every `[jobs] sweep_seconds`), and it al
 start, so nothing that fell due while the bot was down is lost. Each row is claimed with a
 compare-and-set update in the same transaction as its effects: two sweepers never run it twice.
 
-Kinds: reward deadlines (bot.rewards), SLA reminders for unclaimed tips and escalation to the
-review chat's admins, unanswered questions returning to review, and the digests.
+Kinds: reward deadlines (bot.services.rewards), SLA reminders for unclaimed tips and
+escalation to the review chat's admins, unanswered questions returning to review, and the digests.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 
 import aiosqlite
 
-from bot.policy import Policy
-from bot.rewards import RewardService
-from bot.workflow import OPEN, ReportStatus
+from bot.domain.policy import Policy
+from bot.domain.report import OPEN, ReportStatus
+from bot.services.rewards import RewardService
 from storage import outbox as outbox_repo
 from storage import reports, schedules
 from storage import review as review_repo

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bot.vault import AUDIT_KEY_ID, Vault, VaultError
+from bot.crypto.vault import AUDIT_KEY_ID, Vault, VaultError
 from storage import audit as audit_repo
 from storage.db import Database
 from storage.records import AuditRecord

@@ -17,14 +17,39 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot import codes
-from bot.audit import AuditLog
-from bot.deadlines import add_months, add_working_days, month_bounds
-from bot.money import AmountError, parse_amount
-from bot.policy import ClaimMode, Policy, Tier
-from bot.review import Actor, HeldByOther, ReviewError, TipNotFound, consume_prompt
-from bot.vault import DataKey, Vault, VaultError, WrappedKey, open_with_receipt, seal_to_receipt
-from bot.workflow import ReportStatus
+from bot.crypto.vault import (
+    DataKey,
+    Vault,
+    VaultError,
+    WrappedKey,
+    open_with_receipt,
+    seal_to_receipt,
+)
+from bot.domain import codes
+from bot.domain.deadlines import add_months, add_working_days, month_bounds
+from bot.domain.errors import (
+    AlreadyApproved,
+    AlreadyRewarded,
+    AmountOutOfRange,
+    CodeMalformed,
+    CodeRateLimited,
+    CodeUnknown,
+    HeldByOther,
+    IdNotChecked,
+    JustificationMissing,
+    NotVerified,
+    OverBudget,
+    ProposerCannotApprove,
+    RewardMovedOn,
+    TipNotFound,
+    UnknownTier,
+    VoucherMissing,
+)
+from bot.domain.money import AmountError, parse_amount
+from bot.domain.policy import ClaimMode, Policy, Tier
+from bot.domain.report import ReportStatus
+from bot.services.audit import AuditLog
+from bot.services.review import Actor, consume_prompt
 from storage import outbox as outbox_repo
 from storage import ratelimit, reports, schedules
 from storage import review as review_repo
@@ -42,62 +67,6 @@ class RewardStatus:
     OFFERED = "offered"
     PAID = "paid"
     EXPIRED = "expired"
-
-
-class NotVerified(ReviewError):
-    key = "reward.error.not_verified"
-
-
-class AlreadyRewarded(ReviewError):
-    key = "reward.error.already"
-
-
-class UnknownTier(ReviewError):
-    key = "reward.error.unknown_tier"
-
-
-class AmountOutOfRange(ReviewError):
-    key = "reward.error.amount_range"
-
-
-class JustificationMissing(ReviewError):
-    key = "reward.error.justification"
-
-
-class ProposerCannotApprove(ReviewError):
-    key = "reward.error.own_proposal"
-
-
-class AlreadyApproved(ReviewError):
-    key = "reward.error.already_approved"
-
-
-class RewardMovedOn(ReviewError):
-    key = "reward.error.moved_on"
-
-
-class OverBudget(ReviewError):
-    key = "reward.error.over_budget"
-
-
-class CodeMalformed(ReviewError):
-    key = "reward.error.code_malformed"
-
-
-class CodeUnknown(ReviewError):
-    key = "reward.error.code_unknown"
-
-
-class CodeRateLimited(ReviewError):
-    key = "reward.error.code_rate_limited"
-
-
-class IdNotChecked(ReviewError):
-    key = "reward.error.id_not_checked"
-
-
-class VoucherMissing(ReviewError):
-    key = "reward.error.voucher"
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,12 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.i18n import Html
-from bot.intake import ItemKind
-from bot.posts import (
+from bot.crypto.vault import DataKey, Vault, VaultError, WrappedKey
+from bot.domain.items import ItemKind
+from bot.domain.report import ReportStatus
+from bot.services.rewards import RewardService, approvals_needed
+from bot.telegram.i18n import Html
+from bot.telegram.posts import (
     CardState,
     FinanceView,
     Keyboard,
@@ -42,9 +45,6 @@ from bot.posts import (
     PostRenderer,
     TextPart,
 )
-from bot.rewards import RewardService, approvals_needed
-from bot.vault import DataKey, Vault, VaultError, WrappedKey
-from bot.workflow import ReportStatus
 from storage import drafts, reports
 from storage import outbox as outbox_repo
 from storage import review as review_repo

@@ -57,7 +57,7 @@ class Catalogue:
     @classmethod
     def load(cls) -> Catalogue:
         messages: dict[str, dict[str, str]] = {}
-        folder = resources.files("bot").joinpath("locales")
+        folder = resources.files("bot.telegram").joinpath("locales")
         for language, filename in _FILES.items():
             flat: dict[str, str] = {}
             _flatten("", tomllib.loads(folder.joinpath(filename).read_text("utf-8")), flat)

@@ -7,17 +7,17 @@ from typing import Any
 
 from telegram.ext import CallbackContext, ExtBot
 
-from bot.audit import AuditLog
 from bot.config import Settings
-from bot.i18n import Catalogue
-from bot.intake import IntakeService
-from bot.jobs import Jobs
-from bot.policy import Policy
-from bot.retention import RetentionService
-from bot.review import ReviewService
-from bot.rewards import RewardService
-from bot.sender import Sender
-from bot.vault import Vault
+from bot.crypto.vault import Vault
+from bot.domain.policy import Policy
+from bot.services.audit import AuditLog
+from bot.services.intake import IntakeService
+from bot.services.jobs import Jobs
+from bot.services.retention import RetentionService
+from bot.services.review import ReviewService
+from bot.services.rewards import RewardService
+from bot.telegram.i18n import Catalogue
+from bot.telegram.sender import Sender
 from storage.blobs import BlobStore
 from storage.db import Database
 

@@ -25,7 +25,7 @@ from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.vault import Vault, VaultError
+from bot.crypto.vault import Vault, VaultError
 from storage import inbox
 from storage.db import APPLYING, Applying, Database
 

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.vault import (
+from bot.crypto.vault import (
     INDEX_KEY_NAME,
     KEY_BYTES,
     KeyRing,

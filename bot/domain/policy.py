@@ -340,7 +340,7 @@ def parse(document: dict[str, Any]) -> Policy:
 
 
 def shipped_document() -> dict[str, Any]:
-    text = resources.files("bot").joinpath("policy_default.toml").read_text("utf-8")
+    text = resources.files("bot.domain").joinpath("policy_default.toml").read_text("utf-8")
     return tomllib.loads(text)
 
 

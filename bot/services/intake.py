@@ -13,14 +13,44 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
-from pathlib import PurePosixPath
 from typing import Any, Protocol
 
-from bot import alias, codes, media
-from bot.policy import Policy
-from bot.vault import DataKey, Vault, WrappedKey, receipt_box_public
-from bot.workflow import ReportStatus
+from bot.crypto.vault import DataKey, Vault, WrappedKey, receipt_box_public
+from bot.domain import alias, codes
+from bot.domain.errors import (
+    AreaTooLong,
+    DailyLimitReached,
+    EmptyText,
+    ImageUnreadable,
+    NoDraft,
+    NothingToSubmit,
+    ReceiptMalformed,
+    ReceiptRateLimited,
+    ReceiptUnknown,
+    TooManyAttachments,
+    TooManyItems,
+    UnknownChoice,
+    WrongStep,
+)
+from bot.domain.items import (
+    ATTACHMENT_KINDS,
+    MAX_AREA_CHARS,
+    DraftView,
+    IncomingAttachment,
+    ItemKind,
+    ItemSummary,
+    PreparedItem,
+    Step,
+    check_attachment_size,
+    clean_text,
+    file_extension,
+    prepare_location,
+    prepare_text,
+)
+from bot.domain.media import looks_like_image
+from bot.domain.policy import Policy
+from bot.domain.report import ReportStatus
+from bot.media import images
 from storage import drafts, inbox, ratelimit, reports, schedules
 from storage import outbox as outbox_repo
 from storage.blobs import BlobStore
@@ -28,130 +58,6 @@ from storage.db import Database
 from storage.records import DraftRecord, ReportRecord
 
 Clock = Callable[[], float]
-
-MAX_AREA_CHARS = 100
-MAX_FILE_EXTENSION = 8
-
-
-class Step(StrEnum):
-    """Where a draft is in the dialogue."""
-
-    CATEGORY = "category"
-    AREA = "area"
-    DESCRIBE = "describe"
-    CONFIRM = "confirm"
-
-
-class ItemKind(StrEnum):
-    TEXT = "text"
-    PHOTO = "photo"
-    DOCUMENT = "document"
-    VIDEO = "video"
-    LOCATION = "location"
-
-
-ATTACHMENT_KINDS = frozenset({ItemKind.PHOTO, ItemKind.DOCUMENT, ItemKind.VIDEO})
-
-
-class IntakeError(Exception):
-    """A refusal the tipster is told about; `key` names the catalogue message."""
-
-    key = "error.generic"
-
-    def __init__(self, **params: object) -> None:
-        super().__init__(self.key)
-        self.params = params
-
-
-class NoDraft(IntakeError):
-    key = "error.no_draft"
-
-
-class WrongStep(IntakeError):
-    key = "error.wrong_step"
-
-
-class UnknownChoice(IntakeError):
-    key = "error.unknown_choice"
-
-
-class DailyLimitReached(IntakeError):
-    key = "error.daily_limit"
-
-
-class TextTooLong(IntakeError):
-    key = "error.text_too_long"
-
-
-class AreaTooLong(IntakeError):
-    key = "error.area_too_long"
-
-
-class EmptyText(IntakeError):
-    key = "error.empty_text"
-
-
-class TooManyItems(IntakeError):
-    key = "error.too_many_items"
-
-
-class TooManyAttachments(IntakeError):
-    key = "error.too_many_attachments"
-
-
-class AttachmentTooLarge(IntakeError):
-    key = "error.attachment_too_large"
-
-
-class ImageUnreadable(IntakeError):
-    key = "error.image_unreadable"
-
-
-class NothingToSubmit(IntakeError):
-    key = "error.nothing_to_submit"
-
-
-class ReceiptMalformed(IntakeError):
-    key = "error.receipt_malformed"
-
-
-class ReceiptUnknown(IntakeError):
-    key = "error.receipt_unknown"
-
-
-class ReceiptRateLimited(IntakeError):
-    key = "error.receipt_rate_limited"
-
-
-@dataclass(frozen=True)
-class ItemSummary:
-    """What the tipster sees of one part of their tip in the summary."""
-
-    kind: ItemKind
-    chars: int = 0
-    preview: str = ""
-    extension: str = ""
-    metadata_removed: bool = True
-
-
-@dataclass(frozen=True)
-class DraftView:
-    step: Step
-    language: str
-    category: str | None
-    area: str | None
-    contact_allowed: bool
-    items: tuple[ItemSummary, ...]
-    resumed: bool = False
-    delete_after: bool = False
-
-    @property
-    def attachments(self) -> int:
-        return sum(1 for item in self.items if item.kind in ATTACHMENT_KINDS)
-
-    @property
-    def has_unscrubbed_files(self) -> bool:
-        return any(not item.metadata_removed for item in self.items)
 
 
 @dataclass(frozen=True)
@@ -174,7 +80,7 @@ class TipsterRewardView(Protocol):
 
 
 class RewardReader(Protocol):
-    """What /status needs of the reward scheme (bot.rewards.RewardService provides it)."""
+    """What /status needs of the reward scheme (bot.services.rewards.RewardService provides it)."""
 
     async def for_tipster(
         self, report: ReportRecord, normalized_receipt: str
@@ -188,16 +94,6 @@ class StatusView:
     submitted_at: int
     contact_stored: bool
     reward: TipsterRewardView | None = None
-
-
-@dataclass(frozen=True)
-class IncomingAttachment:
-    """A file the handler downloaded; the service decides how it is cleaned and stored."""
-
-    kind: ItemKind
-    data: bytes
-    mime: str | None
-    file_name: str | None = None
 
 
 @dataclass
@@ -245,82 +141,24 @@ def _summary(raw: dict[str, Any]) -> ItemSummary:
     )
 
 
-def _extension(file_name: str | None) -> str:
-    suffix = PurePosixPath(file_name or "").suffix.lower()
-    if not suffix or len(suffix) > MAX_FILE_EXTENSION or not suffix[1:].isalnum():
-        return ""
-    return suffix
-
-
-def _clean_text(text: str) -> str:
-    """Drop control characters other than newlines and tabs; keep everything else as typed."""
-    return "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
-
-
-def _preview(text: str, limit: int = 60) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def item_payload(key: DataKey, sealed: bytes) -> dict[str, Any]:
     """Open a sealed item into its JSON payload."""
     result: dict[str, Any] = json.loads(key.open("item", sealed))
     return result
 
 
-@dataclass(frozen=True)
-class PreparedItem:
-    """One part of a tip or an answer, cleaned and checked, ready to be sealed."""
-
-    payload: dict[str, Any]
-    summary: dict[str, Any]
-    blob: bytes | None = None
-
-    @property
-    def kind(self) -> ItemKind:
-        return ItemKind(self.payload["kind"])
-
-
-def prepare_text(policy: Policy, text: str) -> PreparedItem:
-    cleaned = _clean_text(text)
-    if not cleaned:
-        raise EmptyText()
-    limit = policy.intake.max_text_chars
-    if len(cleaned) > limit:
-        raise TextTooLong(limit=limit, length=len(cleaned))
-    return PreparedItem(
-        {"kind": ItemKind.TEXT, "text": cleaned},
-        {"kind": ItemKind.TEXT, "chars": len(cleaned), "preview": _preview(cleaned)},
-    )
-
-
-def prepare_location(latitude: float, longitude: float) -> PreparedItem:
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise UnknownChoice()
-    return PreparedItem(
-        {"kind": ItemKind.LOCATION, "latitude": latitude, "longitude": longitude},
-        {"kind": ItemKind.LOCATION},
-    )
-
-
-def check_attachment_size(policy: Policy, size: int | None) -> None:
-    limit = policy.intake.max_attachment_bytes
-    if size is not None and size > limit:
-        raise AttachmentTooLarge(limit_mb=limit // 1_000_000)
-
-
 def prepare_attachment(policy: Policy, incoming: IncomingAttachment) -> PreparedItem:
     """Clean an image (from a photo or a file) or label another file as not cleaned."""
     check_attachment_size(policy, len(incoming.data))
-    extension = _extension(incoming.file_name)
+    extension = file_extension(incoming.file_name)
     data, mime, removed = incoming.data, incoming.mime or "application/octet-stream", False
     kind = incoming.kind
     if kind is ItemKind.PHOTO or (
-        kind is ItemKind.DOCUMENT and media.looks_like_image(incoming.mime, extension)
+        kind is ItemKind.DOCUMENT and looks_like_image(incoming.mime, extension)
     ):
         try:
-            clean = media.scrub_image(incoming.data)
-        except media.MediaError:
+            clean = images.scrub_image(incoming.data)
+        except images.MediaError:
             if kind is ItemKind.PHOTO:
                 raise ImageUnreadable() from None
         else:
@@ -487,7 +325,7 @@ class IntakeService:
                 raise UnknownChoice()
             area = f"key:{area_key}"
         elif typed is not None:
-            cleaned = " ".join(_clean_text(typed).split())
+            cleaned = " ".join(clean_text(typed).split())
             if not cleaned:
                 raise EmptyText()
             if len(cleaned) > MAX_AREA_CHARS:

@@ -10,7 +10,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 40_000_000
 _IMAGE_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"}
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic"}
 
 
 class MediaError(Exception):
@@ -58,7 +57,3 @@ def scrub_image(data: bytes) -> CleanImage:
         bare.save(out, format="JPEG", quality=88)
         mime, extension = "image/jpeg", ".jpg"
     return CleanImage(out.getvalue(), mime, extension, bare.width, bare.height)
-
-
-def looks_like_image(mime: str | None, extension: str) -> bool:
-    return (mime or "").startswith("image/") or extension.lower() in IMAGE_EXTENSIONS

@@ -1,0 +1,190 @@
+"""One hierarchy of refusals: each names the catalogue message that tells a person why nothing
+changed, with the parameters it needs. Handlers render them; nothing here does I/O."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A refusal: `key` names the catalogue message, `params` fill it in."""
+
+    key = "error.generic"
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(self.key)
+        self.params = params
+
+
+class IntakeError(DomainError):
+    """A refusal the tipster is told about, in their language."""
+
+
+class NoDraft(IntakeError):
+    key = "error.no_draft"
+
+
+class WrongStep(IntakeError):
+    key = "error.wrong_step"
+
+
+class UnknownChoice(IntakeError):
+    key = "error.unknown_choice"
+
+
+class DailyLimitReached(IntakeError):
+    key = "error.daily_limit"
+
+
+class TextTooLong(IntakeError):
+    key = "error.text_too_long"
+
+
+class AreaTooLong(IntakeError):
+    key = "error.area_too_long"
+
+
+class EmptyText(IntakeError):
+    key = "error.empty_text"
+
+
+class TooManyItems(IntakeError):
+    key = "error.too_many_items"
+
+
+class TooManyAttachments(IntakeError):
+    key = "error.too_many_attachments"
+
+
+class AttachmentTooLarge(IntakeError):
+    key = "error.attachment_too_large"
+
+
+class ImageUnreadable(IntakeError):
+    key = "error.image_unreadable"
+
+
+class NothingToSubmit(IntakeError):
+    key = "error.nothing_to_submit"
+
+
+class ReceiptMalformed(IntakeError):
+    key = "error.receipt_malformed"
+
+
+class ReceiptUnknown(IntakeError):
+    key = "error.receipt_unknown"
+
+
+class ReceiptRateLimited(IntakeError):
+    key = "error.receipt_rate_limited"
+
+
+class ReviewError(DomainError):
+    """A refusal a staff member (review or finance) is told about, in the staff language."""
+
+    key = "staff.error.generic"
+
+
+class TipNotFound(ReviewError):
+    key = "staff.error.not_found"
+
+
+class NotNow(ReviewError):
+    """The tip has moved on: the action is not allowed in its current state."""
+
+    key = "staff.error.not_now"
+
+
+class HeldByOther(ReviewError):
+    key = "staff.error.held"
+
+
+class RaceLost(ReviewError):
+    key = "staff.error.race_lost"
+
+
+class NoContact(ReviewError):
+    key = "staff.error.no_contact"
+
+
+class BadOriginal(ReviewError):
+    key = "staff.error.bad_original"
+
+
+class TextMissing(ReviewError):
+    key = "staff.error.text_missing"
+
+
+class TextTooLongForStaff(ReviewError):
+    key = "staff.error.text_too_long"
+
+
+class PromptAnswered(ReviewError):
+    """The prompt a reply answers is gone: another reply to it was applied first."""
+
+    key = "staff.error.prompt_answered"
+
+
+class AnswerClosed(DomainError):
+    """The tipster's answer window is not open (or the tip no longer takes answers)."""
+
+    key = "answer.closed"
+
+
+class RewardError(ReviewError):
+    """A refusal of the reward scheme (proposal, approval, payout)."""
+
+
+class NotVerified(RewardError):
+    key = "reward.error.not_verified"
+
+
+class AlreadyRewarded(RewardError):
+    key = "reward.error.already"
+
+
+class UnknownTier(RewardError):
+    key = "reward.error.unknown_tier"
+
+
+class AmountOutOfRange(RewardError):
+    key = "reward.error.amount_range"
+
+
+class JustificationMissing(RewardError):
+    key = "reward.error.justification"
+
+
+class ProposerCannotApprove(RewardError):
+    key = "reward.error.own_proposal"
+
+
+class AlreadyApproved(RewardError):
+    key = "reward.error.already_approved"
+
+
+class RewardMovedOn(RewardError):
+    key = "reward.error.moved_on"
+
+
+class OverBudget(RewardError):
+    key = "reward.error.over_budget"
+
+
+class CodeMalformed(RewardError):
+    key = "reward.error.code_malformed"
+
+
+class CodeUnknown(RewardError):
+    key = "reward.error.code_unknown"
+
+
+class CodeRateLimited(RewardError):
+    key = "reward.error.code_rate_limited"
+
+
+class IdNotChecked(RewardError):
+    key = "reward.error.id_not_checked"
+
+
+class VoucherMissing(RewardError):
+    key = "reward.error.voucher"
