@@ -30,11 +30,13 @@ from bot.crypto.keys import open_vault
 from bot.domain import policy as policy_module
 from bot.domain.policy import Policy, PolicyError
 from bot.logs import quiet_libraries
+from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
 from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
 from bot.services.retention import RetentionService
 from bot.services.review import ReviewService
+from bot.services.reward_book import RewardBook
 from bot.services.rewards import RewardService
 from bot.telegram.i18n import Catalogue, language_for
 from bot.telegram.posts import PostRenderer
@@ -45,7 +47,8 @@ from bot.telegram.transport import AiohttpRequest
 from bot.telegram.updates import UpdatePipeline
 from handlers import finance, review, tipster
 from storage.blobs import BlobStore
-from storage.db import AlreadyApplied, Database
+from storage.db import Database
+from storage.inbox import AlreadyApplied
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +187,6 @@ async def start_runtime(
             on_outbox=sender.wake,
             clock=clock,
         )
-        sender.attach_rewards(rewards)
-        intake.attach_rewards(rewards)
         runtime = Runtime(
             settings,
             policy,
@@ -195,14 +196,17 @@ async def start_runtime(
             blobs,
             intake,
             review_service,
+            AnswerService(db, vault, blobs, policy, on_outbox=sender.wake, clock=clock),
             rewards,
+            RewardBook(db, policy),
             audit,
             sender,
             RetentionService(db, blobs, policy.retention_days, policy.outbox_days, clock=clock),
             Jobs(
                 db,
+                vault,
                 policy,
-                rewards,
+                audit,
                 review_chat_id=settings.review_chat_id,
                 finance_chat_id=settings.finance_chat_id,
                 on_outbox=sender.wake,
@@ -242,7 +246,7 @@ async def _sweep(context: Context) -> None:
     runtime = context.bot_data.runtime
     removed = await runtime.intake.purge_stale_drafts()
     await runtime.intake.purge_old_counters()
-    await runtime.review.purge_expired_sessions()
+    await runtime.answers.purge_expired_sessions()
     if removed:
         log.info("removed %d abandoned draft(s)", removed)
 

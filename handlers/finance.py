@@ -25,8 +25,9 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.domain.errors import PromptAnswered, ReviewError
 from bot.domain.policy import ClaimMode
+from bot.domain.prompts import PromptKind
 from bot.services.review import Actor
-from bot.services.rewards import LedgerRow
+from bot.services.reward_book import LedgerRow
 from bot.telegram.i18n import Html
 from bot.telegram.runtime import Context
 from handlers.review import money_params
@@ -101,7 +102,7 @@ async def button(update: Update, context: Context) -> None:
             )
             report = await runtime.review.by_id(reward.report_id)
             await runtime.review.remember_prompt(
-                chat_id, prompt.message_id, "refuse", report, actor, payload=str(reward.id)
+                chat_id, prompt.message_id, PromptKind.REFUSE, report, actor, payload=str(reward.id)
             )
             await query.answer()
         else:
@@ -148,7 +149,7 @@ async def _ask_voucher(
         await runtime.review.replace_prompt(
             check,
             prompt.message_id,
-            "payout",
+            PromptKind.PAYOUT,
             Actor(role.user_id, role.is_admin),
             payload=json.dumps({"reward": details["reward"], "id_checked": id_checked}),
         )
@@ -192,7 +193,7 @@ async def paid_command(update: Update, context: Context) -> None:
     await runtime.review.remember_prompt(
         chat_id,
         check.message_id,
-        "paid_check",
+        PromptKind.PAID_CHECK,
         report,
         actor,
         payload=json.dumps({"reward": reward.id, "amount": reward.amount_minor}),
@@ -322,7 +323,7 @@ async def ledger_command(update: Update, context: Context) -> None:
     if month is None:
         await message.reply_text(_t(context, "reward.usage.ledger"))
         return
-    rows = await runtime.rewards.ledger(*month)
+    rows = await runtime.book.ledger(*month)
     paid = [r for r in rows if r.status == "paid"]
     summary = _t(
         context,
@@ -353,7 +354,7 @@ async def budget_command(update: Update, context: Context) -> None:
     if month is None:
         await message.reply_text(_t(context, "reward.usage.budget"))
         return
-    budget = await runtime.rewards.budget(*month)
+    budget = await runtime.book.budget(*month)
     money = runtime.sender.money
     key = "reward.budget_line" if budget.budget_minor else "reward.budget_none"
     await message.reply_text(

@@ -21,6 +21,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.domain.errors import HeldByOther, RaceLost, ReviewError
 from bot.domain.policy import Tier
+from bot.domain.prompts import PromptKind
 from bot.domain.report import Action
 from bot.services.review import Actor, HistoryEntry
 from bot.telegram.i18n import Html
@@ -133,7 +134,9 @@ async def button(update: Update, context: Context) -> None:
                 reply_markup=ForceReply(selective=True),
                 reply_parameters=_reply_to_card(report.review_message_id, query.message),
             )
-            await review.remember_prompt(chat_id, prompt.message_id, action.value, report, actor)
+            await review.remember_prompt(
+                chat_id, prompt.message_id, PromptKind(action.value), report, actor
+            )
             await query.answer(_t(context, "staff.done.prompted"))
             return
         await review.act(reference, chat_id, actor, action)
@@ -221,7 +224,7 @@ async def tier_chosen(update: Update, context: Context) -> None:
         reply_parameters=_reply_to_card(report.review_message_id, query.message),
     )
     await runtime.review.remember_prompt(
-        chat_id, prompt.message_id, "reward", report, actor, payload=tier.key
+        chat_id, prompt.message_id, PromptKind.REWARD, report, actor, payload=tier.key
     )
     await query.answer()
 

@@ -44,7 +44,8 @@ from bot.domain.items import (
     prepare_location,
     prepare_text,
 )
-from bot.services.intake import TipsterRewardView, prepare_attachment
+from bot.services.intake import prepare_attachment
+from bot.services.reward_book import TipsterReward
 from bot.telegram.i18n import LANGUAGES, Catalogue, Html, language_for
 from bot.telegram.runtime import Context
 
@@ -305,7 +306,7 @@ async def status(update: Update, context: Context) -> None:
     await _say(update, text)
 
 
-def _reward_text(update: Update, context: Context, reward: TipsterRewardView) -> str:
+def _reward_text(update: Update, context: Context, reward: TipsterReward) -> str:
     """The reward part of /status: the claim code is shown only to the receipt holder."""
     runtime = context.bot_data.runtime
     amount = runtime.sender.money(reward.amount_minor)
@@ -690,16 +691,16 @@ async def answer_button(update: Update, context: Context) -> None:
     """Reply (or Done) under a reviewers' question: open or close the answer window."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    review = context.bot_data.runtime.review
+    answers = context.bot_data.runtime.answers
     argument = query.data.removeprefix(ANSWER_PREFIX)
     if argument == "done":
-        ended = await review.end_answer(_user_id(update))
+        ended = await answers.end_answer(_user_id(update))
         await query.answer()
         await _clear_buttons(update)
         await _say(update, _t(context, update, "answer.ended" if ended else "answer.not_open"))
         return
     try:
-        started = await review.start_answer(_user_id(update), argument)
+        started = await answers.start_answer(_user_id(update), argument)
     except AnswerClosed:
         await query.answer(_t(context, update, "answer.closed"), show_alert=True)
         return
@@ -721,14 +722,14 @@ async def answer_button(update: Update, context: Context) -> None:
 
 async def answer_message(update: Update, context: Context) -> None:
     """While an answer window is open, the tipster's messages go to the reviewers."""
-    review = context.bot_data.runtime.review
+    answers = context.bot_data.runtime.answers
     message = update.effective_message
-    if message is None or not await review.answering(_user_id(update)):
+    if message is None or not await answers.answering(_user_id(update)):
         return
     try:
         items = await _prepare(update, context, message)
         for item in items:
-            await review.add_answer(_user_id(update), item)
+            await answers.add_answer(_user_id(update), item)
     except AnswerClosed:
         await _say(update, _t(context, update, "answer.closed"))
         raise ApplicationHandlerStop from None
@@ -748,7 +749,7 @@ async def answer_message(update: Update, context: Context) -> None:
 
 async def answer_done_command(update: Update, context: Context) -> None:
     """/done while answering closes the answer window (otherwise the tip dialogue has it)."""
-    if await context.bot_data.runtime.review.end_answer(_user_id(update)):
+    if await context.bot_data.runtime.answers.end_answer(_user_id(update)):
         await _say(update, _t(context, update, "answer.ended"))
         raise ApplicationHandlerStop
 

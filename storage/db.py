@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,26 +23,6 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 class DatabaseError(Exception):
     """The database cannot be used by this version of the code."""
-
-
-class AlreadyApplied(Exception):
-    """This update's effects are already committed: handling it again must change nothing."""
-
-
-@dataclass
-class Applying:
-    """The update being handled: its markers go into its first write transaction."""
-
-    markers: list[bytes]
-    now: int
-    # The inbox row it came from: deleted in the same transaction as the markers, because once
-    # they are committed, handling the update again changes nothing anyway.
-    inbox_id: int | None = None
-    recorded: bool = field(default=False)
-
-
-# Set by the update dispatcher around the handling of one update (one asyncio task).
-APPLYING: ContextVar[Applying | None] = ContextVar("tipline_applying", default=None)
 
 
 class Migration:
@@ -137,31 +114,15 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
-        applying = APPLYING.get()
         async with self._lock:
             await self._conn.execute("BEGIN IMMEDIATE")
             try:
-                if applying is not None and not applying.recorded:
-                    await self._record_applied(applying)
                 yield self._conn
             except BaseException:
                 await self._conn.rollback()
                 raise
             else:
                 await self._conn.commit()
-                if applying is not None:
-                    applying.recorded = True
-
-    async def _record_applied(self, applying: Applying) -> None:
-        try:
-            await self._conn.executemany(
-                "INSERT INTO applied_updates (marker, at) VALUES (?, ?)",
-                [(marker, applying.now) for marker in applying.markers],
-            )
-        except sqlite3.IntegrityError:
-            raise AlreadyApplied() from None
-        if applying.inbox_id is not None:
-            await self._conn.execute("DELETE FROM inbox WHERE update_id = ?", (applying.inbox_id,))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
 import aiosqlite
 
 from storage.db import fetch_all
+
+
+class AlreadyApplied(Exception):
+    """These markers are already committed: the work they name must change nothing again."""
 
 
 async def store(conn: aiosqlite.Connection, rows: Sequence[tuple[int, bytes]], now: int) -> None:
@@ -29,3 +34,14 @@ async def remove(conn: aiosqlite.Connection, update_id: int) -> None:
 
 async def purge_applied(conn: aiosqlite.Connection, before: int) -> None:
     await conn.execute("DELETE FROM applied_updates WHERE at < ?", (before,))
+
+
+async def record_applied(conn: aiosqlite.Connection, markers: Sequence[bytes], now: int) -> None:
+    """Record markers of applied work; AlreadyApplied when any of them is already recorded."""
+    try:
+        await conn.executemany(
+            "INSERT INTO applied_updates (marker, at) VALUES (?, ?)",
+            [(marker, now) for marker in markers],
+        )
+    except sqlite3.IntegrityError:
+        raise AlreadyApplied() from None

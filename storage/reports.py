@@ -145,14 +145,16 @@ async def move(
     holder_id: int | None,
     now: int,
     duplicate_of: int | None = None,
+    verified_at: int | None = None,
+    closed_at: int | None = None,
 ) -> bool:
-    """Compare-and-set the status; False when someone else moved the report first."""
+    """Compare-and-set the status; False when someone else moved the report first. A given
+    `verified_at` or `closed_at` replaces the stored one; None keeps it."""
     cursor = await conn.execute(
         "UPDATE reports SET status = ?, holder_id = ?, duplicate_of = ?, updated_at = ?,"
-        " verified_at = CASE WHEN ? = 'verified' THEN ? ELSE verified_at END,"
-        " closed_at = CASE WHEN ? = 'closed' THEN ? ELSE closed_at END"
+        " verified_at = COALESCE(?, verified_at), closed_at = COALESCE(?, closed_at)"
         " WHERE id = ? AND status = ?",
-        (status, holder_id, duplicate_of, now, status, now, status, now, report_id, expected),
+        (status, holder_id, duplicate_of, now, verified_at, closed_at, report_id, expected),
     )
     return cursor.rowcount == 1
 

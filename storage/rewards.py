@@ -85,16 +85,6 @@ async def by_id(conn: aiosqlite.Connection, reward_id: int) -> RewardRecord | No
     return _record(row) if row else None
 
 
-async def active_for_report(conn: aiosqlite.Connection, report_id: int) -> RewardRecord | None:
-    """The reward of a case that is not refused (there is at most one)."""
-    row = await fetch_one(
-        conn,
-        f"SELECT {_COLUMNS} FROM rewards WHERE report_id = ? AND status != 'refused'",
-        [report_id],
-    )
-    return _record(row) if row else None
-
-
 async def latest_for_report(conn: aiosqlite.Connection, report_id: int) -> RewardRecord | None:
     row = await fetch_one(
         conn,
@@ -194,13 +184,16 @@ async def expire(conn: aiosqlite.Connection, reward_id: int, at: int) -> bool:
     return cursor.rowcount == 1
 
 
-async def committed_between(conn: aiosqlite.Connection, start: int, end: int) -> int:
-    """Minor units approved in [start, end) and not expired: what the month's budget carries."""
+async def amount_approved_between(
+    conn: aiosqlite.Connection, start: int, end: int, statuses: Sequence[str]
+) -> int:
+    """Minor units of rewards approved in [start, end) that are now in one of `statuses`."""
+    marks = ", ".join("?" for _ in statuses)
     row = await fetch_one(
         conn,
         "SELECT COALESCE(SUM(amount_minor), 0) FROM rewards"
-        " WHERE approved_at >= ? AND approved_at < ? AND status IN ('offered', 'paid')",
-        [start, end],
+        f" WHERE approved_at >= ? AND approved_at < ? AND status IN ({marks})",
+        [start, end, *statuses],
     )
     return int(row[0]) if row else 0
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+
+from bot.domain.errors import DomainError
 
 
 class ReportStatus(StrEnum):
@@ -29,11 +32,13 @@ class Action(StrEnum):
     CLOSE = "close"
 
 
-class TransitionError(Exception):
+class TransitionError(DomainError):
     """The report cannot move from its current state to the one asked for."""
 
+    key = "staff.error.not_now"
+
     def __init__(self, current: ReportStatus, wanted: ReportStatus) -> None:
-        super().__init__(f"{current} -> {wanted} is not allowed")
+        super().__init__(reference="", status=current.value)
         self.current = current
         self.wanted = wanted
 
@@ -93,3 +98,24 @@ def allowed_actions(current: ReportStatus) -> list[Action]:
 def needs_holder(current: ReportStatus, action: Action) -> bool:
     """Claimed work belongs to its holder (or an admin); triage of new tips is open to all."""
     return current is not ReportStatus.NEW and action is not Action.CLAIM
+
+
+@dataclass(frozen=True)
+class Move:
+    """A checked move of a report: from, to, and the timestamps the new state records."""
+
+    current: ReportStatus
+    target: ReportStatus
+    verified_at: int | None
+    closed_at: int | None
+
+
+def plan_move(current: ReportStatus, target: ReportStatus, now: int) -> Move:
+    """The one gate every state move passes (staff, tipster and jobs alike)."""
+    check_transition(current, target)
+    return Move(
+        current,
+        target,
+        verified_at=now if target is ReportStatus.VERIFIED else None,
+        closed_at=now if target is ReportStatus.CLOSED else None,
+    )

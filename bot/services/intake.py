@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from bot.crypto.vault import DataKey, Vault, WrappedKey, receipt_box_public
 from bot.domain import alias, codes
@@ -48,11 +48,15 @@ from bot.domain.items import (
     prepare_text,
 )
 from bot.domain.media import looks_like_image
+from bot.domain.outbox import DeleteDialogue, Receipt
 from bot.domain.policy import Policy
 from bot.domain.report import ReportStatus
+from bot.domain.schedule import ScheduleKind
 from bot.media import images
+from bot.services.notifier import Notifier
+from bot.services.reward_book import RewardBook, TipsterReward
+from bot.services.unit import Transactions
 from storage import drafts, inbox, ratelimit, reports, schedules
-from storage import outbox as outbox_repo
 from storage.blobs import BlobStore
 from storage.db import Database
 from storage.records import DraftRecord, ReportRecord
@@ -68,32 +72,13 @@ class Submission:
     language: str
 
 
-class TipsterRewardView(Protocol):
-    @property
-    def status(self) -> str: ...
-    @property
-    def amount_minor(self) -> int: ...
-    @property
-    def expires_at(self) -> int | None: ...
-    @property
-    def claim_code(self) -> str | None: ...
-
-
-class RewardReader(Protocol):
-    """What /status needs of the reward scheme (bot.services.rewards.RewardService provides it)."""
-
-    async def for_tipster(
-        self, report: ReportRecord, normalized_receipt: str
-    ) -> TipsterRewardView | None: ...
-
-
 @dataclass(frozen=True)
 class StatusView:
     reference: str
     status: ReportStatus
     submitted_at: int
     contact_stored: bool
-    reward: TipsterRewardView | None = None
+    reward: TipsterReward | None = None
 
 
 @dataclass
@@ -191,14 +176,15 @@ class IntakeService:
         on_outbox: Callable[[], None] = lambda: None,
         clock: Clock = time.time,
     ) -> None:
-        self._db = db
+        self._db = Transactions(db)
         self._vault = vault
         self._blobs = blobs
         self._policy = policy
         self._review_chat_id = review_chat_id
         self._on_outbox = on_outbox
         self._clock = clock
-        self._rewards: RewardReader | None = None
+        self._rewards = RewardBook(db, policy)
+        self._notify = Notifier(vault)
 
     @property
     def policy(self) -> Policy:
@@ -511,58 +497,26 @@ class IntakeService:
                 now=minute,
                 receipt_box=receipt_box_public(normalized, draft.uid),
             )
-            await outbox_repo.enqueue(
-                conn,
-                target="staff",
-                kind="tip_posted",
-                report_id=report_id,
-                chat_id=review_chat,
-                now=minute,
-                not_before=now + delay,
-            )
+            report = await reports.by_id(conn, report_id)
+            assert report is not None
+            await self._notify.post_tip(conn, report, minute, not_before=now + delay)
             review = self._policy.review
             for kind, hours in (
-                ("sla_reminder", review.remind_unclaimed_hours),
-                ("sla_escalation", review.escalate_unclaimed_hours),
+                (ScheduleKind.SLA_REMINDER, review.remind_unclaimed_hours),
+                (ScheduleKind.SLA_ESCALATION, review.escalate_unclaimed_hours),
             ):
                 await schedules.add(
                     conn, kind=kind, due_at=now + delay + hours * 3600, report_id=report_id
                 )
             # The receipt goes out through the outbox (sealed, erased once sent), so a crash
             # between this commit and the reply cannot lose it.
-            await outbox_repo.enqueue(
-                conn,
-                target="tipster",
-                kind="receipt",
-                report_id=report_id,
-                now=minute,
-                not_before=now,
-                sealed_payload=key.seal(
-                    "outbox",
-                    json.dumps(
-                        {"chat": chat_id, "receipt": receipt, "contact": state.contact_allowed}
-                    ).encode(),
-                ),
-            )
+            receipt_payload = Receipt(chat=chat_id, receipt=receipt, contact=state.contact_allowed)
+            await self._notify.to_tipster(conn, report, receipt_payload, minute, not_before=now)
             if state.delete_after and state.first_message_id and last_message_id:
-                await outbox_repo.enqueue(
-                    conn,
-                    target="tipster",
-                    kind="delete_dialogue",
-                    report_id=report_id,
-                    now=minute,
-                    not_before=now,
-                    sealed_payload=key.seal(
-                        "outbox",
-                        json.dumps(
-                            {
-                                "chat": chat_id,
-                                "first": state.first_message_id,
-                                "last": last_message_id,
-                            }
-                        ).encode(),
-                    ),
+                dialogue = DeleteDialogue(
+                    chat=chat_id, first=state.first_message_id, last=last_message_id
                 )
+                await self._notify.to_tipster(conn, report, dialogue, minute, not_before=now)
             await drafts.delete(conn, owner)
         self._on_outbox()
         return Submission(receipt, reference, state.contact_allowed, draft.language)
@@ -588,17 +542,10 @@ class IntakeService:
             raise ReceiptUnknown()
         return report
 
-    def attach_rewards(self, rewards: RewardReader) -> None:
-        self._rewards = rewards
-
     async def status(self, user_id: int, receipt_text: str) -> StatusView:
         report = await self._find_by_receipt(user_id, receipt_text)
         normalized = codes.normalize_receipt(receipt_text)
-        reward = (
-            await self._rewards.for_tipster(report, normalized)
-            if self._rewards is not None and normalized
-            else None
-        )
+        reward = await self._rewards.for_tipster(report, normalized) if normalized else None
         return StatusView(
             reference=report.reference,
             status=ReportStatus(report.status),

@@ -4,48 +4,56 @@ PTB's JobQueue only triggers `sweep()` (every `[jobs] sweep_seconds`), and it al
 start, so nothing that fell due while the bot was down is lost. Each row is claimed with a
 compare-and-set update in the same transaction as its effects: two sweepers never run it twice.
 
-Kinds: reward deadlines (bot.services.rewards), SLA reminders for unclaimed tips and
-escalation to the review chat's admins, unanswered questions returning to review, and the digests.
+Kinds (bot.domain.schedule): reward deadlines, SLA reminders for unclaimed tips and escalation
+to the review chat's admins, unanswered questions returning to review, and the digests.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import aiosqlite
 
+from bot.crypto.vault import Vault
+from bot.domain.deadlines import add_working_days
+from bot.domain.outbox import Param, RewardRefresh, StaffNotice, StaffText, TipsterText
 from bot.domain.policy import Policy
 from bot.domain.report import OPEN, ReportStatus
-from bot.services.rewards import RewardService
-from storage import outbox as outbox_repo
+from bot.domain.reward import ACTIVE, RewardStatus, check_reward_move
+from bot.domain.schedule import DIGEST_KINDS, REWARD_KINDS, UNCLAIMED_KINDS, ScheduleKind
+from bot.services.audit import AuditLog
+from bot.services.moves import move_report
+from bot.services.notifier import Notifier
+from bot.services.unit import Transactions
 from storage import reports, schedules
 from storage import review as review_repo
 from storage import rewards as rewards_repo
 from storage.db import Database
-from storage.records import ScheduleRecord
+from storage.records import ReportRecord, RewardRecord, ScheduleRecord
 
-REWARD_KINDS = frozenset({"reward_nudge", "claim_reminder", "offer_expiry"})
 SYSTEM_ACTOR = 0
+DIGEST_EXPIRING_DAYS = 14
 
 
 class Jobs:
     def __init__(
         self,
         db: Database,
+        vault: Vault,
         policy: Policy,
-        rewards: RewardService,
+        audit: AuditLog,
         *,
         review_chat_id: int,
         finance_chat_id: int,
         on_outbox: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._db = db
+        self._db = Transactions(db)
         self._policy = policy
-        self._rewards = rewards
+        self._audit = audit
+        self._notify = Notifier(vault)
         self._review_chats = policy.review.chats(review_chat_id)
         self._finance_chat = finance_chat_id
         self._on_outbox = on_outbox
@@ -69,75 +77,66 @@ class Jobs:
     async def run_due(self, job: ScheduleRecord) -> bool:
         """Claim one due row and apply its effects in one transaction; False if taken."""
         now = self.now()
+        kind = ScheduleKind(job.kind)
         async with self._db.transaction() as conn:
             if not await schedules.claim(conn, job.id, now):
                 return False
-            if job.kind in REWARD_KINDS:
-                await self._rewards.run_job(conn, job, now)
-            elif job.kind in ("sla_reminder", "sla_escalation"):
-                await self._unclaimed(conn, job, now)
-            elif job.kind == "awaiting_timeout":
-                await self._awaiting(conn, job, now)
-            elif job.kind in ("digest_finance", "digest_review"):
-                await self._digest(conn, job, now)
+            if kind in DIGEST_KINDS:
+                await self._digest(conn, job, kind, now)
+            else:
+                report = await reports.by_id(conn, job.report_id) if job.report_id else None
+                if report is not None and report.wrapped_key is not None:
+                    if kind in REWARD_KINDS:
+                        await self._reward(conn, job, kind, report, now)
+                    elif kind in UNCLAIMED_KINDS:
+                        await self._unclaimed(conn, kind, report, now)
+                    elif kind is ScheduleKind.AWAITING_TIMEOUT:
+                        await self._awaiting(conn, report, now)
         self._on_outbox()
         return True
 
     async def _staff_text(
         self,
         conn: aiosqlite.Connection,
-        report_id: int,
+        report: ReportRecord,
         chat_id: int,
         key: str,
-        params: dict[str, object],
+        params: dict[str, Param],
         now: int,
+        reward: int = 0,
     ) -> None:
-        report = await reports.by_id(conn, report_id)
-        if report is None or report.wrapped_key is None:
-            return
-        sealed = self._rewards.seal_outbox(report, {"reward": 0, "key": key, "params": params})
-        await outbox_repo.enqueue(
-            conn,
-            target="staff",
-            kind="staff_text",
-            report_id=report.id,
-            chat_id=chat_id,
-            now=now,
-            not_before=now,
-            sealed_payload=sealed,
+        await self._notify.to_staff(
+            conn, report, chat_id, StaffText(key=key, params=params, reward=reward), now
         )
 
-    async def _unclaimed(self, conn: aiosqlite.Connection, job: ScheduleRecord, now: int) -> None:
-        report = await reports.by_id(conn, job.report_id) if job.report_id else None
-        if report is None or report.status != ReportStatus.NEW:
+    async def _unclaimed(
+        self, conn: aiosqlite.Connection, kind: ScheduleKind, report: ReportRecord, now: int
+    ) -> None:
+        if report.status != ReportStatus.NEW:
             return
         hours = max(1, (now - report.submitted_at) // 3600)
-        escalate = job.kind == "sla_escalation"
+        escalate = kind is ScheduleKind.SLA_ESCALATION
         await self._staff_text(
             conn,
-            report.id,
+            report,
             report.review_chat_id,
             "jobs.escalation" if escalate else "jobs.unclaimed",
             {"hours": hours, "admins": escalate},
             now,
         )
 
-    async def _awaiting(self, conn: aiosqlite.Connection, job: ScheduleRecord, now: int) -> None:
+    async def _awaiting(self, conn: aiosqlite.Connection, report: ReportRecord, now: int) -> None:
         """A question unanswered for the policy's days: the tip goes back to review."""
-        report = await reports.by_id(conn, job.report_id) if job.report_id else None
-        if report is None or report.status != ReportStatus.AWAITING_TIPSTER:
+        if report.status != ReportStatus.AWAITING_TIPSTER:
             return
-        moved = await reports.move(
+        moved = await move_report(
             conn,
-            report.id,
-            expected=ReportStatus.AWAITING_TIPSTER.value,
-            status=ReportStatus.IN_REVIEW.value,
+            report,
+            ReportStatus.IN_REVIEW,
             holder_id=report.holder_id,
             now=now,
             duplicate_of=report.duplicate_of,
         )
-        if not moved:
-            return
         await review_repo.add_event(
             conn,
             report_id=report.id,
@@ -149,67 +148,120 @@ class Jobs:
         )
         days = self._policy.review.awaiting_tipster_days
         await self._staff_text(
-            conn, report.id, report.review_chat_id, "jobs.no_answer", {"days": days}, now
+            conn, report, report.review_chat_id, "jobs.no_answer", {"days": days}, now
         )
-        if report.review_message_id is not None:
-            await outbox_repo.enqueue(
-                conn,
-                target="staff",
-                kind="card_refresh",
-                report_id=report.id,
-                chat_id=report.review_chat_id,
-                now=now,
-                not_before=now,
-            )
+        await self._notify.card(conn, moved, now)
 
-    async def _digest(self, conn: aiosqlite.Connection, job: ScheduleRecord, now: int) -> None:
+    # ----- reward deadlines ------------------------------------------------------------------
+
+    async def _reward(
+        self,
+        conn: aiosqlite.Connection,
+        job: ScheduleRecord,
+        kind: ScheduleKind,
+        report: ReportRecord,
+        now: int,
+    ) -> None:
+        if kind is ScheduleKind.REWARD_NUDGE:
+            await self._nudge(conn, job, report, now)
+            return
+        reward = await rewards_repo.by_id(conn, job.reward_id) if job.reward_id else None
+        if reward is None or reward.status != RewardStatus.OFFERED:
+            return
+        if kind is ScheduleKind.CLAIM_REMINDER and reward.expires_at:
+            days = max(1, round((reward.expires_at - now) / 86_400))
+            params: dict[str, Param] = {
+                "amount": reward.amount_minor,
+                "expires": reward.expires_at,
+                "days": days,
+            }
+            await self._notify.to_tipster(
+                conn, report, TipsterText(key="notice.reward_reminder", params=params), now
+            )
+        elif kind is ScheduleKind.OFFER_EXPIRY:
+            await self._expire(conn, reward, report, now)
+
+    async def _nudge(
+        self, conn: aiosqlite.Connection, job: ScheduleRecord, report: ReportRecord, now: int
+    ) -> None:
+        """A verified tip with no reward proposed, close to the notice deadline."""
+        if report.status != ReportStatus.VERIFIED:
+            return
+        latest = await rewards_repo.latest_for_report(conn, report.id)
+        if latest is not None and latest.status in ACTIVE:
+            return
+        deadline = add_working_days(
+            report.verified_at or job.due_at, self._policy.rewards.notify_within_working_days
+        )
+        await self._staff_text(
+            conn, report, report.review_chat_id, "reward.nudge", {"deadline": deadline}, now
+        )
+
+    async def _expire(
+        self, conn: aiosqlite.Connection, reward: RewardRecord, report: ReportRecord, now: int
+    ) -> None:
+        check_reward_move(reward.status, RewardStatus.EXPIRED)
+        if not await rewards_repo.expire(conn, reward.id, now):
+            return  # not due yet (the offer was extended) or moved on
+        await self._audit.append(
+            conn,
+            at=now,
+            actor_id=SYSTEM_ACTOR,
+            action="reward_expire",
+            report_ref=report.reference,
+            details={"reward": reward.id},
+        )
+        await self._notify.to_tipster(conn, report, TipsterText(key="notice.reward_expired"), now)
+        for chat in (self._finance_chat, report.review_chat_id):
+            await self._staff_text(
+                conn,
+                report,
+                chat,
+                "reward.expired",
+                {"amount": reward.amount_minor},
+                now,
+                reward=reward.id,
+            )
+        await self._notify.to_staff(
+            conn, report, self._finance_chat, RewardRefresh(reward=reward.id), now
+        )
+        await self._notify.card(conn, report, now)
+
+    # ----- digests ---------------------------------------------------------------------------
+
+    async def _digest(
+        self, conn: aiosqlite.Connection, job: ScheduleRecord, kind: ScheduleKind, now: int
+    ) -> None:
         """A summary without tip content; the next one is scheduled in the same transaction."""
-        if job.kind == "digest_finance":
-            proposed = await rewards_repo.by_status(conn, "proposed")
-            soon = now + 14 * 86_400
+        if kind is ScheduleKind.DIGEST_FINANCE:
+            proposed = await rewards_repo.by_status(conn, RewardStatus.PROPOSED)
+            soon = now + DIGEST_EXPIRING_DAYS * 86_400
             expiring = [
                 r
-                for r in await rewards_repo.by_status(conn, "offered")
+                for r in await rewards_repo.by_status(conn, RewardStatus.OFFERED)
                 if r.expires_at is not None and r.expires_at <= soon
             ]
-            params: dict[str, object] = {
+            references = await _references(conn, [r.report_id for r in proposed + expiring])
+            params: dict[str, Param] = {
                 "proposed": len(proposed),
                 "expiring": len(expiring),
-                "references": " ".join(
-                    await _references(conn, [r.report_id for r in proposed + expiring])
-                )
-                or "—",
+                "references": " ".join(references) or "—",
             }
-            await self._notice(conn, self._finance_chat, "jobs.digest_finance", params, now)
-            await schedules.add(conn, kind=job.kind, due_at=job.due_at + 86_400)
+            await self._notify.notice(
+                conn, self._finance_chat, StaffNotice(key="jobs.digest_finance", params=params), now
+            )
+            await schedules.add(conn, kind=kind, due_at=job.due_at + 86_400)
         else:
             for chat in self._review_chats:
-                counts: dict[str, object] = {s.value: 0 for s in OPEN}
+                counts: dict[str, Param] = {s.value: 0 for s in OPEN}
                 for report in await reports.list_by_status(
                     conn, [s.value for s in OPEN], chat, limit=10_000
                 ):
-                    counts[report.status] = int(str(counts[report.status])) + 1
-                await self._notice(conn, chat, "jobs.digest_review", counts, now)
-            await schedules.add(conn, kind=job.kind, due_at=job.due_at + 7 * 86_400)
-
-    async def _notice(
-        self,
-        conn: aiosqlite.Connection,
-        chat_id: int,
-        key: str,
-        params: dict[str, object],
-        now: int,
-    ) -> None:
-        payload = json.dumps({"key": key, "params": params}).encode()
-        await outbox_repo.enqueue(
-            conn,
-            target="staff",
-            kind="staff_notice",
-            chat_id=chat_id,
-            now=now,
-            not_before=now,
-            sealed_payload=payload,
-        )
+                    counts[report.status] = int(counts[report.status] or 0) + 1
+                await self._notify.notice(
+                    conn, chat, StaffNotice(key="jobs.digest_review", params=counts), now
+                )
+            await schedules.add(conn, kind=kind, due_at=job.due_at + 7 * 86_400)
 
     async def ensure_digests(self) -> None:
         """Make sure the next daily and weekly digests are scheduled (idempotent)."""
@@ -223,7 +275,10 @@ class Jobs:
         if weekly <= moment:
             weekly += timedelta(days=7)
         async with self._db.transaction() as conn:
-            for kind, when in (("digest_finance", daily), ("digest_review", weekly)):
+            for kind, when in (
+                (ScheduleKind.DIGEST_FINANCE, daily),
+                (ScheduleKind.DIGEST_REVIEW, weekly),
+            ):
                 if not await schedules.pending_of_kind(conn, kind):
                     await schedules.add(conn, kind=kind, due_at=int(when.timestamp()))
 

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from bot.services.unit import Transactions
 from storage import drafts, outbox, reports
 from storage.blobs import BlobStore
 from storage.db import Database
@@ -35,7 +36,7 @@ class RetentionService:
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._db = db
+        self._db = Transactions(db)
         self._blobs = blobs
         self._days = days_after_close
         self._outbox_days = outbox_days
@@ -61,7 +62,7 @@ class RetentionService:
             if len(due) < 100:
                 break
         if shredded:
-            await self._db.checkpoint()
+            await self._db.database.checkpoint()
             log.info("retention: destroyed the content of %d closed tip(s)", shredded)
         return shredded
 

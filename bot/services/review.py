@@ -7,7 +7,6 @@ card in the review chat is refreshed; the tipster hears what they should, in the
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Callable
@@ -15,10 +14,9 @@ from dataclasses import dataclass
 
 import aiosqlite
 
-from bot.crypto.vault import DataKey, Vault, WrappedKey
+from bot.crypto.vault import DataKey, Vault
 from bot.domain.deadlines import add_working_days
 from bot.domain.errors import (
-    AnswerClosed,
     BadOriginal,
     HeldByOther,
     NoContact,
@@ -29,8 +27,10 @@ from bot.domain.errors import (
     TextTooLongForStaff,
     TipNotFound,
 )
-from bot.domain.items import ItemKind, PreparedItem
+from bot.domain.items import ItemKind
+from bot.domain.outbox import TipsterNotice, TipsterQuestion
 from bot.domain.policy import Policy
+from bot.domain.prompts import PromptKind
 from bot.domain.report import (
     OPEN,
     TARGET,
@@ -39,16 +39,17 @@ from bot.domain.report import (
     allowed_actions,
     needs_holder,
 )
+from bot.domain.schedule import ScheduleKind
 from bot.services.audit import AuditLog
 from bot.services.intake import item_payload
+from bot.services.moves import move_report
+from bot.services.notifier import Notifier
+from bot.services.unit import Transactions
 from storage import drafts, reports, schedules
-from storage import outbox as outbox_repo
 from storage import review as review_repo
 from storage.blobs import BlobStore
 from storage.db import Database
 from storage.records import EventRecord, PromptRecord, ReportRecord
-
-TIPSTER_ACTOR = 0  # events caused by the tipster carry no id at all
 
 # Status changes the tipster is told about. Spam and closing are not news to them; internal
 # notes, duplicate links and reviewer identities never are.
@@ -100,12 +101,6 @@ class TipHistory:
     entries: list[HistoryEntry]
 
 
-@dataclass(frozen=True)
-class AnswerStarted:
-    reference: str
-    language: str
-
-
 class ReviewService:
     """The review chat's use cases."""
 
@@ -120,11 +115,12 @@ class ReviewService:
         on_outbox: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._db = db
+        self._db = Transactions(db)
         self._vault = vault
         self._blobs = blobs
         self._policy = policy
         self._audit = audit
+        self._notify = Notifier(vault)
         self._on_outbox = on_outbox
         self._clock = clock
 
@@ -135,9 +131,7 @@ class ReviewService:
         return self.now()
 
     def key_for(self, report: ReportRecord) -> DataKey:
-        if report.key_id is None or report.wrapped_key is None:
-            raise TipNotFound(reference=report.reference)
-        return self._vault.unwrap(report.uid, WrappedKey(report.key_id, report.wrapped_key))
+        return self._notify.key(report)
 
     async def _load(self, conn: aiosqlite.Connection, reference: str, chat_id: int) -> ReportRecord:
         """The report with this reference that belongs to this review chat."""
@@ -174,37 +168,6 @@ class ReviewService:
             raise HeldByOther(reference=report.reference, holder_id=report.holder_id)
         return current
 
-    async def _enqueue_card(
-        self, conn: aiosqlite.Connection, report: ReportRecord, now: int
-    ) -> None:
-        if report.review_message_id is None:
-            return  # the post itself is still on its way and will show the current state
-        await outbox_repo.enqueue(
-            conn,
-            target="staff",
-            kind="card_refresh",
-            report_id=report.id,
-            chat_id=report.review_chat_id,
-            now=now,
-            not_before=now,
-        )
-
-    async def _enqueue_notice(
-        self, conn: aiosqlite.Connection, report: ReportRecord, status: ReportStatus, now: int
-    ) -> None:
-        if status not in NOTIFY_TIPSTER or report.sealed_contact is None:
-            return
-        key = self.key_for(report)
-        await outbox_repo.enqueue(
-            conn,
-            target="tipster",
-            kind="tipster_notice",
-            report_id=report.id,
-            now=now,
-            not_before=now,
-            sealed_payload=key.seal("outbox", json.dumps({"status": status.value}).encode()),
-        )
-
     async def _move(
         self,
         conn: aiosqlite.Connection,
@@ -222,22 +185,14 @@ class ReviewService:
         holder = actor.user_id if action in (Action.CLAIM, Action.REOPEN) else report.holder_id
         if current is ReportStatus.NEW and holder is None:
             holder = actor.user_id
-        moved = await reports.move(
+        updated = await move_report(
             conn,
-            report.id,
-            expected=current.value,
-            status=target.value,
+            report,
+            target,
             holder_id=holder,
             now=now,
             duplicate_of=duplicate_of if action is Action.DUPLICATE else report.duplicate_of,
         )
-        if not moved:
-            fresh = await reports.by_id(conn, report.id)
-            raise RaceLost(
-                reference=report.reference,
-                holder_id=fresh.holder_id if fresh else None,
-                status=fresh.status if fresh else "",
-            )
         key = self.key_for(report)
         await review_repo.add_event(
             conn,
@@ -257,15 +212,17 @@ class ReviewService:
             report_ref=report.reference,
             details={"from": current.value, "to": target.value, **(audit_details or {})},
         )
-        updated = await reports.by_id(conn, report.id)
-        assert updated is not None
-        await self._enqueue_card(conn, updated, now)
-        await self._enqueue_notice(conn, updated, target, now)
+        await self._notify.card(conn, updated, now)
+        if target in NOTIFY_TIPSTER:
+            await self._notify.to_tipster(conn, updated, TipsterNotice(status=target.value), now)
         if target is ReportStatus.VERIFIED:
             rewards = self._policy.rewards
             days = max(0, rewards.notify_within_working_days - rewards.nudge_working_days_before)
             await schedules.add(
-                conn, kind="reward_nudge", due_at=add_working_days(now, days), report_id=report.id
+                conn,
+                kind=ScheduleKind.REWARD_NUDGE,
+                due_at=add_working_days(now, days),
+                report_id=report.id,
             )
         return Outcome(updated, current)
 
@@ -295,7 +252,7 @@ class ReviewService:
         self,
         chat_id: int,
         message_id: int,
-        kind: str,
+        kind: PromptKind,
         report: ReportRecord,
         actor: Actor,
         payload: str | None = None,
@@ -315,7 +272,7 @@ class ReviewService:
             return await review_repo.get_prompt(conn, chat_id, message_id)
 
     async def replace_prompt(
-        self, old: PromptRecord, message_id: int, kind: str, actor: Actor, payload: str
+        self, old: PromptRecord, message_id: int, kind: PromptKind, actor: Actor, payload: str
     ) -> None:
         """Close `old` and open the next prompt of the same tip in its chat, in one commit."""
         async with self._db.transaction() as conn:
@@ -352,7 +309,7 @@ class ReviewService:
             outcome = await self._move(conn, report, actor, Action.ASK, now=now, text=text)
             await schedules.add(
                 conn,
-                kind="awaiting_timeout",
+                kind=ScheduleKind.AWAITING_TIMEOUT,
                 due_at=now + self._policy.review.awaiting_tipster_days * 86_400,
                 report_id=report.id,
             )
@@ -363,18 +320,8 @@ class ReviewService:
                 asked_by=actor.user_id,
                 at=now,
             )
-            key = self.key_for(report)
-            await outbox_repo.enqueue(
-                conn,
-                target="tipster",
-                kind="tipster_question",
-                report_id=report.id,
-                now=now,
-                not_before=now,
-                sealed_payload=key.seal(
-                    "outbox",
-                    json.dumps({"question": text, "token": token, "id": question_id}).encode(),
-                ),
+            await self._notify.to_tipster(
+                conn, report, TipsterQuestion(question=text, token=token, id=question_id), now
             )
         self._on_outbox()
         return outcome
@@ -401,7 +348,7 @@ class ReviewService:
                 duplicate_of=original.id,
                 audit_details={"original": original.reference},
             )
-            await self._enqueue_card(conn, original, now)  # it now lists this repeat
+            await self._notify.card(conn, original, now)  # it now lists this repeat
         self._on_outbox()
         return outcome
 
@@ -466,90 +413,3 @@ class ReviewService:
                 if all(term in haystack for term in terms):
                     found.append(report)
         return found
-
-    # ----- the tipster's side of a question ---------------------------------------------------
-
-    def _owner(self, user_id: int) -> bytes:
-        return self._vault.pseudonym("draft", user_id)
-
-    async def start_answer(self, user_id: int, token: str) -> AnswerStarted:
-        """The tipster pressed Reply: open their answer window for that question."""
-        now = self._now()
-        window = self._policy.review.answer_window_minutes * 60
-        async with self._db.transaction() as conn:
-            question = await review_repo.question_by_token(conn, self._vault.token_hash(token))
-            report = await reports.by_id(conn, question.report_id) if question else None
-            if question is None or report is None or ReportStatus(report.status) not in OPEN:
-                raise AnswerClosed()
-            await review_repo.open_session(conn, self._owner(user_id), question.id, now + window)
-        return AnswerStarted(report.reference, report.language)
-
-    async def answering(self, user_id: int) -> bool:
-        async with self._db.read() as conn:
-            return await review_repo.session(conn, self._owner(user_id), self._now()) is not None
-
-    async def purge_expired_sessions(self) -> None:
-        async with self._db.transaction() as conn:
-            await review_repo.purge_sessions(conn, self._now())
-
-    async def end_answer(self, user_id: int) -> bool:
-        async with self._db.transaction() as conn:
-            return await review_repo.close_session(conn, self._owner(user_id))
-
-    async def add_answer(self, user_id: int, item: PreparedItem) -> str:
-        """Seal one answer message into the tip and queue its post to the review chat."""
-        owner = self._owner(user_id)
-        now = self._now()
-        async with self._db.read() as conn:
-            question_id = await review_repo.session(conn, owner, now)
-            question = await review_repo.question_by_id(conn, question_id) if question_id else None
-            report = await reports.by_id(conn, question.report_id) if question else None
-        if question is None or report is None:
-            raise AnswerClosed()
-        key = self.key_for(report)
-        blob_name: str | None = None
-        if item.blob is not None:
-            blob_name = self._blobs.new_name()
-            await self._blobs.put(blob_name, key.seal(f"blob:{blob_name}", item.blob))
-        payload = {**item.payload, "answer_to": question.id}
-        try:
-            async with self._db.transaction() as conn:
-                current = await reports.by_id(conn, report.id)
-                if current is None or ReportStatus(current.status) not in OPEN:
-                    raise AnswerClosed()
-                position = await drafts.add_item(
-                    conn, report.uid, key.seal("item", json.dumps(payload).encode()), blob_name
-                )
-                await review_repo.mark_answered(conn, question.id, now)
-                await review_repo.add_event(
-                    conn, report_id=report.id, at=now, actor_id=TIPSTER_ACTOR, action="answer"
-                )
-                if current.status == ReportStatus.AWAITING_TIPSTER:
-                    await reports.move(
-                        conn,
-                        report.id,
-                        expected=ReportStatus.AWAITING_TIPSTER.value,
-                        status=ReportStatus.IN_REVIEW.value,
-                        holder_id=current.holder_id,
-                        now=now,
-                        duplicate_of=current.duplicate_of,
-                    )
-                    refreshed = await reports.by_id(conn, report.id)
-                    assert refreshed is not None
-                    await self._enqueue_card(conn, refreshed, now)
-                await outbox_repo.enqueue(
-                    conn,
-                    target="staff",
-                    kind="answer_posted",
-                    report_id=report.id,
-                    chat_id=report.review_chat_id,
-                    now=now,
-                    not_before=now,
-                    sealed_payload=key.seal("outbox", json.dumps({"position": position}).encode()),
-                )
-        except BaseException:
-            if blob_name is not None:
-                await self._blobs.delete(blob_name)
-            raise
-        self._on_outbox()
-        return report.reference

@@ -1,15 +1,16 @@
-"""Rewards: propose on a verified tip, approve with four eyes, offer a claim code, pay, expire.
+"""Rewards: propose on a verified tip, approve with four eyes, offer a claim code, pay.
 
 Money is integer minor units. A claim code exists only as a keyed hash (to find the offer when
 the claimant presents it) and sealed to the tipster's receipt (so `/status` can show it to
 whoever holds the receipt). While a message carrying it waits in the outbox it is sealed there,
 and erased once sent. The proposer never approves; above the policy threshold two different
-people must. Every step is audited; due times live in the `schedules` table.
+people must. Every move passes the reward table (bot.domain.reward) and a compare-and-set in
+the database; every step is audited. Deadlines are run by bot.services.jobs; reading (the
+tipster's view, the budget, the ledger) is RewardBook's.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,20 +18,12 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.crypto.vault import (
-    DataKey,
-    Vault,
-    VaultError,
-    WrappedKey,
-    open_with_receipt,
-    seal_to_receipt,
-)
+from bot.crypto.vault import Vault, seal_to_receipt
 from bot.domain import codes
-from bot.domain.deadlines import add_months, add_working_days, month_bounds
+from bot.domain.deadlines import add_months
 from bot.domain.errors import (
     AlreadyApproved,
     AlreadyRewarded,
-    AmountOutOfRange,
     CodeMalformed,
     CodeRateLimited,
     CodeUnknown,
@@ -45,28 +38,29 @@ from bot.domain.errors import (
     UnknownTier,
     VoucherMissing,
 )
-from bot.domain.money import AmountError, parse_amount
+from bot.domain.outbox import Param, RewardPost, RewardRefresh, StaffText, TipsterText
 from bot.domain.policy import ClaimMode, Policy, Tier
 from bot.domain.report import ReportStatus
+from bot.domain.reward import (
+    MAX_JUSTIFICATION_CHARS,
+    MAX_VOUCHER_CHARS,
+    Budget,
+    RewardStatus,
+    approvals_needed,
+    check_reward_move,
+    parse_proposal,
+)
+from bot.domain.schedule import ScheduleKind
 from bot.services.audit import AuditLog
+from bot.services.notifier import Notifier
 from bot.services.review import Actor, consume_prompt
-from storage import outbox as outbox_repo
+from bot.services.reward_book import active_reward, committed
+from bot.services.unit import Transactions
 from storage import ratelimit, reports, schedules
 from storage import review as review_repo
 from storage import rewards as rewards_repo
 from storage.db import Database
-from storage.records import PromptRecord, ReportRecord, RewardRecord, ScheduleRecord
-
-MAX_JUSTIFICATION_CHARS = 1000
-MAX_VOUCHER_CHARS = 64
-
-
-class RewardStatus:
-    PROPOSED = "proposed"
-    REFUSED = "refused"
-    OFFERED = "offered"
-    PAID = "paid"
-    EXPIRED = "expired"
+from storage.records import PromptRecord, ReportRecord, RewardRecord
 
 
 @dataclass(frozen=True)
@@ -84,52 +78,8 @@ class ApprovalOutcome:
     needed: int
 
 
-@dataclass(frozen=True)
-class TipsterReward:
-    """What `/status` tells the receipt holder about the reward."""
-
-    status: str
-    amount_minor: int
-    currency: str
-    expires_at: int | None
-    claim_code: str | None
-
-
-@dataclass(frozen=True)
-class LedgerRow:
-    reference: str
-    tier: str
-    amount_minor: int
-    currency: str
-    status: str
-    proposer_id: int
-    approver_ids: tuple[int, ...]
-    proposed_at: int
-    approved_at: int | None
-    paid_at: int | None
-    expired_at: int | None
-    payout_reference: str | None
-    id_checked: bool | None
-
-
-@dataclass(frozen=True)
-class Budget:
-    year: int
-    month: int
-    budget_minor: int
-    committed_minor: int
-
-    @property
-    def remaining_minor(self) -> int:
-        return self.budget_minor - self.committed_minor
-
-
-def approvals_needed(policy: Policy, amount_minor: int) -> int:
-    return 2 if amount_minor > policy.rewards.second_approval_above_minor else 1
-
-
 class RewardService:
-    """The reward scheme's use cases, for the review and finance chats and the scheduler."""
+    """The reward scheme's use cases, for the review and finance chats."""
 
     def __init__(
         self,
@@ -142,10 +92,11 @@ class RewardService:
         on_outbox: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._db = db
+        self._db = Transactions(db)
         self._vault = vault
         self._policy = policy
         self._audit = audit
+        self._notify = Notifier(vault)
         self._finance_chat = finance_chat_id
         self._on_outbox = on_outbox
         self._clock = clock
@@ -156,11 +107,6 @@ class RewardService:
 
     def now(self) -> int:
         return int(self._clock())
-
-    def _key(self, report: ReportRecord) -> DataKey:
-        if report.key_id is None or report.wrapped_key is None:
-            raise TipNotFound(reference=report.reference)
-        return self._vault.unwrap(report.uid, WrappedKey(report.key_id, report.wrapped_key))
 
     # ----- propose ---------------------------------------------------------------------------
 
@@ -174,7 +120,7 @@ class RewardService:
             raise NotVerified(reference=report.reference)
         if report.holder_id not in (None, actor.user_id) and not actor.is_admin:
             raise HeldByOther(reference=report.reference, holder_id=report.holder_id)
-        active = await rewards_repo.active_for_report(conn, report.id)
+        active = await active_reward(conn, report.id)
         if active is not None:
             raise AlreadyRewarded(reference=report.reference, reward_status=active.status)
         return report
@@ -185,33 +131,7 @@ class RewardService:
 
     def parse_proposal(self, tier: Tier, text: str) -> tuple[int, str]:
         """Amount and justification from the reviewer's reply ("5000 why" or just "why")."""
-        words = text.strip().split(maxsplit=1)
-        if tier.fixed:
-            amount, justification = tier.min_minor, text.strip()
-            if words:
-                try:
-                    if parse_amount(words[0], self._policy.rewards.minor_per_major) == amount:
-                        justification = words[1] if len(words) > 1 else ""
-                except AmountError:
-                    pass
-        else:
-            try:
-                amount = parse_amount(
-                    words[0] if words else "", self._policy.rewards.minor_per_major
-                )
-            except AmountError:
-                raise AmountOutOfRange(
-                    low=tier.min_minor, high=tier.max_minor if tier.max_minor else 0
-                ) from None
-            justification = words[1] if len(words) > 1 else ""
-            if not tier.allows(amount):
-                raise AmountOutOfRange(
-                    low=tier.min_minor, high=tier.max_minor if tier.max_minor else 0
-                )
-        justification = justification.strip()
-        if not justification or len(justification) > MAX_JUSTIFICATION_CHARS:
-            raise JustificationMissing(limit=MAX_JUSTIFICATION_CHARS)
-        return amount, justification
+        return parse_proposal(self._policy, tier, text)
 
     async def propose(self, prompt: PromptRecord, actor: Actor, text: str) -> RewardRecord:
         """Record a proposal and post it to the finance chat (never the tip's content)."""
@@ -226,7 +146,6 @@ class RewardService:
             if report is None:
                 raise TipNotFound(reference="?")
             report = await self._proposable(conn, report.reference, prompt.chat_id, actor)
-            key = self._key(report)
             reward_id = await rewards_repo.insert(
                 conn,
                 report_id=report.id,
@@ -235,7 +154,9 @@ class RewardService:
                 currency=self._policy.rewards.currency,
                 proposer_id=actor.user_id,
                 proposed_at=now,
-                sealed_justification=key.seal_text("justification", justification),
+                sealed_justification=self._notify.key(report).seal_text(
+                    "justification", justification
+                ),
                 finance_chat_id=self._finance_chat,
             )
             await review_repo.add_event(
@@ -249,72 +170,31 @@ class RewardService:
                 report_ref=report.reference,
                 details={"reward": reward_id, "tier": tier.key, "amount_minor": amount},
             )
-            await self._staff(conn, self._finance_chat, "reward_post", report, now, reward_id)
-            await self._card(conn, report, now)
+            await self._notify.to_staff(
+                conn, report, self._finance_chat, RewardPost(reward=reward_id), now
+            )
+            await self._notify.card(conn, report, now)
             reward = await rewards_repo.by_id(conn, reward_id)
         assert reward is not None
         self._on_outbox()
         return reward
 
-    # ----- outbox helpers --------------------------------------------------------------------
-
-    def seal_outbox(self, report: ReportRecord, payload: dict[str, object]) -> bytes:
-        return self._key(report).seal("outbox", json.dumps(payload).encode())
-
-    async def _staff(
-        self,
-        conn: aiosqlite.Connection,
-        chat_id: int,
-        kind: str,
-        report: ReportRecord,
-        now: int,
-        reward_id: int,
-        text_key: str | None = None,
-        params: dict[str, object] | None = None,
-    ) -> None:
-        payload = {"reward": reward_id, "key": text_key, "params": params or {}}
-        await outbox_repo.enqueue(
-            conn,
-            target="staff",
-            kind=kind,
-            report_id=report.id,
-            chat_id=chat_id,
-            now=now,
-            not_before=now,
-            sealed_payload=self._key(report).seal("outbox", json.dumps(payload).encode()),
-        )
-
-    async def _card(self, conn: aiosqlite.Connection, report: ReportRecord, now: int) -> None:
-        if report.review_message_id is not None:
-            await outbox_repo.enqueue(
-                conn,
-                target="staff",
-                kind="card_refresh",
-                report_id=report.id,
-                chat_id=report.review_chat_id,
-                now=now,
-                not_before=now,
-            )
-
-    async def _tipster(
+    async def _review_text(
         self,
         conn: aiosqlite.Connection,
         report: ReportRecord,
+        reward: RewardRecord,
+        key: str,
+        params: dict[str, Param],
         now: int,
-        text_key: str,
-        params: dict[str, object],
     ) -> None:
-        if report.sealed_contact is None:
-            return
-        payload = {"key": text_key, "params": params}
-        await outbox_repo.enqueue(
+        """Tell the tip's review chat what became of its reward."""
+        await self._notify.to_staff(
             conn,
-            target="tipster",
-            kind="tipster_text",
-            report_id=report.id,
-            now=now,
-            not_before=now,
-            sealed_payload=self._key(report).seal("outbox", json.dumps(payload).encode()),
+            report,
+            report.review_chat_id,
+            StaffText(key=key, params=params, reward=reward.id),
+            now,
         )
 
     # ----- approve / refuse ------------------------------------------------------------------
@@ -334,15 +214,15 @@ class RewardService:
         now = self.now()
         async with self._db.transaction() as conn:
             reward, report = await self._load(conn, reward_id, self._finance_chat)
-            if reward.status != RewardStatus.PROPOSED:
-                raise RewardMovedOn(status=reward.status)
+            check_reward_move(reward.status, RewardStatus.OFFERED)
             if reward.proposer_id == actor.user_id:
                 raise ProposerCannotApprove()
             needed = approvals_needed(self._policy, reward.amount_minor)
             approvers = [a for a, _ in await rewards_repo.approvals(conn, reward.id)]
             if actor.user_id in approvers:
                 raise AlreadyApproved(needed=needed)
-            if len(approvers) + 1 >= needed:
+            final = len(approvers) + 1 >= needed
+            if final:
                 await self._check_budget(conn, reward, now)
             await rewards_repo.add_approval(conn, reward.id, actor.user_id, now)
             await self._audit.append(
@@ -353,9 +233,11 @@ class RewardService:
                 report_ref=report.reference,
                 details={"reward": reward.id, "approval": len(approvers) + 1, "needed": needed},
             )
-            if len(approvers) + 1 >= needed:
+            if final:
                 await self._offer(conn, reward, report, now)
-            await self._staff(conn, self._finance_chat, "reward_refresh", report, now, reward.id)
+            await self._notify.to_staff(
+                conn, report, self._finance_chat, RewardRefresh(reward=reward.id), now
+            )
             updated = await rewards_repo.by_id(conn, reward.id)
         assert updated is not None
         self._on_outbox()
@@ -364,14 +246,15 @@ class RewardService:
     async def _check_budget(
         self, conn: aiosqlite.Connection, reward: RewardRecord, now: int
     ) -> None:
-        budget = self._policy.rewards.monthly_budget_minor
-        if not budget:
-            return
         moment = datetime.fromtimestamp(now, UTC)
-        start, end = month_bounds(moment.year, moment.month)
-        committed = await rewards_repo.committed_between(conn, start, end)
-        if committed + reward.amount_minor > budget:
-            raise OverBudget(remaining=budget - committed)
+        budget = Budget(
+            moment.year,
+            moment.month,
+            self._policy.rewards.monthly_budget_minor,
+            await committed(conn, moment.year, moment.month),
+        )
+        if not budget.allows(reward.amount_minor):
+            raise OverBudget(remaining=budget.remaining_minor)
 
     async def _offer(
         self, conn: aiosqlite.Connection, reward: RewardRecord, report: ReportRecord, now: int
@@ -400,32 +283,26 @@ class RewardService:
             if due > now:
                 await schedules.add(
                     conn,
-                    kind="claim_reminder",
+                    kind=ScheduleKind.CLAIM_REMINDER,
                     due_at=due,
                     report_id=report.id,
                     reward_id=reward.id,
                 )
         await schedules.add(
-            conn, kind="offer_expiry", due_at=expires, report_id=report.id, reward_id=reward.id
-        )
-        await self._tipster(
             conn,
-            report,
-            now,
-            "notice.reward_offered",
-            {"amount": reward.amount_minor, "expires": expires, "code": code},
+            kind=ScheduleKind.OFFER_EXPIRY,
+            due_at=expires,
+            report_id=report.id,
+            reward_id=reward.id,
         )
-        await self._staff(
-            conn,
-            report.review_chat_id,
-            "staff_text",
-            report,
-            now,
-            reward.id,
-            "reward.review_approved",
-            {"amount": reward.amount_minor},
+        params: dict[str, Param] = {"amount": reward.amount_minor, "expires": expires, "code": code}
+        await self._notify.to_tipster(
+            conn, report, TipsterText(key="notice.reward_offered", params=params), now
         )
-        await self._card(conn, report, now)
+        await self._review_text(
+            conn, report, reward, "reward.review_approved", {"amount": reward.amount_minor}, now
+        )
+        await self._notify.card(conn, report, now)
 
     async def refuse(self, prompt: PromptRecord, actor: Actor, reason: str) -> RewardRecord:
         """Refuse a proposal; the reason goes back to the review chat."""
@@ -437,10 +314,9 @@ class RewardService:
         async with self._db.transaction() as conn:
             await consume_prompt(conn, prompt)
             reward, report = await self._load(conn, reward_id, prompt.chat_id)
-            key = self._key(report)
-            if not await rewards_repo.refuse(
-                conn, reward.id, actor.user_id, now, key.seal_text("refusal", cleaned)
-            ):
+            check_reward_move(reward.status, RewardStatus.REFUSED)
+            sealed_reason = self._notify.key(report).seal_text("refusal", cleaned)
+            if not await rewards_repo.refuse(conn, reward.id, actor.user_id, now, sealed_reason):
                 raise RewardMovedOn(status=reward.status)
             await self._audit.append(
                 conn,
@@ -450,18 +326,18 @@ class RewardService:
                 report_ref=report.reference,
                 details={"reward": reward.id},
             )
-            await self._staff(conn, self._finance_chat, "reward_refresh", report, now, reward.id)
-            await self._staff(
+            await self._notify.to_staff(
+                conn, report, self._finance_chat, RewardRefresh(reward=reward.id), now
+            )
+            await self._review_text(
                 conn,
-                report.review_chat_id,
-                "staff_text",
                 report,
-                now,
-                reward.id,
+                reward,
                 "reward.review_refused",
                 {"reason": cleaned, "by": actor.user_id},
+                now,
             )
-            await self._card(conn, report, now)
+            await self._notify.card(conn, report, now)
             updated = await rewards_repo.by_id(conn, reward.id)
         assert updated is not None
         self._on_outbox()
@@ -523,6 +399,7 @@ class RewardService:
             if prompt is not None:
                 await consume_prompt(conn, prompt)
             reward, report = await self._load(conn, reward_id, self._finance_chat)
+            check_reward_move(reward.status, RewardStatus.PAID)
             if not await rewards_repo.pay(
                 conn,
                 reward.id,
@@ -546,147 +423,16 @@ class RewardService:
                     "id_checked": id_checked,
                 },
             )
-            await self._tipster(
-                conn, report, now, "notice.reward_paid", {"amount": reward.amount_minor}
+            amount: dict[str, Param] = {"amount": reward.amount_minor}
+            await self._notify.to_tipster(
+                conn, report, TipsterText(key="notice.reward_paid", params=amount), now
             )
-            await self._staff(conn, self._finance_chat, "reward_refresh", report, now, reward.id)
-            await self._staff(
-                conn,
-                report.review_chat_id,
-                "staff_text",
-                report,
-                now,
-                reward.id,
-                "reward.review_paid",
-                {"amount": reward.amount_minor},
+            await self._notify.to_staff(
+                conn, report, self._finance_chat, RewardRefresh(reward=reward.id), now
             )
-            await self._card(conn, report, now)
+            await self._review_text(conn, report, reward, "reward.review_paid", amount, now)
+            await self._notify.card(conn, report, now)
             updated = await rewards_repo.by_id(conn, reward.id)
         assert updated is not None
         self._on_outbox()
         return updated
-
-    # ----- schedules -------------------------------------------------------------------------
-
-    def schedule_nudge_due(self, verified_at: int) -> int:
-        rewards = self._policy.rewards
-        days = max(0, rewards.notify_within_working_days - rewards.nudge_working_days_before)
-        return add_working_days(verified_at, days)
-
-    async def run_job(self, conn: aiosqlite.Connection, job: ScheduleRecord, now: int) -> None:
-        """The effects of a due reward schedule, inside the transaction that claimed it."""
-        report = await reports.by_id(conn, job.report_id) if job.report_id else None
-        reward = await rewards_repo.by_id(conn, job.reward_id) if job.reward_id else None
-        if report is None or report.wrapped_key is None:
-            return
-        if job.kind == "reward_nudge":
-            if report.status == ReportStatus.VERIFIED and (
-                await rewards_repo.active_for_report(conn, report.id) is None
-            ):
-                deadline = add_working_days(
-                    report.verified_at or job.due_at,
-                    self._policy.rewards.notify_within_working_days,
-                )
-                await self._staff(
-                    conn,
-                    report.review_chat_id,
-                    "staff_text",
-                    report,
-                    now,
-                    0,
-                    "reward.nudge",
-                    {"deadline": deadline},
-                )
-        elif reward is not None and reward.status == RewardStatus.OFFERED:
-            if job.kind == "claim_reminder" and reward.expires_at:
-                days = max(1, round((reward.expires_at - now) / 86_400))
-                await self._tipster(
-                    conn,
-                    report,
-                    now,
-                    "notice.reward_reminder",
-                    {"amount": reward.amount_minor, "expires": reward.expires_at, "days": days},
-                )
-            elif job.kind == "offer_expiry" and await rewards_repo.expire(conn, reward.id, now):
-                await self._audit.append(
-                    conn,
-                    at=now,
-                    actor_id=0,
-                    action="reward_expire",
-                    report_ref=report.reference,
-                    details={"reward": reward.id},
-                )
-                await self._tipster(conn, report, now, "notice.reward_expired", {})
-                for chat in (self._finance_chat, report.review_chat_id):
-                    await self._staff(
-                        conn,
-                        chat,
-                        "staff_text",
-                        report,
-                        now,
-                        reward.id,
-                        "reward.expired",
-                        {"amount": reward.amount_minor},
-                    )
-                await self._staff(
-                    conn, self._finance_chat, "reward_refresh", report, now, reward.id
-                )
-                await self._card(conn, report, now)
-
-    # ----- reading ---------------------------------------------------------------------------
-
-    async def for_tipster(
-        self, report: ReportRecord, normalized_receipt: str
-    ) -> TipsterReward | None:
-        """The latest reward of a tip, with its claim code opened by the receipt."""
-        async with self._db.read() as conn:
-            reward = await rewards_repo.latest_for_report(conn, report.id)
-        if reward is None or reward.status in (RewardStatus.PROPOSED, RewardStatus.REFUSED):
-            return None
-        code: str | None = None
-        if reward.status == RewardStatus.OFFERED and reward.code_for_receipt:
-            try:
-                code = open_with_receipt(
-                    normalized_receipt, report.uid, reward.code_for_receipt
-                ).decode()
-            except VaultError:
-                code = None
-        return TipsterReward(
-            reward.status, reward.amount_minor, reward.currency, reward.expires_at, code
-        )
-
-    async def active_for(self, report: ReportRecord) -> RewardRecord | None:
-        async with self._db.read() as conn:
-            return await rewards_repo.active_for_report(conn, report.id)
-
-    async def budget(self, year: int, month: int) -> Budget:
-        start, end = month_bounds(year, month)
-        async with self._db.read() as conn:
-            committed = await rewards_repo.committed_between(conn, start, end)
-        return Budget(year, month, self._policy.rewards.monthly_budget_minor, committed)
-
-    async def ledger(self, year: int, month: int) -> list[LedgerRow]:
-        start, end = month_bounds(year, month)
-        rows: list[LedgerRow] = []
-        async with self._db.read() as conn:
-            for reward in await rewards_repo.for_ledger(conn, start, end):
-                report = await reports.by_id(conn, reward.report_id)
-                approvers = tuple(a for a, _ in await rewards_repo.approvals(conn, reward.id))
-                rows.append(
-                    LedgerRow(
-                        reference=report.reference if report else "?",
-                        tier=reward.tier,
-                        amount_minor=reward.amount_minor,
-                        currency=reward.currency,
-                        status=reward.status,
-                        proposer_id=reward.proposer_id,
-                        approver_ids=approvers,
-                        proposed_at=reward.proposed_at,
-                        approved_at=reward.approved_at,
-                        paid_at=reward.paid_at,
-                        expired_at=reward.expired_at,
-                        payout_reference=reward.payout_reference,
-                        id_checked=reward.id_checked,
-                    )
-                )
-        return rows

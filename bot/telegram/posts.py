@@ -18,8 +18,8 @@ from bot.domain.items import ItemKind
 from bot.domain.money import format_money
 from bot.domain.policy import Policy
 from bot.domain.report import Action, ReportStatus, allowed_actions
+from bot.domain.reward import Budget
 from bot.services.intake import item_payload
-from bot.services.rewards import Budget
 from bot.telegram.i18n import Catalogue, Html
 from storage.blobs import BlobStore
 from storage.records import ItemRecord, ReportRecord, RewardRecord

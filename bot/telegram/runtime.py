@@ -10,11 +10,13 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.config import Settings
 from bot.crypto.vault import Vault
 from bot.domain.policy import Policy
+from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
 from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
 from bot.services.retention import RetentionService
 from bot.services.review import ReviewService
+from bot.services.reward_book import RewardBook
 from bot.services.rewards import RewardService
 from bot.telegram.i18n import Catalogue
 from bot.telegram.sender import Sender
@@ -32,7 +34,9 @@ class Runtime:
     blobs: BlobStore
     intake: IntakeService
     review: ReviewService
+    answers: AnswerService
     rewards: RewardService
+    book: RewardBook
     audit: AuditLog
     sender: Sender
     retention: RetentionService

@@ -11,14 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import html
-import json
 import logging
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
 
 from telegram import (
     Bot,
@@ -31,44 +27,38 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.crypto.vault import DataKey, Vault, VaultError, WrappedKey
+from bot.crypto.vault import Vault
 from bot.domain.items import ItemKind
-from bot.domain.report import ReportStatus
-from bot.services.rewards import RewardService, approvals_needed
-from bot.telegram.i18n import Html
-from bot.telegram.posts import (
-    CardState,
-    FinanceView,
-    Keyboard,
-    LocationPart,
-    Part,
-    PostRenderer,
-    TextPart,
+from bot.domain.outbox import (
+    AnswerPosted,
+    CardRefresh,
+    DeleteDialogue,
+    Recipient,
+    RewardPost,
+    RewardRefresh,
+    StaffText,
+    TipPosted,
 )
-from storage import drafts, reports
+from bot.telegram.composer import Composer, Opened, PermanentFailure, StaffNames
+from bot.telegram.posts import Keyboard, LocationPart, Part, PostRenderer, TextPart
 from storage import outbox as outbox_repo
-from storage import review as review_repo
+from storage import reports
 from storage import rewards as rewards_repo
 from storage.db import Database
-from storage.records import ItemRecord, OutboxRecord, ReportRecord
+from storage.records import OutboxRecord
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 600
 # Rows in flight at once, per kind of recipient: posts to staff groups (which may wait on the
 # 20-a-minute group limit) never take the places of tipsters' receipts and notices.
-SEND_CONCURRENCY = {"staff": 16, "tipster": 16}
+SEND_CONCURRENCY = {Recipient.STAFF: 16, Recipient.TIPSTER: 16}
 IDLE_POLL_SECONDS = 1.0
 # Rows looked at per round, and the pause between rounds while a backlog is being worked (every
 # commit wakes the sender; without the pause a backlog was re-read dozens of times a second).
 ROUND_ROWS = 500
 BACKLOG_ROWS = 100
 BACKLOG_PAUSE_SECONDS = 0.1
-NAME_CACHE_SECONDS = 600
-# Moves shown as "last action" on a card; notes and answers have their own messages.
-_CARD_MOVES = frozenset(
-    {"claim", "ask", "verify", "unfounded", "duplicate", "spam", "reopen", "close"}
-)
 
 
 def keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
@@ -77,10 +67,6 @@ def keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in buttons]
     )
-
-
-class PermanentFailure(Exception):
-    """The row can never be delivered; the reason is safe to record (no content, no ids)."""
 
 
 class Sender:
@@ -105,54 +91,14 @@ class Sender:
         self._workers: dict[tuple[str, int | None], asyncio.Task[None]] = {}
         self._slots = {target: asyncio.Semaphore(n) for target, n in SEND_CONCURRENCY.items()}
         self._stopping = False
-        self._names: dict[tuple[int, int], tuple[str, float]] = {}
-        self._rewards: RewardService | None = None
+        self.names = StaffNames(bot)
+        self._composer = Composer(db, vault, renderer, self.names)
 
     def money(self, minor: int) -> str:
         return self._renderer.money(minor)
 
-    def attach_rewards(self, rewards: RewardService) -> None:
-        """The reward service, for budget figures on finance posts (built after the sender)."""
-        self._rewards = rewards
-
     async def staff_name(self, chat_id: int, user_id: int) -> str:
-        """A staff member's display name, asked of Telegram (cached briefly, never stored)."""
-        cached = self._names.get((chat_id, user_id))
-        if cached and cached[1] > time.monotonic():
-            return cached[0]
-        try:
-            member = await self._bot.get_chat_member(chat_id, user_id)
-            name = member.user.full_name
-        except TelegramError:
-            name = f"#{user_id}"
-        self._names[(chat_id, user_id)] = (name, time.monotonic() + NAME_CACHE_SECONDS)
-        return name
-
-    async def card_state(self, report: ReportRecord) -> CardState:
-        """Holder, last move and duplicate link, as the card shows them now."""
-        async with self._db.read() as conn:
-            events = [
-                e for e in await review_repo.events(conn, report.id) if e.action in _CARD_MOVES
-            ]
-            original = (
-                await reports.by_id(conn, report.duplicate_of) if report.duplicate_of else None
-            )
-            repeats = await reports.duplicates_of(conn, report.id)
-            reward = await rewards_repo.latest_for_report(conn, report.id)
-        chat = report.review_chat_id
-        last = events[-1] if events else None
-        active = reward is not None and reward.status != "refused"
-        return CardState(
-            reward_status=reward.status if reward else None,
-            reward_amount=reward.amount_minor if reward else None,
-            can_propose=report.status == ReportStatus.VERIFIED and not active,
-            holder=await self.staff_name(chat, report.holder_id) if report.holder_id else None,
-            last_action=last.action if last else None,
-            last_actor=await self.staff_name(chat, last.actor_id) if last else None,
-            last_at=last.at if last else None,
-            duplicate_of=original.reference if original else None,
-            duplicates=tuple(repeats),
-        )
+        return await self.names.get(chat_id, user_id)
 
     def wake(self) -> None:
         self._wake.set()
@@ -233,7 +179,7 @@ class Sender:
         for row in rows:
             if self._stopping:
                 return
-            async with self._slots[row.target]:
+            async with self._slots[Recipient(row.target)]:
                 try:
                     finished = await self._deliver(row)
                 except Exception as exc:  # one bad row must not stop the others
@@ -246,58 +192,31 @@ class Sender:
         """Send the rest of one row; True when it is finished (sent, failed or dropped)."""
         try:
             if row.report_id is None:
-                return await self._deliver_notice(row)
-            report, key, chat_id = await self._resolve(row)
-            if report is None or key is None or chat_id is None:
+                notice = self._composer.open_notice(row)
+                if notice is None:
+                    await self._finish(row, "dropped", "no recipient")
+                else:
+                    await self._send(notice[0], notice[1], None, True)
+                    await self._finish(row, "sent")
+                return True
+            opened = await self._composer.open(row)
+            if opened is None:
                 await self._finish(row, "dropped", "recipient or content no longer stored")
                 return True
-            if row.kind == "delete_dialogue":
-                await self._delete_dialogue(chat_id, key, row)
-                await self._finish(row, "sent")
-                return True
-            parts = await self._render(row, report, key)
-            if row.kind in ("card_refresh", "reward_refresh"):
-                target = await self._edit_target(row, report, key)
-                if target is not None:
-                    await self._edit(target[0], target[1], parts[0])
-                await self._finish(row, "sent")
-                return True
-            anchor = row.anchor_message_id
-            if row.kind == "answer_posted" or (
-                row.kind == "staff_text" and row.chat_id == report.review_chat_id
-            ):
-                anchor = report.review_message_id
-            for index in range(row.parts_sent, len(parts)):
-                message = await self._send(chat_id, parts[index], anchor, row.target == "staff")
-                if anchor is None:
-                    anchor = message.message_id
-                async with self._db.transaction() as conn:
-                    await outbox_repo.record_part(conn, row.id, index + 1, anchor)
-                    if index == len(parts) - 1:  # the last part: finished in the same commit
-                        await outbox_repo.finish(conn, row.id, "sent", int(self._clock()), None)
-                    if row.kind == "tip_posted" and index == 0:
-                        await reports.set_review_message(conn, report.id, message.message_id)
-                    if row.kind == "reward_post" and index == 0 and row.sealed_payload:
-                        reward_id = int(
-                            json.loads(key.open("outbox", row.sealed_payload))["reward"]
-                        )
-                        await rewards_repo.set_finance_message(conn, reward_id, message.message_id)
-            if row.parts_sent >= len(parts):  # nothing was left to send: finish it now
-                await self._finish(row, "sent")
-            log.debug("outbox row %d delivered (%s, %d part(s))", row.id, row.kind, len(parts))
+            await self._deliver_opened(opened)
             return True
         except RetryAfter as exc:
             pause = exc.retry_after
             seconds = pause if isinstance(pause, int) else int(pause.total_seconds())
             await self._postpone(row, seconds + 1, "429 retry_after", count=False)
         except Forbidden as exc:
-            if row.target == "tipster":
+            if row.target == Recipient.TIPSTER:
                 await self._finish(row, "failed", f"forbidden: {exc.message[:80]}")
                 return True
             log.error("the bot may not post in a staff chat (Forbidden); retrying later")
             await self._postpone(row, self._backoff(row.attempts), "staff chat forbidden")
         except BadRequest as exc:
-            if "chat not found" in exc.message.lower() and row.target == "staff":
+            if "chat not found" in exc.message.lower() and row.target == Recipient.STAFF:
                 log.error("a staff chat cannot be found; retrying later")
                 await self._postpone(row, self._backoff(row.attempts), "staff chat not found")
             else:
@@ -312,42 +231,50 @@ class Sender:
             await self._postpone(row, self._backoff(row.attempts), type(exc).__name__)
         return False
 
-    async def _delete_dialogue(self, chat_id: int, key: DataKey, row: OutboxRecord) -> None:
+    async def _deliver_opened(self, opened: Opened) -> None:
+        row, report, payload = opened.row, opened.report, opened.payload
+        if isinstance(payload, DeleteDialogue):
+            await self._delete_dialogue(opened.chat_id, payload)
+            await self._finish(row, "sent")
+            return
+        parts = await self._composer.render(opened)
+        if isinstance(payload, CardRefresh | RewardRefresh):
+            target = await self._composer.edit_target(opened)
+            if target is not None:
+                await self._edit(target[0], target[1], parts[0])
+            await self._finish(row, "sent")
+            return
+        anchor = row.anchor_message_id
+        if isinstance(payload, AnswerPosted) or (
+            isinstance(payload, StaffText) and row.chat_id == report.review_chat_id
+        ):
+            anchor = report.review_message_id
+        staff = payload.recipient is Recipient.STAFF
+        for index in range(row.parts_sent, len(parts)):
+            message = await self._send(opened.chat_id, parts[index], anchor, staff)
+            if anchor is None:
+                anchor = message.message_id
+            async with self._db.transaction() as conn:
+                await outbox_repo.record_part(conn, row.id, index + 1, anchor)
+                if index == len(parts) - 1:  # the last part: finished in the same commit
+                    await outbox_repo.finish(conn, row.id, "sent", int(self._clock()), None)
+                if index == 0 and isinstance(payload, TipPosted):
+                    await reports.set_review_message(conn, report.id, message.message_id)
+                if index == 0 and isinstance(payload, RewardPost):
+                    await rewards_repo.set_finance_message(conn, payload.reward, message.message_id)
+        if row.parts_sent >= len(parts):  # nothing was left to send: finish it now
+            await self._finish(row, "sent")
+        log.debug("outbox row %d delivered (%s, %d part(s))", row.id, row.kind, len(parts))
+
+    async def _delete_dialogue(self, chat_id: int, payload: DeleteDialogue) -> None:
         """Delete the tip's dialogue from the private chat (the tipster asked; best effort:
         Telegram skips what is gone or older than 48 hours)."""
-        assert row.sealed_payload is not None
-        payload = json.loads(key.open("outbox", row.sealed_payload))
-        ids = list(range(int(payload["first"]), int(payload["last"]) + 1))
+        ids = list(range(payload.first, payload.last + 1))
         for start in range(0, len(ids), 100):
             try:
                 await self._bot.delete_messages(chat_id, ids[start : start + 100])
             except BadRequest:
                 log.warning("some messages of a dialogue could not be deleted")
-
-    async def _deliver_notice(self, row: OutboxRecord) -> bool:
-        """A staff notice about no tip in particular: plain counts and references only."""
-        if row.target != "staff" or row.chat_id is None or row.sealed_payload is None:
-            await self._finish(row, "dropped", "no recipient")
-            return True
-        payload = json.loads(row.sealed_payload)
-        part = self._renderer.staff_notice(payload["key"], payload["params"])
-        await self._send(row.chat_id, part, None, True)
-        await self._finish(row, "sent")
-        return True
-
-    async def _admin_mentions(self, chat_id: int) -> Html:
-        """Mentions of a staff chat's human administrators, asked of Telegram now."""
-        try:
-            admins = await self._bot.get_chat_administrators(chat_id)
-        except TelegramError:
-            return Html("")
-        return Html(
-            " ".join(
-                f'<a href="tg://user?id={a.user.id}">{html.escape(a.user.first_name)}</a>'
-                for a in admins
-                if not a.user.is_bot
-            )
-        )
 
     def _backoff(self, attempts: int) -> int:
         base = min(MAX_BACKOFF_SECONDS, 1 << min(attempts, 10))
@@ -364,108 +291,6 @@ class Sender:
     async def _finish(self, row: OutboxRecord, status: str, error: str | None = None) -> None:
         async with self._db.transaction() as conn:
             await outbox_repo.finish(conn, row.id, status, int(self._clock()), error)
-
-    async def _resolve(
-        self, row: OutboxRecord
-    ) -> tuple[ReportRecord | None, DataKey | None, int | None]:
-        if row.report_id is None:
-            raise PermanentFailure(f"row kind {row.kind} needs a report")
-        async with self._db.read() as conn:
-            report = await reports.by_id(conn, row.report_id)
-        if report is None or report.key_id is None or report.wrapped_key is None:
-            return None, None, None
-        try:
-            key = self._vault.unwrap(report.uid, WrappedKey(report.key_id, report.wrapped_key))
-        except VaultError:
-            raise PermanentFailure("the report's data key does not unwrap") from None
-        if row.target == "staff":
-            return report, key, row.chat_id
-        if row.kind in ("receipt", "delete_dialogue") and row.sealed_payload is not None:
-            return report, key, int(json.loads(key.open("outbox", row.sealed_payload))["chat"])
-        if report.sealed_contact is None:
-            return report, key, None
-        chat_id = int(key.open_text("contact", report.sealed_contact))
-        return report, key, chat_id
-
-    async def _render(self, row: OutboxRecord, report: ReportRecord, key: DataKey) -> list[Part]:
-        items: list[ItemRecord] = []
-        if row.kind in ("tip_posted", "card_refresh", "answer_posted"):  # only these show items
-            async with self._db.read() as conn:
-                items = await drafts.items(conn, report.uid)
-        payload = json.loads(key.open("outbox", row.sealed_payload)) if row.sealed_payload else {}
-        if row.kind == "tip_posted":
-            return await self._renderer.tip_post(report, key, items, await self.card_state(report))
-        if row.kind == "card_refresh":
-            return [await self._renderer.card(report, key, items, await self.card_state(report))]
-        if row.kind == "answer_posted":
-            return await self._renderer.answer(report, key, items, int(payload["position"]))
-        if row.kind == "tipster_notice":
-            return [self._renderer.notice(report, str(payload["status"]))]
-        if row.kind == "tipster_question":
-            return [
-                self._renderer.question(report, str(payload["question"]), str(payload["token"]))
-            ]
-        if row.kind == "receipt":
-            return [
-                self._renderer.receipt(report, str(payload["receipt"]), bool(payload["contact"]))
-            ]
-        if row.kind == "tipster_text":
-            return [self._renderer.tipster_text(report, payload["key"], payload["params"])]
-        if row.kind == "staff_text":
-            params = dict(payload["params"])
-            if isinstance(params.get("by"), int):
-                params["by"] = await self.staff_name(row.chat_id or 0, params["by"])
-            if "admins" in params:
-                params["admins"] = (
-                    await self._admin_mentions(row.chat_id or 0) if params["admins"] else Html("")
-                )
-            return [self._renderer.staff_text(report, payload["key"], params)]
-        if row.kind in ("reward_post", "reward_refresh"):
-            return [self._renderer.finance_post(await self._finance_view(report, key, payload))]
-        raise PermanentFailure(f"unknown outbox kind {row.kind}")
-
-    async def _finance_view(
-        self, report: ReportRecord, key: DataKey, payload: dict[str, Any]
-    ) -> FinanceView:
-        async with self._db.read() as conn:
-            reward = await rewards_repo.by_id(conn, int(payload["reward"]))
-            if reward is None:
-                raise PermanentFailure("the reward no longer exists")
-            approvals = await rewards_repo.approvals(conn, reward.id)
-        moment = datetime.fromtimestamp(reward.proposed_at, UTC)
-        budget = await self._rewards.budget(moment.year, moment.month) if self._rewards else None
-        finance = reward.finance_chat_id
-        return FinanceView(
-            reward=reward,
-            reference=report.reference,
-            category=self._renderer.category_label(report.category),
-            justification=(
-                key.open_text("justification", reward.sealed_justification)
-                if reward.sealed_justification
-                else None
-            ),
-            proposer=await self.staff_name(report.review_chat_id, reward.proposer_id),
-            approvers=tuple([await self.staff_name(finance, a) for a, _ in approvals]),
-            needed=approvals_needed(self._renderer.policy, reward.amount_minor),
-            budget=budget,
-            paid_by=await self.staff_name(finance, reward.paid_by) if reward.paid_by else None,
-        )
-
-    async def _edit_target(
-        self, row: OutboxRecord, report: ReportRecord, key: DataKey
-    ) -> tuple[int, int] | None:
-        """(chat, message) to edit: the tip's card, or the reward's post in the finance chat."""
-        if row.kind == "card_refresh":
-            if report.review_message_id is None:
-                return None
-            return report.review_chat_id, report.review_message_id
-        assert row.sealed_payload is not None
-        reward_id = int(json.loads(key.open("outbox", row.sealed_payload))["reward"])
-        async with self._db.read() as conn:
-            reward = await rewards_repo.by_id(conn, reward_id)
-        if reward is None or reward.finance_message_id is None:
-            return None
-        return reward.finance_chat_id, reward.finance_message_id
 
     async def _edit(self, chat_id: int, message_id: int, part: Part) -> None:
         assert isinstance(part, TextPart)

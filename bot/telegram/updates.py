@@ -4,7 +4,7 @@ python-telegram-bot's own Updater confirms an update to Telegram as soon as it i
 crash mid-handler loses it. Here an update is committed to the inbox before the next
 getUpdates confirms it, then handled from the inbox. The first write transaction of its
 handling records keyed markers of the update (and of the message it carries) and deletes its
-inbox row; a redelivered update then changes nothing twice (see storage.db.APPLYING). An
+inbox row; a redelivered update then changes nothing twice (see bot.services.unit). An
 update whose handling writes nothing has its row deleted afterwards.
 
 Updates from different people are handled concurrently (128 at once); updates from one person
@@ -26,8 +26,9 @@ from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.crypto.vault import Vault, VaultError
+from bot.services.unit import Inbound, handling
 from storage import inbox
-from storage.db import APPLYING, Applying, Database
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -204,14 +205,13 @@ class UpdatePipeline:
         self._locks[key] = (lock, users + 1)
         try:
             async with lock, self._slots:
-                applying = Applying(self._markers(update), int(self._clock()), update.update_id)
-                token = APPLYING.set(applying)
+                inbound = Inbound(self._markers(update), int(self._clock()), update.update_id)
                 try:
-                    await self._app.process_update(update)
+                    with handling(inbound):
+                        await self._app.process_update(update)
                 finally:
-                    APPLYING.reset(token)
                     self._forget_people()
-                if not applying.recorded:  # nothing was written: the inbox row goes on its own
+                if not inbound.recorded:  # nothing was written: the inbox row goes on its own
                     await self._remove(update.update_id)
         finally:
             lock, users = self._locks[key]

@@ -84,7 +84,8 @@ async def test_transaction_rolls_back_on_error(tmp_path) -> None:
 
 
 async def test_an_applied_update_cannot_apply_twice(tmp_path) -> None:
-    from storage.db import APPLYING, AlreadyApplied, Applying
+    from bot.services.unit import Inbound, Transactions, handling
+    from storage.inbox import AlreadyApplied
 
     db = await Database.open(tmp_path)
     try:
@@ -92,21 +93,16 @@ async def test_an_applied_update_cannot_apply_twice(tmp_path) -> None:
         await db.migrate([*shipped_migrations()])
         async with db.transaction() as conn:
             await conn.execute("CREATE TABLE effects (x INTEGER)")
-        token = APPLYING.set(Applying([b"update-7"], 1))
-        try:
-            async with db.transaction() as conn:
+        units = Transactions(db)
+        with handling(Inbound([b"update-7"], 1)):
+            async with units.transaction() as conn:
                 await conn.execute("INSERT INTO effects VALUES (1)")
-            async with db.transaction() as conn:  # a second write of the same handling
+            async with units.transaction() as conn:  # a second write of the same handling
                 await conn.execute("INSERT INTO effects VALUES (2)")
-        finally:
-            APPLYING.reset(token)
-        token = APPLYING.set(Applying([b"update-7"], 2))  # the update comes again
-        try:
+        with handling(Inbound([b"update-7"], 2)):  # the update comes again
             with pytest.raises(AlreadyApplied):
-                async with db.transaction() as conn:
+                async with units.transaction() as conn:
                     await conn.execute("INSERT INTO effects VALUES (3)")
-        finally:
-            APPLYING.reset(token)
         async with db.read() as conn:
             async with conn.execute("SELECT x FROM effects ORDER BY x") as cursor:
                 assert [row[0] for row in await cursor.fetchall()] == [1, 2]

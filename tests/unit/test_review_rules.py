@@ -29,6 +29,7 @@ from bot.domain.report import (
     ReportStatus,
     allowed_actions,
 )
+from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
 from bot.services.intake import IntakeService
 from bot.services.review import Actor, ReviewService
@@ -145,8 +146,9 @@ async def test_moves_notify_the_tipster_and_refresh_the_card(desk) -> None:
     ], "spam is not news to the tipster"
 
 
-async def test_questions_need_contact_and_answers_reopen_review(desk) -> None:
-    intake, review, db, *_ = desk
+async def test_questions_need_contact_and_answers_reopen_review(desk, tmp_path) -> None:
+    intake, review, db, _, vault = desk
+    answers = AnswerService(db, vault, BlobStore(tmp_path / "blobs"), intake.policy, clock=Clock())
     silent = await _tip(intake, 1, contact=False)
     await review.act(silent, CHAT, ANNA, Action.CLAIM)
     with pytest.raises(NoContact):
@@ -166,15 +168,15 @@ async def test_questions_need_contact_and_answers_reopen_review(desk) -> None:
             sealed = bytes((await cursor.fetchone())[0])
     token = json.loads(review.key_for(report).open("outbox", sealed))["token"]
     with pytest.raises(AnswerClosed):
-        await review.start_answer(2, "not-the-token")
-    await review.start_answer(2, token)
-    assert await review.answering(2)
-    assert not await review.answering(3)
-    await review.add_answer(2, prepare_text(intake.policy, "At nine"))
+        await answers.start_answer(2, "not-the-token")
+    await answers.start_answer(2, token)
+    assert await answers.answering(2)
+    assert not await answers.answering(3)
+    await answers.add_answer(2, prepare_text(intake.policy, "At nine"))
     assert (await review.find(ref, CHAT)).status == ReportStatus.IN_REVIEW
     await review.act(ref, CHAT, ANNA, Action.VERIFY)
     with pytest.raises(AnswerClosed):
-        await review.add_answer(2, prepare_text(intake.policy, "more"))
+        await answers.add_answer(2, prepare_text(intake.policy, "more"))
 
 
 async def test_audit_chain_verifies_and_catches_edits(desk) -> None:

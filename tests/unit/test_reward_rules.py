@@ -26,6 +26,7 @@ from bot.services.audit import AuditLog
 from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
 from bot.services.review import Actor, ReviewService
+from bot.services.reward_book import RewardBook
 from bot.services.rewards import RewardService
 from storage import rewards as rewards_repo
 from storage import schedules
@@ -63,7 +64,7 @@ async def scheme(tmp_path):
     audit = AuditLog(vault)
     review = ReviewService(db, vault, blobs, policy, audit, clock=clock)
     rewards = RewardService(db, vault, policy, audit, finance_chat_id=FINANCE, clock=clock)
-    yield intake, review, rewards, db, clock, audit
+    yield intake, review, rewards, db, clock, audit, vault
     await db.close()
 
 
@@ -147,13 +148,13 @@ async def test_four_eyes_and_threshold(scheme) -> None:
 
 
 async def test_budget_blocks_the_final_approval(scheme) -> None:
-    intake, review, rewards, *_ = scheme
+    intake, review, rewards, db, *_ = scheme
     ref, _ = await _verified(intake, review, 1)
     reward = await _propose(review, rewards, ref, "production_lead", "31000 lab")
     await rewards.approve(reward.id, CHEN)
     with pytest.raises(OverBudget):
         await rewards.approve(reward.id, LI)
-    assert (await rewards.budget(2026, 11)).committed_minor == 0
+    assert (await RewardBook(db, rewards.policy).budget(2026, 11)).committed_minor == 0
 
 
 async def test_claim_code_is_only_a_hash_and_opens_with_the_receipt(scheme) -> None:
@@ -167,9 +168,9 @@ async def test_claim_code_is_only_a_hash_and_opens_with_the_receipt(scheme) -> N
     normalized = receipt.replace("-", "")
     code = open_with_receipt(normalized, report.uid, stored.code_for_receipt).decode()
     assert normalize_claim_code(code)
-    view = await rewards.for_tipster(report, normalized)
+    view = await RewardBook(db, rewards.policy).for_tipster(report, normalized)
     assert view.claim_code == code
-    assert (await rewards.for_tipster(report, "0" * 20)).claim_code is None
+    assert (await RewardBook(db, rewards.policy).for_tipster(report, "0" * 20)).claim_code is None
     offer = await rewards.find_offer(code.lower(), CHEN)
     assert offer.reference == ref
     with pytest.raises(IdNotChecked):
@@ -184,13 +185,19 @@ async def test_claim_code_is_only_a_hash_and_opens_with_the_receipt(scheme) -> N
 
 
 async def test_a_due_schedule_runs_once_even_when_two_sweepers_race(scheme) -> None:
-    intake, review, rewards, db, clock, _ = scheme
+    intake, review, rewards, db, clock, audit, vault = scheme
     ref, _ = await _verified(intake, review, 1)
     reward = await _propose(review, rewards, ref, "seized_lt_10g", "why")
     await rewards.approve(reward.id, CHEN)
     clock.now += 70 * DAY
     jobs = Jobs(
-        db, rewards.policy, rewards, review_chat_id=CHAT, finance_chat_id=FINANCE, clock=clock
+        db,
+        vault,
+        rewards.policy,
+        audit,
+        review_chat_id=CHAT,
+        finance_chat_id=FINANCE,
+        clock=clock,
     )
     due = await jobs.due()
     assert {job.kind for job in due} >= {"offer_expiry", "claim_reminder", "reward_nudge"}

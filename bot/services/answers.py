@@ -1,0 +1,135 @@
+"""The tipster's side of a reviewers' question: the answer window and the answers.
+
+A question's Reply button carries a one-use token; pressing it opens an answer window for
+the tipster (found only by a keyed pseudonym of their user id). Each message sent while it
+is open is sealed into the tip and posted under its card as the bot's own copy.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.crypto.vault import Vault
+from bot.domain.errors import AnswerClosed
+from bot.domain.items import PreparedItem
+from bot.domain.outbox import AnswerPosted
+from bot.domain.policy import Policy
+from bot.domain.report import OPEN, ReportStatus
+from bot.services.moves import move_report
+from bot.services.notifier import Notifier
+from bot.services.unit import Transactions
+from storage import drafts, reports
+from storage import review as review_repo
+from storage.blobs import BlobStore
+from storage.db import Database
+
+TIPSTER_ACTOR = 0  # events caused by the tipster carry no id at all
+
+
+@dataclass(frozen=True)
+class AnswerStarted:
+    reference: str
+    language: str
+
+
+class AnswerService:
+    """The tipster's use cases for answering a question."""
+
+    def __init__(
+        self,
+        db: Database,
+        vault: Vault,
+        blobs: BlobStore,
+        policy: Policy,
+        *,
+        on_outbox: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = Transactions(db)
+        self._vault = vault
+        self._blobs = blobs
+        self._policy = policy
+        self._notify = Notifier(vault)
+        self._on_outbox = on_outbox
+        self._clock = clock
+
+    def now(self) -> int:
+        return int(self._clock())
+
+    def _owner(self, user_id: int) -> bytes:
+        return self._vault.pseudonym("draft", user_id)
+
+    async def start_answer(self, user_id: int, token: str) -> AnswerStarted:
+        """The tipster pressed Reply: open their answer window for that question."""
+        now = self.now()
+        window = self._policy.review.answer_window_minutes * 60
+        async with self._db.transaction() as conn:
+            question = await review_repo.question_by_token(conn, self._vault.token_hash(token))
+            report = await reports.by_id(conn, question.report_id) if question else None
+            if question is None or report is None or ReportStatus(report.status) not in OPEN:
+                raise AnswerClosed()
+            await review_repo.open_session(conn, self._owner(user_id), question.id, now + window)
+        return AnswerStarted(report.reference, report.language)
+
+    async def answering(self, user_id: int) -> bool:
+        async with self._db.read() as conn:
+            return await review_repo.session(conn, self._owner(user_id), self.now()) is not None
+
+    async def purge_expired_sessions(self) -> None:
+        async with self._db.transaction() as conn:
+            await review_repo.purge_sessions(conn, self.now())
+
+    async def end_answer(self, user_id: int) -> bool:
+        async with self._db.transaction() as conn:
+            return await review_repo.close_session(conn, self._owner(user_id))
+
+    async def add_answer(self, user_id: int, item: PreparedItem) -> str:
+        """Seal one answer message into the tip and queue its post to the review chat."""
+        owner = self._owner(user_id)
+        now = self.now()
+        async with self._db.read() as conn:
+            question_id = await review_repo.session(conn, owner, now)
+            question = await review_repo.question_by_id(conn, question_id) if question_id else None
+            report = await reports.by_id(conn, question.report_id) if question else None
+        if question is None or report is None:
+            raise AnswerClosed()
+        key = self._notify.key(report)
+        blob_name: str | None = None
+        if item.blob is not None:
+            blob_name = self._blobs.new_name()
+            await self._blobs.put(blob_name, key.seal(f"blob:{blob_name}", item.blob))
+        payload = {**item.payload, "answer_to": question.id}
+        try:
+            async with self._db.transaction() as conn:
+                current = await reports.by_id(conn, report.id)
+                if current is None or ReportStatus(current.status) not in OPEN:
+                    raise AnswerClosed()
+                position = await drafts.add_item(
+                    conn, report.uid, key.seal("item", json.dumps(payload).encode()), blob_name
+                )
+                await review_repo.mark_answered(conn, question.id, now)
+                await review_repo.add_event(
+                    conn, report_id=report.id, at=now, actor_id=TIPSTER_ACTOR, action="answer"
+                )
+                if current.status == ReportStatus.AWAITING_TIPSTER:
+                    current = await move_report(
+                        conn,
+                        current,
+                        ReportStatus.IN_REVIEW,
+                        holder_id=current.holder_id,
+                        now=now,
+                        duplicate_of=current.duplicate_of,
+                    )
+                    await self._notify.card(conn, current, now)
+                await self._notify.to_staff(
+                    conn, current, report.review_chat_id, AnswerPosted(position=position), now
+                )
+        except BaseException:
+            if blob_name is not None:
+                await self._blobs.delete(blob_name)
+            raise
+        self._on_outbox()
+        return report.reference

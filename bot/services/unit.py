@@ -1,0 +1,70 @@
+"""Transactions for the use cases, and the exactly-once markers of the inbound update.
+
+The update loop (bot.telegram.updates) handles each update inside `handling(inbound)`. The
+first write transaction a use case opens under it also records the update's markers and
+deletes its inbox row, in the same commit as the use case's own change; if the markers are
+already recorded, the update was applied before and AlreadyApplied aborts the transaction, so
+a redelivered update changes nothing twice. Storage knows nothing of updates: it stores
+opaque markers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage import inbox
+from storage.db import Database
+
+
+@dataclass
+class Inbound:
+    """The update being handled: keyed markers of it, and the inbox row it came from."""
+
+    markers: list[bytes]
+    now: int
+    inbox_id: int | None = None
+    recorded: bool = False
+
+
+_INBOUND: ContextVar[Inbound | None] = ContextVar("tipline_inbound", default=None)
+
+
+@contextmanager
+def handling(inbound: Inbound) -> Iterator[Inbound]:
+    """Run the handling of one update (one asyncio task) with its markers."""
+    token = _INBOUND.set(inbound)
+    try:
+        yield inbound
+    finally:
+        _INBOUND.reset(token)
+
+
+class Transactions:
+    """`transaction()` for a use case's writes, `read()` for its consistent reads."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @property
+    def database(self) -> Database:
+        return self._db
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        inbound = _INBOUND.get()
+        async with self._db.transaction() as conn:
+            if inbound is not None and not inbound.recorded:
+                await inbox.record_applied(conn, inbound.markers, inbound.now)
+                if inbound.inbox_id is not None:
+                    await inbox.remove(conn, inbound.inbox_id)
+            yield conn
+        if inbound is not None:
+            inbound.recorded = True
+
+    def read(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+        return self._db.read()
