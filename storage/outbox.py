@@ -102,3 +102,13 @@ async def record_attempt(conn: aiosqlite.Connection, outbox_id: int, error: str)
 
 async def delay(conn: aiosqlite.Connection, outbox_id: int, not_before: int) -> None:
     await conn.execute("UPDATE outbox SET not_before = ? WHERE id = ?", (not_before, outbox_id))
+
+
+async def erase_for_report(conn: aiosqlite.Connection, report_id: int, now: int) -> None:
+    """Drop the report's pending rows and blank every payload of its rows."""
+    await conn.execute(
+        "UPDATE outbox SET status = 'dropped', finished_at = ? WHERE report_id = ?"
+        " AND status = 'pending'",
+        (now, report_id),
+    )
+    await conn.execute("UPDATE outbox SET sealed_payload = NULL WHERE report_id = ?", (report_id,))

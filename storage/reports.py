@@ -197,29 +197,13 @@ async def due_for_shredding(
     return [_report(row) for row in rows]
 
 
-async def shred(conn: aiosqlite.Connection, report_id: int, now: int) -> None:
-    """Destroy a report's content: its key and every sealed field; keep the bare record."""
+async def erase_content(conn: aiosqlite.Connection, report_id: int, now: int) -> None:
+    """Drop the report's data key and sealed fields; the bare record stays."""
     await conn.execute(
         "UPDATE reports SET key_id = NULL, wrapped_key = NULL, sealed_area = NULL,"
         " sealed_contact = NULL, receipt_box = NULL, shredded_at = ? WHERE id = ?",
         (now, report_id),
     )
-    await conn.execute(
-        "UPDATE report_events SET sealed_text = NULL WHERE report_id = ?", (report_id,)
-    )
-    await conn.execute(
-        "UPDATE rewards SET sealed_justification = NULL, sealed_refusal = NULL,"
-        " code_for_receipt = NULL WHERE report_id = ?",
-        (report_id,),
-    )
-    await conn.execute(
-        "UPDATE outbox SET status = 'dropped', sealed_payload = NULL"
-        " WHERE report_id = ? AND status = 'pending'",
-        (report_id,),
-    )
-    await conn.execute("UPDATE outbox SET sealed_payload = NULL WHERE report_id = ?", (report_id,))
-    await conn.execute("DELETE FROM questions WHERE report_id = ?", (report_id,))
-    await conn.execute("DELETE FROM staff_prompts WHERE report_id = ?", (report_id,))
 
 
 async def duplicates_of(conn: aiosqlite.Connection, report_id: int) -> list[str]:

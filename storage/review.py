@@ -172,3 +172,12 @@ async def get_prompt(
         created_at=row["created_at"],
         payload=row["payload"],
     )
+
+
+async def erase_for_report(conn: aiosqlite.Connection, report_id: int) -> None:
+    """Blank the report's event texts and delete its questions and open prompts."""
+    await conn.execute(
+        "UPDATE report_events SET sealed_text = NULL WHERE report_id = ?", (report_id,)
+    )
+    await conn.execute("DELETE FROM questions WHERE report_id = ?", (report_id,))
+    await conn.execute("DELETE FROM staff_prompts WHERE report_id = ?", (report_id,))

@@ -215,3 +215,12 @@ async def by_status(conn: aiosqlite.Connection, status: str) -> list[RewardRecor
         conn, f"SELECT {_COLUMNS} FROM rewards WHERE status = ? ORDER BY id", [status]
     )
     return [_record(row) for row in rows]
+
+
+async def erase_sealed_for_report(conn: aiosqlite.Connection, report_id: int) -> None:
+    """Blank the sealed texts and the receipt-sealed code of the report's rewards."""
+    await conn.execute(
+        "UPDATE rewards SET sealed_justification = NULL, sealed_refusal = NULL,"
+        " code_for_receipt = NULL WHERE report_id = ?",
+        (report_id,),
+    )

@@ -16,14 +16,30 @@ import logging
 import time
 from collections.abc import Callable
 
+import aiosqlite
+
 from bot.services.unit import Transactions
 from storage import drafts, outbox, reports
+from storage import review as review_repo
+from storage import rewards as rewards_repo
 from storage.blobs import BlobStore
 from storage.db import Database
+from storage.records import ReportRecord
 
 log = logging.getLogger(__name__)
 
 PURGE_BATCH = 2000
+
+
+async def shred(conn: aiosqlite.Connection, report: ReportRecord, now: int) -> None:
+    """Destroy everything of a tip that could say who sent it or what it said: its parts, its
+    key and sealed fields, event texts, reward texts, questions, prompts and queued messages.
+    Kept: reference, category, dates, states, amounts (the ledger must still add up)."""
+    await drafts.delete_items(conn, report.uid)
+    await reports.erase_content(conn, report.id, now)
+    await review_repo.erase_for_report(conn, report.id)
+    await rewards_repo.erase_sealed_for_report(conn, report.id)
+    await outbox.erase_for_report(conn, report.id, now)
 
 
 class RetentionService:
@@ -54,8 +70,7 @@ class RetentionService:
                 for report in due:
                     items = await drafts.items(conn, report.uid)
                     names += [item.blob_name for item in items if item.blob_name]
-                    await drafts.delete_items(conn, report.uid)
-                    await reports.shred(conn, report.id, now)
+                    await shred(conn, report, now)
             for name in names:
                 await self._blobs.delete(name)
             shredded += len(due)

@@ -9,6 +9,7 @@ fails here instead of the fix going quiet.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from telegram import Update
@@ -64,3 +65,44 @@ async def test_no_user_or_chat_id_stays_in_memory_after_handling(tmp_path) -> No
         ids = getattr(application, name)
         assert isinstance(ids, set), f"python-telegram-bot no longer has {name}"
         assert ids == set(), f"{name} still holds ids"
+
+
+async def test_one_senders_burst_never_takes_the_slots_of_others(tmp_path) -> None:
+    """Why tipline keeps its own dispatcher rather than a PTB BaseUpdateProcessor: there the
+    concurrency slot is taken before the processor sees the update, so a burst from one sender
+    would hold every slot while it waits on its own per-sender lock. Here the sender's lock
+    comes first: with two slots, a flood of one person's updates leaves a slot for another."""
+    db = await Database.open(tmp_path)
+    await db.migrate()
+    release = asyncio.Event()
+    other_handled = asyncio.Event()
+    order: list[int] = []
+
+    async def note(update: Update, _: object) -> None:
+        assert update.effective_user is not None
+        if update.effective_user.id == 8_100_000_001:
+            order.append(update.update_id)
+            await release.wait()
+        else:
+            other_handled.set()
+
+    async with FakeTelegram() as fake:
+        application = (
+            ApplicationBuilder().token(fake.token).base_url(f"{fake.url}/bot").updater(None).build()
+        )
+        application.add_handler(MessageHandler(filters.TEXT, note))
+        vault = Vault(KeyRing.from_texts([new_master_key_text()]))
+        pipeline = UpdatePipeline(application, db, vault, max_concurrent=2)
+        await application.initialize()
+        try:
+            for n in range(1, 6):
+                pipeline._dispatch(Update.de_json(_private_text(n, 8_100_000_001), application.bot))
+            pipeline._dispatch(Update.de_json(_private_text(6, 8_100_000_002), application.bot))
+            await asyncio.wait_for(other_handled.wait(), timeout=10)
+            assert order == [1], "the flooding sender's later updates wait their turn"
+            release.set()
+            await pipeline.stop()
+            assert order == [1, 2, 3, 4, 5], "and keep their order"
+        finally:
+            await application.shutdown()
+            await db.close()
