@@ -3,40 +3,90 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Callable
 from enum import StrEnum
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 
 class PolicyError(Exception):
     """The policy file cannot be used; the message names the key at fault."""
 
 
-@dataclass(frozen=True)
-class Choice:
+def _rule(holds: Callable[[Any], bool], message: str) -> AfterValidator:
+    """A check run once the type is right; `message` is what the operator reads if it fails."""
+
+    def check(value: Any) -> Any:
+        if not holds(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
+
+
+Count = Annotated[int, Field(strict=True, ge=0)]
+Positive = Annotated[int, Field(strict=True, ge=1)]
+Hour = Annotated[int, Field(strict=True, ge=0, le=23)]
+Text = Annotated[str, StringConstraints(strict=True, strip_whitespace=True)]
+Label = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1)]
+Key = Annotated[
+    str,
+    StringConstraints(strict=True, max_length=32),
+    _rule(str.isidentifier, "must be letters, digits and _, not starting with a digit"),
+]
+_unique_keys = _rule(
+    lambda entries: len({e.key for e in entries}) == len(entries), "has the same key twice"
+)
+
+
+class _Table(BaseModel):
+    """A TOML table, read-only once loaded; an unknown key is refused, so no typo goes unseen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Choice(_Table):
     """A category or area: a stable key and its label in each language."""
 
-    key: str
-    labels: dict[str, str]
+    key: Key
+    en: Label
+    zh: Text = ""
 
     def label(self, language: str) -> str:
-        return self.labels.get(language) or self.labels["en"]
+        return self.zh if language == "zh" and self.zh else self.en
 
 
-@dataclass(frozen=True)
-class IntakePolicy:
-    max_text_chars: int
-    max_items: int
-    max_attachments: int
-    max_attachment_bytes: int
-    max_tips_per_day: int
-    max_receipt_failures_per_hour: int
-    draft_ttl_hours: int
-    conversation_timeout_minutes: int
-    categories: tuple[Choice, ...]
-    areas: tuple[Choice, ...]
+class IntakePolicy(_Table):
+    """`[intake]`: the limits on one tip and the choices a tipster is offered."""
+
+    max_text_chars: Positive
+    max_items: Positive
+    max_attachments: Count
+    max_attachment_bytes: Annotated[
+        Positive, _rule(lambda size: size <= 20_000_000, "cannot exceed the Bot API's 20 MB")
+    ]
+    max_tips_per_day: Positive
+    max_receipt_failures_per_hour: Positive
+    draft_ttl_hours: Positive
+    conversation_timeout_minutes: Positive
+    categories: Annotated[tuple[Choice, ...], Field(min_length=1), _unique_keys]
+    areas: Annotated[tuple[Choice, ...], _unique_keys] = ()
 
     def category(self, key: str) -> Choice | None:
         return next((c for c in self.categories if c.key == key), None)
@@ -45,13 +95,18 @@ class IntakePolicy:
         return next((a for a in self.areas if a.key == key), None)
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(_Table):
     """Tips of these categories and/or areas go to their own review chat."""
 
-    chat_id: int
-    categories: frozenset[str]
-    areas: frozenset[str]
+    chat_id: Annotated[StrictInt, _rule(lambda chat: chat < 0, "must be a group id like -100...")]
+    categories: frozenset[StrictStr] = frozenset()
+    areas: frozenset[StrictStr] = frozenset()
+
+    @model_validator(mode="after")
+    def _names_something(self) -> Self:
+        if not self.categories and not self.areas:
+            raise ValueError("must name categories or areas")
+        return self
 
     def matches(self, category: str, area_key: str | None) -> bool:
         if self.categories and category not in self.categories:
@@ -59,15 +114,16 @@ class Route:
         return not self.areas or area_key in self.areas
 
 
-@dataclass(frozen=True)
-class ReviewPolicy:
-    post_delay_max_seconds: int
-    answer_window_minutes: int
-    search_limit: int
-    routes: tuple[Route, ...]
-    remind_unclaimed_hours: int
-    escalate_unclaimed_hours: int
-    awaiting_tipster_days: int
+class ReviewPolicy(_Table):
+    """`[review]`: the delay before posting, reminders, and which chat a tip goes to."""
+
+    post_delay_max_seconds: Count
+    answer_window_minutes: Positive
+    search_limit: Positive
+    routes: tuple[Route, ...] = ()
+    remind_unclaimed_hours: Positive
+    escalate_unclaimed_hours: Positive
+    awaiting_tipster_days: Positive
 
     def chat_for(self, default_chat: int, category: str, area_key: str | None) -> int:
         """The review chat a tip belongs to: the first matching route, else the default."""
@@ -80,17 +136,11 @@ class ReviewPolicy:
         return list(dict.fromkeys([default_chat, *(route.chat_id for route in self.routes)]))
 
 
-@dataclass(frozen=True)
-class Tier:
+class Tier(Choice):
     """A reward tier: a fixed amount, or a range (max None: no upper limit), in minor units."""
 
-    key: str
-    labels: dict[str, str]
     min_minor: int
     max_minor: int | None
-
-    def label(self, language: str) -> str:
-        return self.labels.get(language) or self.labels["en"]
 
     @property
     def fixed(self) -> bool:
@@ -102,48 +152,166 @@ class Tier:
         )
 
 
+class _TierEntry(Choice):
+    """A `[[rewards.tiers]]` entry: `amount`, or `min` and maybe `max`, in whole units."""
+
+    amount: Positive | None = None
+    min: Positive | None = None
+    max: Positive | None = None
+
+    @model_validator(mode="after")
+    def _one_kind_of_amount(self) -> Self:
+        if self.amount is not None and (self.min is not None or self.max is not None):
+            raise ValueError("must give amount, or min and max, not both")
+        if self.amount is None and self.min is None:
+            raise ValueError("needs amount, or min and optionally max")
+        if self.min is not None and self.max is not None and self.max < self.min:
+            raise ValueError(f"max must be >= min ({self.min})")
+        return self
+
+    def in_minor(self, minor: int) -> Tier:
+        low, high = (self.amount, self.amount) if self.amount else (self.min or 0, self.max)
+        scaled = None if high is None else high * minor
+        return Tier(key=self.key, en=self.en, zh=self.zh, min_minor=low * minor, max_minor=scaled)
+
+
 class ClaimMode(StrEnum):
     CODE = "code"
     CODE_AND_ID = "code_and_id"
 
 
-@dataclass(frozen=True)
-class RewardPolicy:
-    currency: str
-    minor_per_major: int
+class RewardPolicy(_Table):
+    """`[rewards]`: amounts are written in whole units and read here in minor units."""
+
+    currency: Annotated[
+        StrictStr,
+        _rule(lambda c: len(c) == 3 and c.isalpha(), "must be a three-letter code like CNY"),
+        AfterValidator(str.upper),
+    ]
+    minor_per_major: Positive
     claim_mode: ClaimMode
-    second_approval_above_minor: int
-    monthly_budget_minor: int
-    notify_within_working_days: int
-    nudge_working_days_before: int
-    claim_months: int
-    reminder_days: tuple[int, ...]
-    max_code_failures_per_hour: int
-    claim_instructions: dict[str, str]
-    tiers: tuple[Tier, ...]
+    second_approval_above: Count
+    monthly_budget: Count
+    notify_within_working_days: Positive
+    nudge_working_days_before: Count
+    claim_months: Positive
+    reminder_days: Annotated[
+        tuple[Positive, ...], AfterValidator(lambda days: tuple(sorted(set(days), reverse=True)))
+    ] = ()
+    max_code_failures_per_hour: Positive
+    claim_instructions_en: Label
+    claim_instructions_zh: Text = ""
+    tier_entries: Annotated[
+        tuple[_TierEntry, ...], Field(alias="tiers", min_length=1), _unique_keys
+    ]
+
+    @property
+    def second_approval_above_minor(self) -> int:
+        return self.second_approval_above * self.minor_per_major
+
+    @property
+    def monthly_budget_minor(self) -> int:
+        return self.monthly_budget * self.minor_per_major
+
+    @property
+    def claim_instructions(self) -> dict[str, str]:
+        return {"en": self.claim_instructions_en, "zh": self.claim_instructions_zh}
+
+    @cached_property
+    def tiers(self) -> tuple[Tier, ...]:
+        return tuple(entry.in_minor(self.minor_per_major) for entry in self.tier_entries)
 
     def tier(self, key: str) -> Tier | None:
         return next((t for t in self.tiers if t.key == key), None)
 
 
-@dataclass(frozen=True)
-class FloodPolicy:
+class FloodPolicy(_Table):
     """Telegram's flood limits for messages; 0 turns one off."""
 
-    messages_per_second: int
-    group_messages_per_minute: int
+    messages_per_second: Count
+    group_messages_per_minute: Count
 
 
-@dataclass(frozen=True)
-class Policy:
+class DigestPolicy(_Table):
+    """When the finance digest (daily) and the review digests (weekly, 0 = Monday) go out, UTC."""
+
+    finance_hour_utc: Hour
+    review_weekday: Annotated[int, Field(strict=True, ge=0, le=6)]
+    review_hour_utc: Hour
+
+
+class _Jobs(_Table):
+    sweep_seconds: Positive
+
+
+class _Retention(_Table):
+    days_after_close: Positive
+    outbox_days: Positive
+
+
+class Policy(_Table):
+    """The whole policy document, one model per TOML table."""
+
     intake: IntakePolicy
     review: ReviewPolicy
     rewards: RewardPolicy
-    sweep_seconds: int
-    retention_days: int
-    outbox_days: int
+    flood: FloodPolicy = Field(alias="telegram")
+    jobs: _Jobs
+    retention: _Retention
     digests: DigestPolicy
-    flood: FloodPolicy
+
+    @field_validator("review")
+    @classmethod
+    def _routes_name_known_keys(cls, review: ReviewPolicy, info: ValidationInfo) -> ReviewPolicy:
+        intake = info.data.get("intake")
+        if not isinstance(intake, IntakePolicy):
+            return review
+        for index, route in enumerate(review.routes, start=1):
+            if not route.categories <= {c.key for c in intake.categories}:
+                raise ValueError(f"routes entry {index} categories must be known keys")
+            if not route.areas <= {a.key for a in intake.areas}:
+                raise ValueError(f"routes entry {index} areas must be keys of [[intake.areas]]")
+        return review
+
+    @property
+    def sweep_seconds(self) -> int:
+        return self.jobs.sweep_seconds
+
+    @property
+    def retention_days(self) -> int:
+        return self.retention.days_after_close
+
+    @property
+    def outbox_days(self) -> int:
+        return self.retention.outbox_days
+
+
+_REASONS = {
+    "missing": "is missing",
+    "extra_forbidden": "is not a known key",
+    "int_type": "must be a whole number",
+    "greater_than_equal": "must be a whole number >= {ge}",
+    "less_than_equal": "must be at most {le}",
+    "string_type": "must be text",
+    "string_too_short": "must not be empty",
+    "string_too_long": "must be at most {max_length} characters",
+    "too_short": "must list at least one entry",
+    "tuple_type": "must be a list",
+    "frozen_set_type": "must be a list",
+    "model_type": "must be a table",
+    "enum": "must be {expected}",
+    "value_error": "{error}",
+}
+
+
+def _one_line(exc: ValidationError) -> PolicyError:
+    """Pydantic's first error as the one line an operator reads: `[section] key reason`."""
+    error = exc.errors(include_url=False)[0]
+    where = [f"entry {part + 1}" if isinstance(part, int) else part for part in error["loc"]]
+    template = _REASONS.get(error["type"])
+    reason = template.format(**error.get("ctx", {})) if template else error["msg"]
+    head = f"[{where.pop(0)}] " if where else ""
+    return PolicyError(head + " ".join([*where, reason]))
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -156,187 +324,12 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _int(table: dict[str, Any], section: str, key: str, minimum: int = 0) -> int:
-    value = table.get(key)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise PolicyError(f"[{section}] {key} must be a whole number >= {minimum}")
-    return value
-
-
-def _choices(raw: Any, section: str, key: str) -> tuple[Choice, ...]:
-    if not isinstance(raw, list):
-        raise PolicyError(f"[{section}] {key} must be a list of tables with key, en and zh")
-    choices: list[Choice] = []
-    for index, entry in enumerate(raw):
-        if not isinstance(entry, dict):
-            raise PolicyError(f"[{section}] {key} entry {index + 1} must be a table")
-        ident, en, zh = entry.get("key"), entry.get("en"), entry.get("zh")
-        valid_key = isinstance(ident, str) and ident.isidentifier() and len(ident) <= 32
-        if not valid_key or not isinstance(en, str) or not en.strip():
-            raise PolicyError(
-                f"[{section}] {key} entry {index + 1} needs key (letters, digits, _; at most"
-                " 32) and a non-empty en label"
-            )
-        labels = {"en": en.strip()}
-        if isinstance(zh, str) and zh.strip():
-            labels["zh"] = zh.strip()
-        choices.append(Choice(str(ident), labels))
-    if len({c.key for c in choices}) != len(choices):
-        raise PolicyError(f"[{section}] {key} has the same key twice")
-    return tuple(choices)
-
-
-def _routes(raw: Any, categories: tuple[Choice, ...], areas_raw: Any) -> tuple[Route, ...]:
-    if not isinstance(raw, list):
-        raise PolicyError("[review] routes must be a list of tables")
-    known_categories = {c.key for c in categories}
-    known_areas = {a.get("key") for a in areas_raw if isinstance(a, dict)}
-    routes: list[Route] = []
-    for index, entry in enumerate(raw, start=1):
-        if not isinstance(entry, dict):
-            raise PolicyError(f"[review] routes entry {index} must be a table")
-        chat_id = entry.get("chat_id")
-        if not isinstance(chat_id, int) or isinstance(chat_id, bool) or chat_id >= 0:
-            raise PolicyError(
-                f"[review] routes entry {index} needs chat_id, a group id like -100..."
-            )
-        cats = entry.get("categories", [])
-        route_areas = entry.get("areas", [])
-        if not isinstance(cats, list) or not set(cats) <= known_categories:
-            raise PolicyError(f"[review] routes entry {index}: categories must be known keys")
-        if not isinstance(route_areas, list) or not set(route_areas) <= known_areas:
-            raise PolicyError(
-                f"[review] routes entry {index}: areas must be keys of [[intake.areas]]"
-            )
-        if not cats and not route_areas:
-            raise PolicyError(f"[review] routes entry {index} must name categories or areas")
-        routes.append(Route(chat_id, frozenset(cats), frozenset(route_areas)))
-    return tuple(routes)
-
-
-def _rewards(raw: dict[str, Any]) -> RewardPolicy:
-    section = "rewards"
-    minor = _int(raw, section, "minor_per_major", 1)
-    currency = raw.get("currency")
-    if not isinstance(currency, str) or not currency.isalpha() or len(currency) != 3:
-        raise PolicyError("[rewards] currency must be a three-letter code like CNY")
-    try:
-        mode = ClaimMode(str(raw.get("claim_mode")))
-    except ValueError:
-        raise PolicyError('[rewards] claim_mode must be "code" or "code_and_id"') from None
-    reminders = raw.get("reminder_days", [])
-    if not isinstance(reminders, list) or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in reminders
-    ):
-        raise PolicyError("[rewards] reminder_days must be a list of whole days, like [14, 3]")
-    instructions = {
-        "en": str(raw.get("claim_instructions_en", "")).strip(),
-        "zh": str(raw.get("claim_instructions_zh", "")).strip(),
-    }
-    if not instructions["en"]:
-        raise PolicyError("[rewards] claim_instructions_en must say how and where to claim")
-    tiers: list[Tier] = []
-    raw_tiers = raw.get("tiers", [])
-    if not isinstance(raw_tiers, list) or not raw_tiers:
-        raise PolicyError("[rewards] tiers must list at least one tier")
-    for index, entry in enumerate(raw_tiers, start=1):
-        choice = _choices([entry], section, "tiers")[0] if isinstance(entry, dict) else None
-        if choice is None:
-            raise PolicyError(f"[rewards] tiers entry {index} must be a table")
-        where = f"tiers entry {index} ({choice.key})"
-        high: int | None
-        if "amount" in entry:
-            low = high = _int(entry, section, "amount", 1)
-        else:
-            low = _int(entry, section, "min", 1)
-            high = _int(entry, section, "max", low) if "max" in entry else None
-        tiers.append(
-            Tier(choice.key, choice.labels, low * minor, high * minor if high is not None else None)
-        )
-        if "amount" in entry and ("min" in entry or "max" in entry):
-            raise PolicyError(f"[rewards] {where}: give amount, or min and max, not both")
-    if len({t.key for t in tiers}) != len(tiers):
-        raise PolicyError("[rewards] tiers has the same key twice")
-    return RewardPolicy(
-        currency=currency.upper(),
-        minor_per_major=minor,
-        claim_mode=mode,
-        second_approval_above_minor=_int(raw, section, "second_approval_above", 0) * minor,
-        monthly_budget_minor=_int(raw, section, "monthly_budget", 0) * minor,
-        notify_within_working_days=_int(raw, section, "notify_within_working_days", 1),
-        nudge_working_days_before=_int(raw, section, "nudge_working_days_before", 0),
-        claim_months=_int(raw, section, "claim_months", 1),
-        reminder_days=tuple(sorted(set(reminders), reverse=True)),
-        max_code_failures_per_hour=_int(raw, section, "max_code_failures_per_hour", 1),
-        claim_instructions=instructions,
-        tiers=tuple(tiers),
-    )
-
-
-@dataclass(frozen=True)
-class DigestPolicy:
-    finance_hour_utc: int
-    review_weekday: int
-    review_hour_utc: int
-
-
-def _digests(raw: dict[str, Any]) -> DigestPolicy:
-    digests = DigestPolicy(
-        finance_hour_utc=_int(raw, "digests", "finance_hour_utc", 0),
-        review_weekday=_int(raw, "digests", "review_weekday", 0),
-        review_hour_utc=_int(raw, "digests", "review_hour_utc", 0),
-    )
-    if digests.finance_hour_utc > 23 or digests.review_hour_utc > 23:
-        raise PolicyError("[digests] hours must be 0-23 (UTC)")
-    if digests.review_weekday > 6:
-        raise PolicyError("[digests] review_weekday must be 0 (Monday) to 6 (Sunday)")
-    return digests
-
-
 def parse(document: dict[str, Any]) -> Policy:
-    intake = document.get("intake", {})
-    review = document.get("review", {})
-    telegram = document.get("telegram", {})
-    categories = _choices(intake.get("categories"), "intake", "categories")
-    if not categories:
-        raise PolicyError("[intake] categories must list at least one category")
-    max_bytes = _int(intake, "intake", "max_attachment_bytes", 1)
-    if max_bytes > 20_000_000:
-        raise PolicyError("[intake] max_attachment_bytes cannot exceed the Bot API's 20 MB")
-    return Policy(
-        intake=IntakePolicy(
-            max_text_chars=_int(intake, "intake", "max_text_chars", 1),
-            max_items=_int(intake, "intake", "max_items", 1),
-            max_attachments=_int(intake, "intake", "max_attachments", 0),
-            max_attachment_bytes=max_bytes,
-            max_tips_per_day=_int(intake, "intake", "max_tips_per_day", 1),
-            max_receipt_failures_per_hour=_int(
-                intake, "intake", "max_receipt_failures_per_hour", 1
-            ),
-            draft_ttl_hours=_int(intake, "intake", "draft_ttl_hours", 1),
-            conversation_timeout_minutes=_int(intake, "intake", "conversation_timeout_minutes", 1),
-            categories=categories,
-            areas=_choices(intake.get("areas", []), "intake", "areas"),
-        ),
-        review=ReviewPolicy(
-            post_delay_max_seconds=_int(review, "review", "post_delay_max_seconds", 0),
-            answer_window_minutes=_int(review, "review", "answer_window_minutes", 1),
-            search_limit=_int(review, "review", "search_limit", 1),
-            routes=_routes(review.get("routes", []), categories, intake.get("areas", [])),
-            remind_unclaimed_hours=_int(review, "review", "remind_unclaimed_hours", 1),
-            escalate_unclaimed_hours=_int(review, "review", "escalate_unclaimed_hours", 1),
-            awaiting_tipster_days=_int(review, "review", "awaiting_tipster_days", 1),
-        ),
-        rewards=_rewards(document.get("rewards", {})),
-        sweep_seconds=_int(document.get("jobs", {}), "jobs", "sweep_seconds", 1),
-        retention_days=_int(document.get("retention", {}), "retention", "days_after_close", 1),
-        outbox_days=_int(document.get("retention", {}), "retention", "outbox_days", 1),
-        digests=_digests(document.get("digests", {})),
-        flood=FloodPolicy(
-            messages_per_second=_int(telegram, "telegram", "messages_per_second", 0),
-            group_messages_per_minute=_int(telegram, "telegram", "group_messages_per_minute", 0),
-        ),
-    )
+    """The policy a whole document describes; PolicyError names the first key at fault."""
+    try:
+        return Policy.model_validate(document)
+    except ValidationError as exc:
+        raise _one_line(exc) from None
 
 
 def shipped_document() -> dict[str, Any]:
