@@ -48,7 +48,11 @@ Label = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min
 Key = Annotated[
     str,
     StringConstraints(strict=True, max_length=32),
-    _rule(str.isidentifier, "must be letters, digits and _, not starting with a digit"),
+    # ASCII only: keys travel in callback data, which buttons already posted must keep matching.
+    _rule(
+        lambda key: key.isascii() and key.isidentifier(),
+        "must be ASCII letters, digits and _, not starting with a digit",
+    ),
 ]
 _unique_keys = _rule(
     lambda entries: len({e.key for e in entries}) == len(entries), "has the same key twice"

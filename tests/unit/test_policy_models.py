@@ -232,3 +232,8 @@ def test_each_rule_is_enforced_in_one_line(override: dict[str, object], message:
     with pytest.raises(PolicyError, match=re.escape(message)) as caught:
         load(None, override)
     assert "\n" not in str(caught.value)
+
+
+def test_choice_keys_are_ascii_because_they_travel_in_callback_data() -> None:
+    with pytest.raises(PolicyError, match="ASCII"):
+        load(None, {"rewards": {"tiers": [{"key": "北区", "en": "North", "amount": 100}]}})
