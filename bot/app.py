@@ -27,6 +27,7 @@ from telegram.ext import (
 
 from bot.config import Settings, load_key_ring
 from bot.crypto.keys import open_vault
+from bot.crypto.vault import Vault
 from bot.domain import policy as policy_module
 from bot.domain.policy import Policy, PolicyError
 from bot.logs import quiet_libraries
@@ -143,6 +144,79 @@ async def _check_staff_chat(application: TipApplication, chat_id: int, variable:
         raise StartupError(f"the bot may not send messages in the chat in {variable}")
 
 
+def build_runtime(
+    settings: Settings,
+    policy: Policy,
+    db: Database,
+    vault: Vault,
+    bot: ExtBot[Any],
+    *,
+    clock: Callable[[], float] = time.time,
+) -> Runtime:
+    """Every service of one running bot, each given the values it needs (not the settings)."""
+    catalogue = Catalogue.load()
+    blobs = BlobStore(settings.data_dir / "blobs")
+    blobs.ensure()
+    sender = Sender(
+        db, vault, bot, PostRenderer(catalogue, policy, blobs, settings.staff_language), clock=clock
+    )
+    wake = sender.wake
+    audit = AuditLog(vault)
+    return Runtime(
+        settings=settings,
+        policy=policy,
+        catalogue=catalogue,
+        db=db,
+        vault=vault,
+        blobs=blobs,
+        intake=IntakeService(
+            db,
+            vault,
+            blobs,
+            policy,
+            review_chat_id=settings.review_chat_id,
+            on_outbox=wake,
+            clock=clock,
+        ),
+        review=ReviewService(db, vault, blobs, policy, audit, on_outbox=wake, clock=clock),
+        answers=AnswerService(db, vault, blobs, policy, on_outbox=wake, clock=clock),
+        rewards=RewardService(
+            db,
+            vault,
+            policy,
+            audit,
+            finance_chat_id=settings.finance_chat_id,
+            on_outbox=wake,
+            clock=clock,
+        ),
+        book=RewardBook(db, policy),
+        audit=audit,
+        sender=sender,
+        retention=RetentionService(
+            db, blobs, policy.retention_days, policy.outbox_days, clock=clock
+        ),
+        jobs=Jobs(
+            db,
+            vault,
+            policy,
+            audit,
+            review_chat_id=settings.review_chat_id,
+            finance_chat_id=settings.finance_chat_id,
+            on_outbox=wake,
+            clock=clock,
+        ),
+    )
+
+
+async def _check_staff_chats(
+    application: TipApplication, settings: Settings, policy: Policy
+) -> None:
+    await _check_staff_chat(application, settings.review_chat_id, "TIPLINE_REVIEW_CHAT_ID")
+    for index, route in enumerate(policy.review.routes, start=1):
+        await _check_staff_chat(application, route.chat_id, f"[review] routes entry {index}")
+    await _check_staff_chat(application, settings.finance_chat_id, "TIPLINE_FINANCE_CHAT_ID")
+
+
 async def start_runtime(
     application: TipApplication,
     settings: Settings,
@@ -150,70 +224,16 @@ async def start_runtime(
     *,
     clock: Callable[[], float] = time.time,
 ) -> Runtime:
-    """Open storage, check the chats, register commands, start the sender and sweeps."""
-    catalogue = Catalogue.load()
+    """Check the chats, open storage, build the services, register commands, start the
+    sender and the sweeps, and run once whatever fell due while the bot was down."""
     ring = load_key_ring(settings)
-    await _check_staff_chat(application, settings.review_chat_id, "TIPLINE_REVIEW_CHAT_ID")
-    for index, route in enumerate(policy.review.routes, start=1):
-        await _check_staff_chat(application, route.chat_id, f"[review] routes entry {index}")
-    await _check_staff_chat(application, settings.finance_chat_id, "TIPLINE_FINANCE_CHAT_ID")
+    await _check_staff_chats(application, settings, policy)
     db = await Database.open(settings.data_dir)
     try:
         await db.migrate()
         vault = await open_vault(ring, db)
-        blobs = BlobStore(settings.data_dir / "blobs")
-        blobs.ensure()
-        renderer = PostRenderer(catalogue, policy, blobs, settings.staff_language)
-        sender = Sender(db, vault, application.bot, renderer, clock=clock)
-        intake = IntakeService(
-            db,
-            vault,
-            blobs,
-            policy,
-            review_chat_id=settings.review_chat_id,
-            on_outbox=sender.wake,
-            clock=clock,
-        )
-        audit = AuditLog(vault)
-        review_service = ReviewService(
-            db, vault, blobs, policy, audit, on_outbox=sender.wake, clock=clock
-        )
-        rewards = RewardService(
-            db,
-            vault,
-            policy,
-            audit,
-            finance_chat_id=settings.finance_chat_id,
-            on_outbox=sender.wake,
-            clock=clock,
-        )
-        runtime = Runtime(
-            settings,
-            policy,
-            catalogue,
-            db,
-            vault,
-            blobs,
-            intake,
-            review_service,
-            AnswerService(db, vault, blobs, policy, on_outbox=sender.wake, clock=clock),
-            rewards,
-            RewardBook(db, policy),
-            audit,
-            sender,
-            RetentionService(db, blobs, policy.retention_days, policy.outbox_days, clock=clock),
-            Jobs(
-                db,
-                vault,
-                policy,
-                audit,
-                review_chat_id=settings.review_chat_id,
-                finance_chat_id=settings.finance_chat_id,
-                on_outbox=sender.wake,
-                clock=clock,
-            ),
-        )
-        for language, commands in tipster.command_lists(catalogue).items():
+        runtime = build_runtime(settings, policy, db, vault, application.bot, clock=clock)
+        for language, commands in tipster.command_lists(runtime.catalogue).items():
             await application.bot.set_my_commands(
                 commands,
                 scope=tipster.COMMAND_SCOPE,
@@ -223,7 +243,7 @@ async def start_runtime(
         await db.close()
         raise
     application.bot_data.attach(runtime)
-    sender.start()
+    runtime.sender.start()
     if application.job_queue is not None:
         application.job_queue.run_repeating(
             _sweep, interval=DRAFT_SWEEP_SECONDS, first=1, name="draft-sweep"
@@ -234,7 +254,7 @@ async def start_runtime(
             first=policy.sweep_seconds,
             name="schedules",
         )
-    # Whatever fell due while the bot was down runs now, once (APScheduler would drop it).
+    # APScheduler would drop what fell due while the bot was down; it runs now, once.
     await runtime.jobs.ensure_digests()
     await runtime.jobs.sweep()
     await runtime.retention.purge_due()

@@ -206,11 +206,11 @@ async def erase_content(conn: aiosqlite.Connection, report_id: int, now: int) ->
     )
 
 
-async def duplicates_of(conn: aiosqlite.Connection, report_id: int) -> list[str]:
-    """References of the tips marked as duplicates of this one."""
+async def linked_to(conn: aiosqlite.Connection, report_id: int, status: str) -> list[str]:
+    """References of the tips in `status` that link to this one as their original."""
     rows = await fetch_all(
         conn,
-        "SELECT reference FROM reports WHERE duplicate_of = ? AND status = 'duplicate' ORDER BY id",
-        [report_id],
+        "SELECT reference FROM reports WHERE duplicate_of = ? AND status = ? ORDER BY id",
+        [report_id, status],
     )
     return [row[0] for row in rows]

@@ -167,7 +167,7 @@ class Composer:
             original = (
                 await reports.by_id(conn, report.duplicate_of) if report.duplicate_of else None
             )
-            repeats = await reports.duplicates_of(conn, report.id)
+            repeats = await reports.linked_to(conn, report.id, ReportStatus.DUPLICATE)
             reward = await rewards_repo.latest_for_report(conn, report.id)
         chat = report.review_chat_id
         last = events[-1] if events else None
