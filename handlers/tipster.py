@@ -45,13 +45,28 @@ from bot.domain.items import (
     prepare_text,
 )
 from bot.services.intake import TipsterRewardView, prepare_attachment
+from bot.telegram import callbacks
+from bot.telegram.callbacks import (
+    AddMore,
+    AnswerButton,
+    AnswerDone,
+    AreaChoice,
+    Callback,
+    CancelTip,
+    CategoryChoice,
+    ContactChoice,
+    ReviewDraft,
+    SkipArea,
+    StartReport,
+    SubmitTip,
+    WipeChoice,
+    matching,
+)
 from bot.telegram.i18n import LANGUAGES, Catalogue, Html, language_for
 from bot.telegram.runtime import Context
 
 log = logging.getLogger(__name__)
 
-PREFIX = "v1:t:"
-ANSWER_PREFIX = "v1:a:"
 END = ConversationHandler.END
 StepResult = Step | int | None
 
@@ -67,10 +82,14 @@ def _t(context: Context, update: Update, key: str, **params: object) -> str:
     return context.bot_data.runtime.catalogue.text(_lang(update), key, **params)
 
 
-def _button(
-    context: Context, update: Update, key: str, action: str, prefix: str = "v1:t:"
-) -> InlineKeyboardButton:
-    return InlineKeyboardButton(_t(context, update, key), callback_data=prefix + action)
+def _button(context: Context, update: Update, key: str, button: Callback) -> InlineKeyboardButton:
+    return InlineKeyboardButton(_t(context, update, key), callback_data=callbacks.encode(button))
+
+
+def _pressed(update: Update) -> Callback | None:
+    """The button pressed, or None for data no button of ours carries."""
+    query = update.callback_query
+    return callbacks.decode(query.data) if query is not None and query.data else None
 
 
 def _user_id(update: Update) -> int:
@@ -115,10 +134,10 @@ def _category_keyboard(context: Context, update: Update) -> InlineKeyboardMarkup
     policy = context.bot_data.runtime.policy
     lang = _lang(update)
     rows = [
-        [InlineKeyboardButton(c.label(lang), callback_data=f"{PREFIX}cat:{c.key}")]
+        [InlineKeyboardButton(c.label(lang), callback_data=callbacks.encode(CategoryChoice(c.key)))]
         for c in policy.intake.categories
     ]
-    rows.append([_button(context, update, "button.cancel", "cancel")])
+    rows.append([_button(context, update, "button.cancel", CancelTip())])
     return InlineKeyboardMarkup(rows)
 
 
@@ -126,13 +145,13 @@ def _area_keyboard(context: Context, update: Update) -> InlineKeyboardMarkup:
     policy = context.bot_data.runtime.policy
     lang = _lang(update)
     rows = [
-        [InlineKeyboardButton(a.label(lang), callback_data=f"{PREFIX}area:{a.key}")]
+        [InlineKeyboardButton(a.label(lang), callback_data=callbacks.encode(AreaChoice(a.key)))]
         for a in policy.intake.areas
     ]
     rows.append(
         [
-            _button(context, update, "button.skip_area", "area-skip"),
-            _button(context, update, "button.cancel", "cancel"),
+            _button(context, update, "button.skip_area", SkipArea()),
+            _button(context, update, "button.cancel", CancelTip()),
         ]
     )
     return InlineKeyboardMarkup(rows)
@@ -142,8 +161,8 @@ def _describe_keyboard(context: Context, update: Update) -> InlineKeyboardMarkup
     return InlineKeyboardMarkup(
         [
             [
-                _button(context, update, "button.review", "review"),
-                _button(context, update, "button.cancel", "cancel"),
+                _button(context, update, "button.review", ReviewDraft()),
+                _button(context, update, "button.cancel", CancelTip()),
             ]
         ]
     )
@@ -151,23 +170,23 @@ def _describe_keyboard(context: Context, update: Update) -> InlineKeyboardMarkup
 
 def _confirm_keyboard(context: Context, update: Update, view: DraftView) -> InlineKeyboardMarkup:
     toggle = (
-        _button(context, update, "button.contact_no", "contact:no")
+        _button(context, update, "button.contact_no", ContactChoice(allowed=False))
         if view.contact_allowed
-        else _button(context, update, "button.contact_yes", "contact:yes")
+        else _button(context, update, "button.contact_yes", ContactChoice(allowed=True))
     )
     wipe = (
-        _button(context, update, "button.wipe_off", "wipe:no")
+        _button(context, update, "button.wipe_off", WipeChoice(delete_after=False))
         if view.delete_after
-        else _button(context, update, "button.wipe_on", "wipe:yes")
+        else _button(context, update, "button.wipe_on", WipeChoice(delete_after=True))
     )
     return InlineKeyboardMarkup(
         [
-            [_button(context, update, "button.submit", "submit")],
+            [_button(context, update, "button.submit", SubmitTip())],
             [toggle],
             [wipe],
             [
-                _button(context, update, "button.add_more", "more"),
-                _button(context, update, "button.cancel", "cancel"),
+                _button(context, update, "button.add_more", AddMore()),
+                _button(context, update, "button.cancel", CancelTip()),
             ],
         ]
     )
@@ -265,7 +284,7 @@ async def _show_step(update: Update, context: Context, view: DraftView) -> Step:
 
 async def start(update: Update, context: Context) -> None:
     """Explain the line and its promises, with a button to report."""
-    keyboard = InlineKeyboardMarkup([[_button(context, update, "button.report", "report")]])
+    keyboard = InlineKeyboardMarkup([[_button(context, update, "button.report", StartReport())]])
     await _say(update, _t(context, update, "start.welcome"), keyboard)
 
 
@@ -377,10 +396,11 @@ async def report(update: Update, context: Context) -> StepResult:
 async def category_chosen(update: Update, context: Context) -> StepResult:
     """A category button."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    key = query.data.removeprefix(PREFIX + "cat:")
+    pressed = _pressed(update)
+    if query is None or not isinstance(pressed, CategoryChoice):
+        return await stale_button(update, context)
     try:
-        view = await context.bot_data.runtime.intake.choose_category(_user_id(update), key)
+        view = await context.bot_data.runtime.intake.choose_category(_user_id(update), pressed.key)
     except IntakeError as error:
         await _refuse(update, context, error)
         return None
@@ -400,9 +420,10 @@ async def category_hint(update: Update, context: Context) -> StepResult:
 async def area_chosen(update: Update, context: Context) -> StepResult:
     """An area button, or skip."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    action = query.data.removeprefix(PREFIX)
-    area_key = None if action == "area-skip" else action.removeprefix("area:")
+    pressed = _pressed(update)
+    if query is None or not isinstance(pressed, AreaChoice | SkipArea):
+        return await stale_button(update, context)
+    area_key = pressed.key if isinstance(pressed, AreaChoice) else None
     try:
         view = await context.bot_data.runtime.intake.choose_area(
             _user_id(update), area_key=area_key, typed=None
@@ -573,13 +594,16 @@ def _message_id(update: Update) -> int | None:
 
 
 async def _toggle(
-    update: Update, context: Context, setter: Callable[[int, bool], Awaitable[DraftView]]
+    update: Update,
+    context: Context,
+    setter: Callable[[int, bool], Awaitable[DraftView]],
+    value: bool,
 ) -> StepResult:
     """A yes/no choice on the summary; the summary is redrawn in place."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     try:
-        view = await setter(_user_id(update), query.data.endswith(":yes"))
+        view = await setter(_user_id(update), value)
     except IntakeError as error:
         await _refuse(update, context, error)
         return None
@@ -592,12 +616,20 @@ async def _toggle(
 
 async def wipe_toggled(update: Update, context: Context) -> StepResult:
     """Ask for (or cancel) deleting this dialogue from the chat once the tip is stored."""
-    return await _toggle(update, context, context.bot_data.runtime.intake.set_delete_after)
+    pressed = _pressed(update)
+    if not isinstance(pressed, WipeChoice):
+        return await stale_button(update, context)
+    setter = context.bot_data.runtime.intake.set_delete_after
+    return await _toggle(update, context, setter, pressed.delete_after)
 
 
 async def contact_toggled(update: Update, context: Context) -> StepResult:
     """Allow or refuse contact about this tip."""
-    return await _toggle(update, context, context.bot_data.runtime.intake.set_contact)
+    pressed = _pressed(update)
+    if not isinstance(pressed, ContactChoice):
+        return await stale_button(update, context)
+    setter = context.bot_data.runtime.intake.set_contact
+    return await _toggle(update, context, setter, pressed.allowed)
 
 
 async def submit(update: Update, context: Context) -> StepResult:
@@ -638,26 +670,24 @@ async def stale_button(update: Update, context: Context) -> StepResult:
     return None
 
 
-_BUTTON_ACTIONS: dict[str, Callable[[Update, Context], Awaitable[StepResult]]] = {
-    "cat": category_chosen,
-    "area": area_chosen,
-    "area-skip": area_chosen,
-    "review": review_pressed,
-    "more": add_more,
-    "contact": contact_toggled,
-    "wipe": wipe_toggled,
-    "submit": submit,
-    "cancel": cancel,
-    "report": report,
+_BUTTON_ACTIONS: dict[type[Callback], Callable[[Update, Context], Awaitable[StepResult]]] = {
+    CategoryChoice: category_chosen,
+    AreaChoice: area_chosen,
+    SkipArea: area_chosen,
+    ReviewDraft: review_pressed,
+    AddMore: add_more,
+    ContactChoice: contact_toggled,
+    WipeChoice: wipe_toggled,
+    SubmitTip: submit,
+    CancelTip: cancel,
+    StartReport: report,
 }
 
 
 async def resume_button(update: Update, context: Context) -> StepResult:
     """A dialogue button while no dialogue is open (e.g. after a restart): route it."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    action = query.data.removeprefix(PREFIX).split(":", 1)[0]
-    callback = _BUTTON_ACTIONS.get(action)
+    pressed = _pressed(update)
+    callback = _BUTTON_ACTIONS.get(type(pressed)) if pressed is not None else None
     if callback is None:
         return await stale_button(update, context)
     if callback not in (report, cancel):
@@ -675,7 +705,9 @@ async def resume_message(update: Update, context: Context) -> StepResult:
     """A message while no dialogue is open: continue the stored draft, or explain /report."""
     view = await context.bot_data.runtime.intake.current(_user_id(update))
     if view is None:
-        keyboard = InlineKeyboardMarkup([[_button(context, update, "button.report", "report")]])
+        keyboard = InlineKeyboardMarkup(
+            [[_button(context, update, "button.report", StartReport())]]
+        )
         await _say(update, _t(context, update, "report.not_started"), keyboard)
         return END
     if view.step is Step.CATEGORY:
@@ -689,17 +721,20 @@ async def resume_message(update: Update, context: Context) -> StepResult:
 async def answer_button(update: Update, context: Context) -> None:
     """Reply (or Done) under a reviewers' question: open or close the answer window."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     review = context.bot_data.runtime.review
-    argument = query.data.removeprefix(ANSWER_PREFIX)
-    if argument == "done":
+    pressed = _pressed(update)
+    if isinstance(pressed, AnswerDone):
         ended = await review.end_answer(_user_id(update))
         await query.answer()
         await _clear_buttons(update)
         await _say(update, _t(context, update, "answer.ended" if ended else "answer.not_open"))
         return
+    if not isinstance(pressed, AnswerButton):
+        await query.answer(_t(context, update, "answer.closed"), show_alert=True)
+        return
     try:
-        started = await review.start_answer(_user_id(update), argument)
+        started = await review.start_answer(_user_id(update), pressed.token)
     except AnswerClosed:
         await query.answer(_t(context, update, "answer.closed"), show_alert=True)
         return
@@ -713,9 +748,7 @@ async def answer_button(update: Update, context: Context) -> None:
             reference=started.reference,
             minutes=context.bot_data.runtime.policy.review.answer_window_minutes,
         ),
-        InlineKeyboardMarkup(
-            [[_button(context, update, "button.answer_done", "done", ANSWER_PREFIX)]]
-        ),
+        InlineKeyboardMarkup([[_button(context, update, "button.answer_done", AnswerDone())]]),
     )
 
 
@@ -739,9 +772,7 @@ async def answer_message(update: Update, context: Context) -> None:
         await _say(
             update,
             _t(context, update, "answer.relayed"),
-            InlineKeyboardMarkup(
-                [[_button(context, update, "button.answer_done", "done", ANSWER_PREFIX)]]
-            ),
+            InlineKeyboardMarkup([[_button(context, update, "button.answer_done", AnswerDone())]]),
         )
     raise ApplicationHandlerStop
 
@@ -771,7 +802,7 @@ def answer_handlers() -> list[BaseHandler[Update, Context, object]]:
     """Checked before the dialogue (group -1): answers to reviewers' questions."""
     private = filters.ChatType.PRIVATE
     return [
-        CallbackQueryHandler(answer_button, pattern=rf"^{ANSWER_PREFIX}"),
+        CallbackQueryHandler(answer_button, pattern=callbacks.ANSWER_PATTERN),
         CommandHandler("done", answer_done_command, filters=private),
         MessageHandler(private & ~filters.COMMAND & filters.UpdateType.MESSAGE, answer_message),
     ]
@@ -787,39 +818,39 @@ def build(conversation_timeout_minutes: int) -> list[BaseHandler[Update, Context
         conversation: ConversationHandler[Context] = ConversationHandler(
             entry_points=[
                 CommandHandler("report", report, filters=private),
-                CallbackQueryHandler(report, pattern=rf"^{PREFIX}report$"),
-                CallbackQueryHandler(resume_button, pattern=rf"^{PREFIX}"),
+                CallbackQueryHandler(report, pattern=matching(StartReport)),
+                CallbackQueryHandler(resume_button, pattern=callbacks.TIPSTER_PATTERN),
                 MessageHandler(content, resume_message),
             ],
             states={
                 Step.CATEGORY: [
-                    CallbackQueryHandler(category_chosen, pattern=rf"^{PREFIX}cat:"),
+                    CallbackQueryHandler(category_chosen, pattern=matching(CategoryChoice)),
                     MessageHandler(content, category_hint),
                 ],
                 Step.AREA: [
-                    CallbackQueryHandler(area_chosen, pattern=rf"^{PREFIX}area(-skip|:)"),
+                    CallbackQueryHandler(area_chosen, pattern=matching(AreaChoice, SkipArea)),
                     MessageHandler(content, area_typed),
                 ],
                 Step.DESCRIBE: [
-                    CallbackQueryHandler(review_pressed, pattern=rf"^{PREFIX}review$"),
+                    CallbackQueryHandler(review_pressed, pattern=matching(ReviewDraft)),
                     CommandHandler("done", review_pressed, filters=private),
                     MessageHandler(content, content_received),
                 ],
                 Step.CONFIRM: [
-                    CallbackQueryHandler(submit, pattern=rf"^{PREFIX}submit$"),
-                    CallbackQueryHandler(contact_toggled, pattern=rf"^{PREFIX}contact:(yes|no)$"),
-                    CallbackQueryHandler(wipe_toggled, pattern=rf"^{PREFIX}wipe:(yes|no)$"),
-                    CallbackQueryHandler(add_more, pattern=rf"^{PREFIX}more$"),
-                    CallbackQueryHandler(review_pressed, pattern=rf"^{PREFIX}review$"),
+                    CallbackQueryHandler(submit, pattern=matching(SubmitTip)),
+                    CallbackQueryHandler(contact_toggled, pattern=matching(ContactChoice)),
+                    CallbackQueryHandler(wipe_toggled, pattern=matching(WipeChoice)),
+                    CallbackQueryHandler(add_more, pattern=matching(AddMore)),
+                    CallbackQueryHandler(review_pressed, pattern=matching(ReviewDraft)),
                     MessageHandler(content, content_received),
                 ],
             },
             fallbacks=[
                 CommandHandler("cancel", cancel, filters=private),
-                CallbackQueryHandler(cancel, pattern=rf"^{PREFIX}cancel$"),
+                CallbackQueryHandler(cancel, pattern=matching(CancelTip)),
                 CommandHandler("report", report, filters=private),
-                CallbackQueryHandler(report, pattern=rf"^{PREFIX}report$"),
-                CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}"),
+                CallbackQueryHandler(report, pattern=matching(StartReport)),
+                CallbackQueryHandler(stale_button, pattern=callbacks.TIPSTER_PATTERN),
             ],
             conversation_timeout=conversation_timeout_minutes * 60,
             name="tip",
@@ -836,7 +867,7 @@ def build(conversation_timeout_minutes: int) -> list[BaseHandler[Update, Context
         CommandHandler("cancel", cancel, filters=private),
         MessageHandler(private & filters.UpdateType.EDITED_MESSAGE, edited_message),
         MessageHandler(private & filters.COMMAND, unknown_command),
-        CallbackQueryHandler(stale_button, pattern=rf"^{PREFIX}"),
+        CallbackQueryHandler(stale_button, pattern=callbacks.TIPSTER_PATTERN),
     ]
 
 
