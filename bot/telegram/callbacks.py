@@ -1,7 +1,7 @@
 """Inline-button callback data: one frozen dataclass per kind of button, one `v1:` wire format.
 
-Buttons stay pressable in chats for as long as the messages live, so the format under `v1:`
-never changes; `decode` reads data from any version of the bot that used it.
+Buttons stay pressable for as long as their messages live, so the data under `v1:` stays
+byte for byte what the bot has always written; a new format would need a new version prefix.
 """
 
 from __future__ import annotations
