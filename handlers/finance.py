@@ -28,13 +28,13 @@ from bot.domain.policy import ClaimMode
 from bot.domain.prompts import PromptKind
 from bot.services.review import Actor
 from bot.services.reward_book import LedgerRow
+from bot.telegram import callbacks
+from bot.telegram.callbacks import FinanceDecision, IdChecked
 from bot.telegram.i18n import Html
 from bot.telegram.runtime import Context
 from handlers.review import money_params
 from handlers.roles import StaffRole, authorize, replied_prompt
 
-PREFIX = "v1:f:"
-_CALLBACK = re.compile(r"^v1:f:(?P<action>approve|refuse|idok):(?P<id>\d{1,12})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -74,26 +74,27 @@ async def button(update: Update, context: Context) -> None:
     role = await _authorize(update, context)
     if role is None:
         return
-    match = _CALLBACK.match(query.data)
-    if match is None:
+    pressed = callbacks.decode(query.data)
+    if not isinstance(pressed, FinanceDecision | IdChecked):
         await query.answer(_t(context, "staff.error.forged"), show_alert=True)
         return
     runtime = context.bot_data.runtime
     chat_id = update.effective_chat.id
     actor = Actor(role.user_id, role.is_admin)
-    action, number = match.group("action"), int(match.group("id"))
     name = await runtime.sender.staff_name(chat_id, role.user_id)
     try:
-        if action == "approve":
-            outcome = await runtime.rewards.approve(number, actor)
+        if isinstance(pressed, IdChecked):
+            await _ask_voucher(update, context, role, pressed.check_message_id, id_checked=True)
+        elif pressed.approve:
+            outcome = await runtime.rewards.approve(pressed.reward_id, actor)
             key = (
                 "reward.done.offered"
                 if outcome.approvals >= outcome.needed
                 else ("reward.done.first_approval")
             )
             await query.answer(_t(context, key), show_alert=outcome.approvals < outcome.needed)
-        elif action == "refuse":
-            reward = await runtime.rewards.check_proposal(number, chat_id)
+        else:
+            reward = await runtime.rewards.check_proposal(pressed.reward_id, chat_id)
             prompt = await context.bot.send_message(
                 chat_id,
                 _t(context, "reward.prompt_refuse", name=_mention(role.user_id, name)),
@@ -105,8 +106,6 @@ async def button(update: Update, context: Context) -> None:
                 chat_id, prompt.message_id, PromptKind.REFUSE, report, actor, payload=str(reward.id)
             )
             await query.answer()
-        else:
-            await _ask_voucher(update, context, role, number, id_checked=True)
     except ReviewError as error:
         await query.answer(await _error_text(context, error), show_alert=True)
 
@@ -205,7 +204,7 @@ async def paid_command(update: Update, context: Context) -> None:
                     [
                         InlineKeyboardButton(
                             _t(context, "reward.button.id_checked"),
-                            callback_data=f"{PREFIX}idok:{check.message_id}",
+                            callback_data=callbacks.encode(IdChecked(check.message_id)),
                         )
                     ]
                 ]
@@ -372,7 +371,7 @@ async def budget_command(update: Update, context: Context) -> None:
 def build(finance_chat: int) -> list[BaseHandler[Update, Context, object]]:
     in_finance = filters.Chat(chat_id=finance_chat)
     return [
-        CallbackQueryHandler(button, pattern=rf"^{PREFIX}"),
+        CallbackQueryHandler(button, pattern=callbacks.FINANCE_PATTERN),
         CommandHandler("paid", paid_command, filters=in_finance),
         CommandHandler("ledger", ledger_command, filters=in_finance),
         CommandHandler("budget", budget_command, filters=in_finance),

@@ -24,16 +24,12 @@ from bot.domain.policy import Tier
 from bot.domain.prompts import PromptKind
 from bot.domain.report import Action
 from bot.services.review import Actor, HistoryEntry
+from bot.telegram import callbacks
+from bot.telegram.callbacks import NoContactButton, ProposeReward, ReviewMove, TierChoice
 from bot.telegram.i18n import Html
 from bot.telegram.runtime import Context
 from handlers.roles import StaffRole, authorize, replied_prompt
 
-PREFIX = "v1:r:"
-TIER_PREFIX = "v1:w:"
-_TIER_CALLBACK = re.compile(
-    r"^v1:w:(?P<tier>[A-Za-z_][A-Za-z0-9_]{0,31}):(?P<ref>T-\d{4}-\d{4,7})$"
-)
-_CALLBACK = re.compile(r"^v1:r:(?P<action>[a-z]{2,12}):(?P<ref>T-\d{4}-\d{4,7})$")
 _REFERENCE = re.compile(r"^T-\d{4}-\d{4,7}$", re.IGNORECASE)
 _PROMPTED = {Action.ASK, Action.DUPLICATE}
 
@@ -102,24 +98,19 @@ async def button(update: Update, context: Context) -> None:
     if role is None:
         return
     chat_id = update.effective_chat.id
-    match = _CALLBACK.match(query.data)
-    if match is None:
-        await query.answer(_t(context, "staff.error.forged"), show_alert=True)
-        return
-    reference, action_name = match.group("ref"), match.group("action")
+    pressed = callbacks.decode(query.data)
     review = context.bot_data.runtime.review
     actor = Actor(role.user_id, role.is_admin)
-    if action_name == "nocontact":
+    if isinstance(pressed, NoContactButton):
         await query.answer(_t(context, "staff.error.no_contact"), show_alert=True)
         return
-    if action_name == "reward":
-        await _offer_tiers(update, context, reference, actor)
+    if isinstance(pressed, ProposeReward):
+        await _offer_tiers(update, context, pressed.reference, actor)
         return
-    try:
-        action = Action(action_name)
-    except ValueError:
+    if not isinstance(pressed, ReviewMove):
         await query.answer(_t(context, "staff.error.forged"), show_alert=True)
         return
+    reference, action = pressed.reference, pressed.action
     try:
         if action in _PROMPTED:
             report = await review.prepare(reference, chat_id, actor, action)
@@ -162,7 +153,7 @@ async def _offer_tiers(update: Update, context: Context, reference: str, actor: 
         [
             InlineKeyboardButton(
                 f"{tier.label(language)} · {_tier_amount(context, tier)}",
-                callback_data=f"{TIER_PREFIX}{tier.key}:{report.reference}",
+                callback_data=callbacks.encode(TierChoice(tier.key, report.reference)),
             )
         ]
         for tier in runtime.policy.rewards.tiers
@@ -194,14 +185,14 @@ async def tier_chosen(update: Update, context: Context) -> None:
         return
     chat_id = update.effective_chat.id
     runtime = context.bot_data.runtime
-    match = _TIER_CALLBACK.match(query.data)
-    tier = runtime.policy.rewards.tier(match.group("tier")) if match else None
-    if match is None or tier is None:
+    pressed = callbacks.decode(query.data)
+    tier = runtime.policy.rewards.tier(pressed.tier) if isinstance(pressed, TierChoice) else None
+    if not isinstance(pressed, TierChoice) or tier is None:
         await query.answer(_t(context, "staff.error.forged"), show_alert=True)
         return
     actor = Actor(role.user_id, role.is_admin)
     try:
-        report = await runtime.rewards.check_proposable(match.group("ref"), chat_id, actor)
+        report = await runtime.rewards.check_proposable(pressed.reference, chat_id, actor)
     except ReviewError as error:
         await query.answer(await _error_text(context, chat_id, error), show_alert=True)
         return
@@ -416,8 +407,8 @@ def build(review_chats: frozenset[int]) -> list[BaseHandler[Update, Context, obj
     """Handlers for the review chats (group 0, after the tipster's private-chat handlers)."""
     in_review = filters.Chat(chat_id=list(review_chats))
     return [
-        CallbackQueryHandler(button, pattern=rf"^{PREFIX}"),
-        CallbackQueryHandler(tier_chosen, pattern=rf"^{TIER_PREFIX}"),
+        CallbackQueryHandler(button, pattern=callbacks.REVIEW_PATTERN),
+        CallbackQueryHandler(tier_chosen, pattern=callbacks.TIER_PATTERN),
         CommandHandler("tip", tip_command, filters=in_review),
         CommandHandler("queue", queue_command, filters=in_review),
         CommandHandler("note", note_command, filters=in_review),

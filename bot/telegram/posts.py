@@ -20,6 +20,14 @@ from bot.domain.policy import Policy
 from bot.domain.report import Action, ReportStatus, allowed_actions
 from bot.domain.reward import Budget
 from bot.services.intake import item_payload
+from bot.telegram.callbacks import (
+    AnswerButton,
+    FinanceDecision,
+    NoContactButton,
+    ProposeReward,
+    ReviewMove,
+    encode,
+)
 from bot.telegram.i18n import Catalogue, Html
 from storage.blobs import BlobStore
 from storage.records import ItemRecord, ReportRecord, RewardRecord
@@ -170,16 +178,17 @@ class PostRenderer:
         for action in allowed_actions(ReportStatus(report.status)):
             if action is Action.ASK and report.sealed_contact is None:
                 buttons.append(
-                    Button(t.text(lang, "staff.button.ask_off"), f"v1:r:nocontact:{ref}")
+                    Button(t.text(lang, "staff.button.ask_off"), encode(NoContactButton(ref)))
                 )
             else:
                 buttons.append(
                     Button(
-                        t.text(lang, f"staff.button.{action.value}"), f"v1:r:{action.value}:{ref}"
+                        t.text(lang, f"staff.button.{action.value}"),
+                        encode(ReviewMove(action, ref)),
                     )
                 )
         if can_propose:
-            buttons.append(Button(t.text(lang, "staff.button.reward"), f"v1:r:reward:{ref}"))
+            buttons.append(Button(t.text(lang, "staff.button.reward"), encode(ProposeReward(ref))))
         return tuple(
             tuple(buttons[i : i + BUTTONS_PER_ROW]) for i in range(0, len(buttons), BUTTONS_PER_ROW)
         )
@@ -357,7 +366,7 @@ class PostRenderer:
         t, lang = self._t, report.language
         return TextPart(
             t.text(lang, "notice.question", reference=report.reference, question=question),
-            ((Button(t.text(lang, "button.answer"), f"v1:a:{token}"),),),
+            ((Button(t.text(lang, "button.answer"), encode(AnswerButton(token))),),),
         )
 
     def _params(self, language: str, params: dict[str, Any]) -> dict[str, object]:
@@ -463,8 +472,14 @@ class PostRenderer:
         if reward.status == "proposed":
             buttons = (
                 (
-                    Button(t.text(lang, "reward.button.approve"), f"v1:f:approve:{reward.id}"),
-                    Button(t.text(lang, "reward.button.refuse"), f"v1:f:refuse:{reward.id}"),
+                    Button(
+                        t.text(lang, "reward.button.approve"),
+                        encode(FinanceDecision(approve=True, reward_id=reward.id)),
+                    ),
+                    Button(
+                        t.text(lang, "reward.button.refuse"),
+                        encode(FinanceDecision(approve=False, reward_id=reward.id)),
+                    ),
                 ),
             )
         return TextPart("\n".join(lines), buttons)
