@@ -1,4 +1,6 @@
-"""Command line: `tipline [run|keygen|migrate]` (also `python -m bot`)."""
+"""Command line: `tipline [run|keygen|migrate|audit-verify|rotate-key|backup]`.
+
+Also `python -m bot`."""
 
 from __future__ import annotations
 

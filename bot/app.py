@@ -1,8 +1,8 @@
 """Builds the python-telegram-bot Application and runs it: start-up checks, polling, shutdown.
 
 `serve()` is the one way the bot runs, in production (`tipline run`) and in the end-to-end
-tests alike: initialize (getMe), open and migrate the database, check the staff chats,
-register commands, start the sender and long polling, then wait for the stop signal.
+tests alike: initialize (getMe), check the staff chats, open and migrate the database, build the
+services, register commands, start the sender and long polling, then wait for the stop signal.
 """
 
 from __future__ import annotations

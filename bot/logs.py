@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 # python-telegram-bot logs whole updates at DEBUG; httpx logs request URLs (token included)
 # at INFO. Neither may ever reach a log, whatever level the operator picks. aiohttp (the HTTP
-# client, bot/transport.py) is held at WARNING too, so no future debug line can carry a URL.
+# client, bot/telegram/transport.py) is held at WARNING too, so no future debug line can carry
+# a URL.
 QUIET = {
     "httpx": logging.WARNING,
     "httpcore": logging.WARNING,

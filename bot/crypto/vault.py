@@ -2,8 +2,9 @@
 
 Every report has its own 256-bit data key. Fields and attachments are sealed with AES-GCM under
 it, bound to the report's uid and the field name. The data key is stored wrapped by a master key
-(key id beside it), so destroying the wrap destroys the report. Receipts and pseudonyms are
-HMACs under keys derived from the master key, so the database alone reveals nothing.
+(key id beside it), so destroying the wrap destroys the report. Receipts, claim codes,
+pseudonyms, update markers and audit MACs are HMACs under subkeys of the index secret (a
+random key stored wrapped by the master key), so the database alone reveals nothing.
 """
 
 from __future__ import annotations
@@ -255,7 +256,7 @@ class Vault:
         return self.receipt_hashes(normalized_receipt)[0]
 
     def claim_code_hashes(self, normalized_code: str) -> list[bytes]:
-        """A claim code's keyed hash under every master key, primary first."""
+        """A claim code's keyed hash (a list, like receipt_hashes, so look-ups take several)."""
         message = f"claim:{normalized_code}".encode()
         return [hmac.new(self._index.receipt_key, message, hashlib.sha256).digest()]
 
@@ -265,7 +266,8 @@ class Vault:
         return hmac.new(self._index.pseudonym_key, message, hashlib.sha256).digest()[:16]
 
     def seal_transient(self, purpose: str, context: str, plaintext: bytes) -> bytes:
-        """Seal short-lived data (the update inbox) under a subkey of the primary master key."""
+        """Seal short-lived data (the update inbox, staff notices) under a subkey of the primary
+        master key."""
         master = self._ring.primary
         key = _derive(master.wrapping_key, f"transient:{purpose}")
         return master.key_id.encode() + b":" + _seal(key, plaintext, _context(purpose, context))

@@ -1,4 +1,4 @@
-"""Human-friendly random codes: tip receipts now, reward claim codes later.
+"""Human-friendly random codes: tip receipts and reward claim codes.
 
 Crockford base32 (no I, L, O, U): 5 bits a character, read aloud without confusion. Input is
 normalised the forgiving way: case, spaces and dashes do not matter; O reads as 0, I and L as 1.

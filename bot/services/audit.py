@@ -1,7 +1,7 @@
 """The audit chain: every staff decision, each row MACed together with its predecessor's MAC.
 
 Rows hold who (staff Telegram id), what, which tip (reference) and non-content details, never
-tip text or anything about the tipster. The MAC is keyed (a subkey of the master key), so
+tip text or anything about the tipster. The MAC is keyed (the audit subkey of the index secret), so
 rewriting history needs the key, not just write access to the database file.
 """
 

@@ -1,6 +1,6 @@
 """python-telegram-bot's HTTP layer on aiohttp instead of httpx.
 
-The benchmark (issue 6) showed the default httpx layer costing about 3 ms of CPU per Bot API
+The benchmark showed the default httpx layer costing about 3 ms of CPU per Bot API
 call at 32 requests in flight, and over 6 ms at 200: with two or more calls per update it was
 most of the bot's CPU. The same calls through aiohttp cost about 0.5 ms. PTB supports this by
 design: a `BaseRequest` only has to turn one request into a status code and a body; PTB still
