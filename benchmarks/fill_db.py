@@ -4,7 +4,7 @@
     python -m benchmarks.fill_db --tips 100000    # a quick run
     python -m benchmarks.fill_db --dir D --keep   # keep D; a later run with --dir D reuses it
 
-Tips are made as `IntakeService.submit` leaves them once the sender has delivered its outbox
+Tips are made as `ReceiptService.submit` leaves them once the sender has delivered its outbox
 rows: a report row with a fresh data key wrapped by the real Vault, the area and contact sealed
 under it, the receipt's keyed hash (and receipt box, where the code has one), two sealed text
 items, and one finished outbox row for each row `submit` queues. They are written with plain
@@ -50,6 +50,7 @@ from bot.domain.errors import ReceiptUnknown
 from bot.domain.items import ItemKind
 from bot.domain.report import ReportStatus
 from bot.services.intake import IntakeService
+from bot.services.receipts import ReceiptService
 from storage import keys as keys_repo
 from storage.blobs import BlobStore
 from storage.db import Database
@@ -262,9 +263,8 @@ async def _insert_chunk(db: Database, report_columns: str, chunk: Chunk) -> None
 async def _real_tip(db: Database, vault: Vault, data_dir: Path) -> tuple[str, str]:
     """One tip through the real IntakeService, as a reference row and a sequence check."""
     policy = policy_module.load(None)
-    intake = IntakeService(
-        db, vault, BlobStore(data_dir / "blobs"), policy, review_chat_id=REVIEW_CHAT
-    )
+    intake = IntakeService(db, vault, BlobStore(data_dir / "blobs"), policy)
+    receipts = ReceiptService(db, vault, policy, review_chat_id=REVIEW_CHAT)
     user_id = 5_550_000_001
     await intake.start(user_id, "en")
     await intake.choose_category(user_id, policy.intake.categories[0].key)
@@ -272,7 +272,7 @@ async def _real_tip(db: Database, vault: Vault, data_dir: Path) -> tuple[str, st
     await intake.add_text(user_id, TEXTS[0])
     await intake.add_text(user_id, TEXTS[1])
     await intake.review(user_id)
-    submission = await intake.submit(user_id, user_id)
+    submission = await receipts.submit(user_id, user_id)
     return submission.receipt, submission.reference
 
 
@@ -427,7 +427,9 @@ async def _open_and_migrate(data_dir: Path) -> float:
     return elapsed
 
 
-async def _trace_plans(db: Database, intake: IntakeService, receipt: str) -> list[dict[str, Any]]:
+async def _trace_plans(
+    db: Database, intake: IntakeService, receipts: ReceiptService, receipt: str
+) -> list[dict[str, Any]]:
     """The statements of one /status, one outbox poll and the sweeps, with their query plans."""
     from storage import outbox as outbox_repo
 
@@ -435,11 +437,11 @@ async def _trace_plans(db: Database, intake: IntakeService, receipt: str) -> lis
     async with db.read() as conn:
         await conn.set_trace_callback(statements.append)
     try:
-        await intake.status(4_000_000_001, receipt)
+        await receipts.status(4_000_000_001, receipt)
         async with db.read() as conn:
             await outbox_repo.pending(conn, "staff", 200)
         await intake.purge_stale_drafts()
-        await intake.purge_old_counters()
+        await receipts.purge_old_counters()
     finally:
         async with db.read() as conn:
             await conn.set_trace_callback(None)  # type: ignore[arg-type]  # sqlite3 takes None
@@ -519,15 +521,14 @@ async def measure(directory: Path) -> dict[str, Any]:
         await db.migrate()
         vault = await open_vault(KeyRing.from_texts([key_text]), db)
         policy = policy_module.load(None)
-        intake = IntakeService(
-            db, vault, BlobStore(data_dir / "blobs"), policy, review_chat_id=REVIEW_CHAT
-        )
+        intake = IntakeService(db, vault, BlobStore(data_dir / "blobs"), policy)
+        receipts = ReceiptService(db, vault, policy, review_chat_id=REVIEW_CHAT)
         samples = [tuple(s) for s in info["samples"]]
         picks = random.Random(7).choices(samples, k=STATUS_LOOKUPS)
         found: list[float] = []
         for n, (receipt, reference) in enumerate(picks):
             began = time.perf_counter()
-            view = await intake.status(3_000_000_000 + n, receipt)
+            view = await receipts.status(3_000_000_000 + n, receipt)
             found.append(time.perf_counter() - began)
             if view.reference != reference:
                 raise AssertionError(f"receipt found {view.reference}, expected {reference}")
@@ -535,13 +536,13 @@ async def measure(directory: Path) -> dict[str, Any]:
         for n in range(UNKNOWN_LOOKUPS):
             began = time.perf_counter()
             try:
-                await intake.status(3_500_000_000 + n, codes.new_receipt())
+                await receipts.status(3_500_000_000 + n, codes.new_receipt())
             except ReceiptUnknown:
                 pass
             else:
                 raise AssertionError("a random receipt found a tip")
             unknown.append(time.perf_counter() - began)
-        plans = await _trace_plans(db, intake, picks[0][0])
+        plans = await _trace_plans(db, intake, receipts, picks[0][0])
     finally:
         await db.close()
 

@@ -35,6 +35,7 @@ from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
 from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
+from bot.services.receipts import ReceiptService
 from bot.services.retention import RetentionService
 from bot.services.review import ReviewService
 from bot.services.reward_book import RewardBook
@@ -169,10 +170,10 @@ def build_runtime(
         db=db,
         vault=vault,
         blobs=blobs,
-        intake=IntakeService(
+        intake=IntakeService(db, vault, blobs, policy, clock=clock),
+        receipts=ReceiptService(
             db,
             vault,
-            blobs,
             policy,
             review_chat_id=settings.review_chat_id,
             on_outbox=wake,
@@ -265,7 +266,7 @@ async def _sweep(context: Context) -> None:
     """Delete abandoned drafts, expired abuse counters and closed answer windows."""
     runtime = context.bot_data.runtime
     removed = await runtime.intake.purge_stale_drafts()
-    await runtime.intake.purge_old_counters()
+    await runtime.receipts.purge_old_counters()
     await runtime.answers.purge_expired_sessions()
     if removed:
         log.info("removed %d abandoned draft(s)", removed)

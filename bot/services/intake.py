@@ -1,22 +1,20 @@
-"""Intake: drafts of tips, submission with a receipt, status look-ups and forgetting contact.
+"""Intake: the draft of a tip while the tipster writes it (bot.services.receipts submits it).
 
 The tipster is known here only by keyed pseudonyms of their user id: a stable one that finds
-their draft while it exists, and rotating ones (per day, per hour) for abuse limits. Their chat
-id is kept only if they allow contact, sealed under the report's own key.
+their draft while it exists, and a daily one for the tip limit. The draft, its parts and its
+files are sealed under the tip's own data key from the first message on.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.crypto.vault import DataKey, Vault, WrappedKey, receipt_box_public
-from bot.domain import alias, codes
+from bot.crypto.vault import DataKey, Vault, WrappedKey
 from bot.domain.errors import (
     AreaTooLong,
     DailyLimitReached,
@@ -24,9 +22,6 @@ from bot.domain.errors import (
     ImageUnreadable,
     NoDraft,
     NothingToSubmit,
-    ReceiptMalformed,
-    ReceiptRateLimited,
-    ReceiptUnknown,
     TooManyAttachments,
     TooManyItems,
     UnknownChoice,
@@ -48,41 +43,19 @@ from bot.domain.items import (
     prepare_text,
 )
 from bot.domain.media import looks_like_image
-from bot.domain.outbox import DeleteDialogue, Receipt
 from bot.domain.policy import Policy
-from bot.domain.report import ReportStatus
-from bot.domain.schedule import ScheduleKind
 from bot.media import images
-from bot.services.notifier import Notifier
-from bot.services.reward_book import RewardBook, TipsterReward
 from bot.services.unit import Transactions
-from storage import drafts, inbox, ratelimit, reports, schedules
+from storage import drafts, ratelimit
 from storage.blobs import BlobStore
 from storage.db import Database
-from storage.records import DraftRecord, ReportRecord
+from storage.records import DraftRecord
 
 Clock = Callable[[], float]
 
 
-@dataclass(frozen=True)
-class Submission:
-    receipt: str
-    reference: str
-    contact_allowed: bool
-    language: str
-
-
-@dataclass(frozen=True)
-class StatusView:
-    reference: str
-    status: ReportStatus
-    submitted_at: int
-    contact_stored: bool
-    reward: TipsterReward | None = None
-
-
 @dataclass
-class _DraftState:
+class DraftState:
     category: str | None = None
     area: str | None = None
     contact_allowed: bool = True
@@ -104,7 +77,7 @@ class _DraftState:
         ).encode()
 
     @classmethod
-    def load(cls, raw: bytes) -> _DraftState:
+    def load(cls, raw: bytes) -> DraftState:
         data = json.loads(raw)
         return cls(
             category=data.get("category"),
@@ -114,6 +87,15 @@ class _DraftState:
             delete_after=bool(data.get("delete_after", False)),
             first_message_id=data.get("first_message_id"),
         )
+
+
+def draft_owner(vault: Vault, user_id: int) -> bytes:
+    """The keyed pseudonym that finds a tipster's draft while it exists."""
+    return vault.pseudonym("draft", user_id)
+
+
+def draft_key(vault: Vault, draft: DraftRecord) -> DataKey:
+    return vault.unwrap(draft.uid, WrappedKey(draft.key_id, draft.wrapped_key))
 
 
 def _summary(raw: dict[str, Any]) -> ItemSummary:
@@ -172,19 +154,13 @@ class IntakeService:
         blobs: BlobStore,
         policy: Policy,
         *,
-        review_chat_id: int,
-        on_outbox: Callable[[], None] = lambda: None,
         clock: Clock = time.time,
     ) -> None:
         self._db = Transactions(db)
         self._vault = vault
         self._blobs = blobs
         self._policy = policy
-        self._review_chat_id = review_chat_id
-        self._on_outbox = on_outbox
         self._clock = clock
-        self._rewards = RewardBook(db, policy)
-        self._notify = Notifier(vault)
 
     @property
     def policy(self) -> Policy:
@@ -194,18 +170,15 @@ class IntakeService:
         return int(self._clock())
 
     def _owner(self, user_id: int) -> bytes:
-        return self._vault.pseudonym("draft", user_id)
+        return draft_owner(self._vault, user_id)
 
     def _day(self) -> str:
         return datetime.fromtimestamp(self._now(), UTC).strftime("%Y-%m-%d")
 
-    def _hour(self) -> str:
-        return datetime.fromtimestamp(self._now(), UTC).strftime("%Y-%m-%dT%H")
-
     def _key(self, draft: DraftRecord) -> DataKey:
-        return self._vault.unwrap(draft.uid, WrappedKey(draft.key_id, draft.wrapped_key))
+        return draft_key(self._vault, draft)
 
-    def _view(self, draft: DraftRecord, state: _DraftState, *, resumed: bool = False) -> DraftView:
+    def _view(self, draft: DraftRecord, state: DraftState, *, resumed: bool = False) -> DraftView:
         return DraftView(
             step=Step(draft.step),
             language=draft.language,
@@ -239,7 +212,7 @@ class IntakeService:
         uid = self._vault.new_uid()
         key, wrapped = self._vault.new_data_key(uid)
         now = self._now()
-        state = _DraftState(first_message_id=first_message_id)
+        state = DraftState(first_message_id=first_message_id)
         record = DraftRecord(
             owner=self._owner(user_id),
             uid=uid,
@@ -264,14 +237,14 @@ class IntakeService:
         if draft is None:
             return None
         return self._view(
-            draft, _DraftState.load(self._key(draft).open("draft", draft.sealed_state))
+            draft, DraftState.load(self._key(draft).open("draft", draft.sealed_state))
         )
 
     async def _change(
         self,
         user_id: int,
         allowed: frozenset[Step],
-        change: Callable[[_DraftState], Step],
+        change: Callable[[DraftState], Step],
     ) -> DraftView:
         async with self._db.transaction() as conn:
             draft = await drafts.get(conn, self._owner(user_id))
@@ -280,7 +253,7 @@ class IntakeService:
             if Step(draft.step) not in allowed:
                 raise WrongStep(step=draft.step)
             key = self._key(draft)
-            state = _DraftState.load(key.open("draft", draft.sealed_state))
+            state = DraftState.load(key.open("draft", draft.sealed_state))
             step = change(state)
             await drafts.update(
                 conn,
@@ -295,7 +268,7 @@ class IntakeService:
         if self._policy.intake.category(category) is None:
             raise UnknownChoice()
 
-        def change(state: _DraftState) -> Step:
+        def change(state: DraftState) -> Step:
             state.category = category
             return Step.AREA
 
@@ -318,13 +291,13 @@ class IntakeService:
                 raise AreaTooLong(limit=MAX_AREA_CHARS)
             area = f"text:{cleaned}"
 
-        def change(state: _DraftState) -> Step:
+        def change(state: DraftState) -> Step:
             state.area = area
             return Step.DESCRIBE
 
         return await self._change(user_id, frozenset({Step.AREA}), change)
 
-    def _check_room(self, state: _DraftState, attachment: bool) -> None:
+    def _check_room(self, state: DraftState, attachment: bool) -> None:
         limits = self._policy.intake
         if len(state.summaries) >= limits.max_items:
             raise TooManyItems(limit=limits.max_items)
@@ -359,7 +332,7 @@ class IntakeService:
                 key = key or self._key(draft)
                 if Step(draft.step) not in {Step.DESCRIBE, Step.CONFIRM}:
                     raise WrongStep(step=draft.step)
-                state = _DraftState.load(key.open("draft", draft.sealed_state))
+                state = DraftState.load(key.open("draft", draft.sealed_state))
                 self._check_room(state, attachment=blob is not None)
                 await drafts.add_item(
                     conn, draft.uid, key.seal("item", json.dumps(payload).encode()), blob_name
@@ -398,7 +371,7 @@ class IntakeService:
     async def review(self, user_id: int) -> DraftView:
         """Move to the summary; there must be something to send."""
 
-        def change(state: _DraftState) -> Step:
+        def change(state: DraftState) -> Step:
             if not state.summaries:
                 raise NothingToSubmit()
             return Step.CONFIRM
@@ -413,14 +386,14 @@ class IntakeService:
     async def set_delete_after(self, user_id: int, delete: bool) -> DraftView:
         """Whether the bot deletes this dialogue from the chat once the tip is stored."""
 
-        def change(state: _DraftState) -> Step:
+        def change(state: DraftState) -> Step:
             state.delete_after = delete
             return Step.CONFIRM
 
         return await self._change(user_id, frozenset({Step.CONFIRM}), change)
 
     async def set_contact(self, user_id: int, allowed: bool) -> DraftView:
-        def change(state: _DraftState) -> Step:
+        def change(state: DraftState) -> Step:
             state.contact_allowed = allowed
             return Step.CONFIRM
 
@@ -440,126 +413,6 @@ class IntakeService:
                 await self._blobs.delete(item.blob_name)
         return True
 
-    async def submit(
-        self, user_id: int, chat_id: int, last_message_id: int | None = None
-    ) -> Submission:
-        """Turn the draft into a report, queue its post to reviewers, return the receipt."""
-        owner = self._owner(user_id)
-        receipt = codes.new_receipt()
-        normalized = codes.normalize_receipt(receipt)
-        assert normalized is not None
-        now = self._now()
-        minute = now - now % 60  # stored times are coarse: they must not pinpoint a moment
-        day = self._day()
-        year = datetime.fromtimestamp(now, UTC).year
-        delay_max = self._policy.review.post_delay_max_seconds
-        delay = secrets.randbelow(delay_max + 1) if delay_max else 0
-        async with self._db.transaction() as conn:
-            draft = await drafts.get(conn, owner)
-            if draft is None:
-                raise NoDraft()
-            if Step(draft.step) is not Step.CONFIRM:
-                raise WrongStep(step=draft.step)
-            key = self._key(draft)
-            state = _DraftState.load(key.open("draft", draft.sealed_state))
-            if not state.summaries or state.category is None:
-                raise NothingToSubmit()
-            subject = self._vault.pseudonym("tips", user_id, day)
-            if await ratelimit.count(conn, "tips", subject, day) >= (
-                self._policy.intake.max_tips_per_day
-            ):
-                raise DailyLimitReached(limit=self._policy.intake.max_tips_per_day)
-            await ratelimit.increment(conn, "tips", subject, day)
-            area_key = state.area[4:] if state.area and state.area.startswith("key:") else None
-            review_chat = self._policy.review.chat_for(
-                self._review_chat_id, state.category, area_key
-            )
-            seq = await reports.next_sequence(conn, year)
-            reference = f"T-{year}-{seq:04d}"
-            report_id = await reports.insert(
-                conn,
-                uid=draft.uid,
-                reference=reference,
-                year=year,
-                seq=seq,
-                receipt_hash=self._vault.receipt_hash(normalized),
-                category=state.category,
-                alias=alias.new_alias(),
-                language=draft.language,
-                status=ReportStatus.NEW,
-                key_id=draft.key_id,
-                wrapped_key=draft.wrapped_key,
-                sealed_area=key.seal_text("area", state.area) if state.area else None,
-                sealed_contact=(
-                    key.seal_text("contact", str(chat_id)) if state.contact_allowed else None
-                ),
-                review_chat_id=review_chat,
-                now=minute,
-                receipt_box=receipt_box_public(normalized, draft.uid),
-            )
-            report = await reports.by_id(conn, report_id)
-            assert report is not None
-            await self._notify.post_tip(conn, report, minute, not_before=now + delay)
-            review = self._policy.review
-            for kind, hours in (
-                (ScheduleKind.SLA_REMINDER, review.remind_unclaimed_hours),
-                (ScheduleKind.SLA_ESCALATION, review.escalate_unclaimed_hours),
-            ):
-                await schedules.add(
-                    conn, kind=kind, due_at=now + delay + hours * 3600, report_id=report_id
-                )
-            # The receipt goes out through the outbox (sealed, erased once sent), so a crash
-            # between this commit and the reply cannot lose it.
-            receipt_payload = Receipt(chat=chat_id, receipt=receipt, contact=state.contact_allowed)
-            await self._notify.to_tipster(conn, report, receipt_payload, minute, not_before=now)
-            if state.delete_after and state.first_message_id and last_message_id:
-                dialogue = DeleteDialogue(
-                    chat=chat_id, first=state.first_message_id, last=last_message_id
-                )
-                await self._notify.to_tipster(conn, report, dialogue, minute, not_before=now)
-            await drafts.delete(conn, owner)
-        self._on_outbox()
-        return Submission(receipt, reference, state.contact_allowed, draft.language)
-
-    async def _find_by_receipt(self, user_id: int, text: str) -> ReportRecord:
-        limit = self._policy.intake.max_receipt_failures_per_hour
-        hour = self._hour()
-        subject = self._vault.pseudonym("receipt", user_id, hour)
-        async with self._db.transaction() as conn:
-            if await ratelimit.count(conn, "receipt_fail", subject, hour) >= limit:
-                raise ReceiptRateLimited()
-            normalized = codes.normalize_receipt(text)
-            report = (
-                await reports.by_receipt(conn, self._vault.receipt_hashes(normalized))
-                if normalized
-                else None
-            )
-            if report is None:
-                await ratelimit.increment(conn, "receipt_fail", subject, hour)
-        if normalized is None:
-            raise ReceiptMalformed()
-        if report is None:
-            raise ReceiptUnknown()
-        return report
-
-    async def status(self, user_id: int, receipt_text: str) -> StatusView:
-        report = await self._find_by_receipt(user_id, receipt_text)
-        normalized = codes.normalize_receipt(receipt_text)
-        reward = await self._rewards.for_tipster(report, normalized) if normalized else None
-        return StatusView(
-            reference=report.reference,
-            status=ReportStatus(report.status),
-            submitted_at=report.submitted_at,
-            contact_stored=report.sealed_contact is not None,
-            reward=reward,
-        )
-
-    async def forget(self, user_id: int, receipt_text: str) -> bool:
-        """Erase the stored way to reach the tipster for this tip; False if none was stored."""
-        report = await self._find_by_receipt(user_id, receipt_text)
-        async with self._db.transaction() as conn:
-            return await reports.clear_contact(conn, report.id, self._now())
-
     async def purge_stale_drafts(self) -> int:
         """Delete drafts untouched for longer than the policy allows, with their files."""
         cutoff = self._now() - self._policy.intake.draft_ttl_hours * 3600
@@ -573,12 +426,3 @@ class IntakeService:
         for name in names:
             await self._blobs.delete(name)
         return len(stale)
-
-    async def purge_old_counters(self) -> None:
-        """Drop abuse counters of past windows, and markers of updates too old to come again
-        (Telegram keeps an unconfirmed update for 24 hours)."""
-        async with self._db.transaction() as conn:
-            await ratelimit.purge_other_windows(conn, "tips", [self._day()])
-            for bucket in ("receipt_fail", "code_fail"):
-                await ratelimit.purge_other_windows(conn, bucket, [self._hour()])
-            await inbox.purge_applied(conn, self._now() - 2 * 86_400)

@@ -14,6 +14,7 @@ from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
 from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
+from bot.services.receipts import ReceiptService
 from bot.services.retention import RetentionService
 from bot.services.review import ReviewService
 from bot.services.reward_book import RewardBook
@@ -33,6 +34,7 @@ class Runtime:
     vault: Vault
     blobs: BlobStore
     intake: IntakeService
+    receipts: ReceiptService
     review: ReviewService
     answers: AnswerService
     rewards: RewardService

@@ -41,7 +41,7 @@ async def status(update: Update, context: Context) -> None:
         await say(update, t(context, update, "status.usage"))
         return
     try:
-        view = await context.bot_data.runtime.intake.status(user_id(update), receipt)
+        view = await context.bot_data.runtime.receipts.status(user_id(update), receipt)
     except IntakeError as error:
         await refuse(update, context, error)
         return
@@ -92,7 +92,7 @@ async def forget(update: Update, context: Context) -> None:
         await say(update, t(context, update, "forget.usage"))
         return
     try:
-        removed = await context.bot_data.runtime.intake.forget(user_id(update), receipt)
+        removed = await context.bot_data.runtime.receipts.forget(user_id(update), receipt)
     except IntakeError as error:
         await refuse(update, context, error)
         return

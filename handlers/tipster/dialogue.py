@@ -207,7 +207,7 @@ async def submit(update: Update, context: Context) -> StepResult:
     query = update.callback_query
     assert query is not None and update.effective_chat is not None
     try:
-        await context.bot_data.runtime.intake.submit(
+        await context.bot_data.runtime.receipts.submit(
             user_id(update), update.effective_chat.id, _message_id(update)
         )
     except NoDraft:

@@ -24,6 +24,7 @@ from bot.domain.policy import load as load_policy
 from bot.domain.report import ReportStatus
 from bot.services import intake as intake_module
 from bot.services.intake import IntakeService
+from bot.services.receipts import ReceiptService
 from storage import drafts, reports
 from storage.blobs import BlobStore
 from storage.db import Database
@@ -64,16 +65,16 @@ async def env(tmp_path):
         },
     )
     wakes: list[int] = []
-    service = IntakeService(
+    service = IntakeService(db, vault, blobs, policy, clock=clock)
+    receipts = ReceiptService(
         db,
         vault,
-        blobs,
         policy,
         review_chat_id=REVIEW_CHAT,
         on_outbox=lambda: wakes.append(1),
         clock=clock,
     )
-    yield service, db, blobs, clock, wakes, vault
+    yield service, db, blobs, clock, wakes, vault, receipts
     await db.close()
 
 
@@ -86,13 +87,13 @@ async def _ready_to_submit(service: IntakeService, user: int = USER) -> None:
 
 
 async def test_a_full_draft_becomes_a_report_with_a_working_receipt(env) -> None:
-    service, db, _, clock, wakes, _ = env
+    service, db, _, clock, wakes, _, receipts = env
     await _ready_to_submit(service)
-    submission = await service.submit(USER, chat_id=USER)
+    submission = await receipts.submit(USER, chat_id=USER)
     assert submission.reference.startswith("T-20")
     assert wakes == [1]
     assert await service.current(USER) is None
-    view = await service.status(999, submission.receipt.lower().replace("-", " "))
+    view = await receipts.status(999, submission.receipt.lower().replace("-", " "))
     assert view.reference == submission.reference
     assert view.status is ReportStatus.NEW
     assert view.contact_stored
@@ -108,16 +109,16 @@ async def test_a_full_draft_becomes_a_report_with_a_working_receipt(env) -> None
 
 
 async def test_references_count_up_per_year(env) -> None:
-    service, *_ = env
+    service, _, _, _, _, _, receipts = env
     await _ready_to_submit(service, 1)
-    first = await service.submit(1, 1)
+    first = await receipts.submit(1, 1)
     await _ready_to_submit(service, 2)
-    second = await service.submit(2, 2)
+    second = await receipts.submit(2, 2)
     assert int(second.reference[-4:]) == int(first.reference[-4:]) + 1
 
 
 async def test_steps_are_enforced(env) -> None:
-    service, *_ = env
+    service, _, _, _, _, _, receipts = env
     with pytest.raises(NoDraft):
         await service.add_text(USER, "hello")
     await service.start(USER, "en")
@@ -132,7 +133,7 @@ async def test_steps_are_enforced(env) -> None:
     with pytest.raises(NothingToSubmit):
         await service.review(USER)
     with pytest.raises(WrongStep):
-        await service.submit(USER, USER)
+        await receipts.submit(USER, USER)
 
 
 async def test_start_resumes_an_existing_draft(env) -> None:
@@ -166,7 +167,7 @@ async def test_limits_refuse_and_change_nothing(env) -> None:
 
 
 async def test_images_are_scrubbed_and_other_files_flagged(env) -> None:
-    service, db, blobs, _, _, vault = env
+    service, db, blobs, _, _, vault, *_ = env
     await service.start(USER, "en")
     await service.choose_category(USER, "other")
     await service.choose_area(USER, area_key=None, typed=None)
@@ -191,10 +192,10 @@ async def test_images_are_scrubbed_and_other_files_flagged(env) -> None:
 
 
 async def test_daily_limit_counts_submissions_under_a_pseudonym(env) -> None:
-    service, db, *_ = env
+    service, db, _, _, _, _, receipts = env
     for _ in range(2):
         await _ready_to_submit(service)
-        await service.submit(USER, USER)
+        await receipts.submit(USER, USER)
     with pytest.raises(DailyLimitReached):
         await service.start(USER, "en")
     async with db.read() as conn:
@@ -204,43 +205,43 @@ async def test_daily_limit_counts_submissions_under_a_pseudonym(env) -> None:
 
 
 async def test_daily_limit_resets_the_next_day(env) -> None:
-    service, _, _, clock, *_ = env
+    service, _, _, clock, _, _, receipts = env
     for _ in range(2):
         await _ready_to_submit(service)
-        await service.submit(USER, USER)
+        await receipts.submit(USER, USER)
     clock.now += 86_400
     await service.start(USER, "en")
 
 
 async def test_wrong_receipts_are_rate_limited(env) -> None:
-    service, _, _, clock, *_ = env
+    service, _, _, clock, _, _, receipts = env
     await _ready_to_submit(service)
-    good = (await service.submit(USER, USER)).receipt
+    good = (await receipts.submit(USER, USER)).receipt
     with pytest.raises(ReceiptMalformed):
-        await service.status(7, "hello")
+        await receipts.status(7, "hello")
     for _ in range(2):
         with pytest.raises(ReceiptUnknown):
-            await service.status(7, "0000-0000-0000-0000-0000")
+            await receipts.status(7, "0000-0000-0000-0000-0000")
     with pytest.raises(ReceiptRateLimited):
-        await service.status(7, good)
-    assert (await service.status(8, good)).status is ReportStatus.NEW
+        await receipts.status(7, good)
+    assert (await receipts.status(8, good)).status is ReportStatus.NEW
     clock.now += 3600
-    assert (await service.status(7, good)).status is ReportStatus.NEW
+    assert (await receipts.status(7, good)).status is ReportStatus.NEW
 
 
 async def test_no_contact_stores_nothing_and_forget_erases_contact(env) -> None:
-    service, _db, *_ = env
+    service, _db, _, _, _, _, receipts = env
     await _ready_to_submit(service, 1)
     await service.set_contact(1, allowed=False)
-    quiet = await service.submit(1, 1)
+    quiet = await receipts.submit(1, 1)
     assert not quiet.contact_allowed
-    assert not (await service.status(1, quiet.receipt)).contact_stored
-    assert await service.forget(1, quiet.receipt) is False
+    assert not (await receipts.status(1, quiet.receipt)).contact_stored
+    assert await receipts.forget(1, quiet.receipt) is False
     await _ready_to_submit(service, 2)
-    loud = await service.submit(2, 2)
-    assert (await service.status(2, loud.receipt)).contact_stored
-    assert await service.forget(3, loud.receipt) is True
-    assert not (await service.status(2, loud.receipt)).contact_stored
+    loud = await receipts.submit(2, 2)
+    assert (await receipts.status(2, loud.receipt)).contact_stored
+    assert await receipts.forget(3, loud.receipt) is True
+    assert not (await receipts.status(2, loud.receipt)).contact_stored
 
 
 async def test_cancel_removes_draft_items_and_files(env, tmp_path) -> None:
@@ -270,9 +271,9 @@ async def test_stale_drafts_are_purged(env) -> None:
 
 
 async def test_report_row_holds_no_plain_ids(env) -> None:
-    service, db, *_ = env
+    service, db, _, _, _, _, receipts = env
     await _ready_to_submit(service)
-    submission = await service.submit(USER, chat_id=USER)
+    submission = await receipts.submit(USER, chat_id=USER)
     async with db.read() as conn:
         report = await reports.by_receipt(conn, [])
         assert report is None

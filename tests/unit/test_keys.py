@@ -6,10 +6,10 @@ from bot.crypto.keys import add_key_to_file, open_vault, rewrap_all
 from bot.crypto.vault import KeyRing, WrappedKey
 from bot.domain.policy import load as load_policy
 from bot.services.audit import AuditLog
-from bot.services.intake import IntakeService
 from storage import reports
 from storage.blobs import BlobStore
 from storage.db import Database
+from tests.services import tipster_side
 
 
 async def test_rotation_rewraps_everything_and_the_old_key_can_be_removed(tmp_path) -> None:
@@ -22,7 +22,7 @@ async def test_rotation_rewraps_everything_and_the_old_key_can_be_removed(tmp_pa
     blobs = BlobStore(tmp_path / "data" / "blobs")
     blobs.ensure()
     policy = load_policy(None)
-    intake = IntakeService(db, vault, blobs, policy, review_chat_id=-1)
+    intake = tipster_side(db, vault, blobs, policy, review_chat_id=-1)
     await intake.start(5, "en")
     await intake.choose_category(5, "other")
     await intake.choose_area(5, area_key=None, typed="Dock 4")
@@ -49,7 +49,7 @@ async def test_rotation_rewraps_everything_and_the_old_key_can_be_removed(tmp_pa
     assert report is not None, "the old receipt still finds the tip"
     key = fresh.unwrap(report.uid, WrappedKey(report.key_id, report.wrapped_key))
     assert key.open_text("area", report.sealed_area) == "text:Dock 4"
-    intake_after = IntakeService(db, fresh, blobs, policy, review_chat_id=-1)
+    intake_after = tipster_side(db, fresh, blobs, policy, review_chat_id=-1)
     assert (await intake_after.current(6)) is not None, "the draft opens with the new key"
     assert (await AuditLog(fresh).verify(db)).intact
     await db.close()

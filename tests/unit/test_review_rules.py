@@ -31,11 +31,11 @@ from bot.domain.report import (
 )
 from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
-from bot.services.intake import IntakeService
 from bot.services.review import Actor, ReviewService
 from storage import reports
 from storage.blobs import BlobStore
 from storage.db import Database
+from tests.services import TipsterSide, tipster_side
 
 CHAT = -1001
 ANNA, BOB, ADMIN = Actor(11), Actor(22), Actor(33, is_admin=True)
@@ -71,14 +71,14 @@ async def desk(tmp_path):
     vault = Vault(KeyRing.from_texts([new_master_key_text()]))
     policy = load_policy(None, {"review": {"post_delay_max_seconds": 0}})
     clock = Clock()
-    intake = IntakeService(db, vault, blobs, policy, review_chat_id=CHAT, clock=clock)
+    intake = tipster_side(db, vault, blobs, policy, review_chat_id=CHAT, clock=clock)
     audit = AuditLog(vault)
     review = ReviewService(db, vault, blobs, policy, audit, clock=clock)
     yield intake, review, db, audit, vault
     await db.close()
 
 
-async def _tip(intake: IntakeService, user: int, contact: bool = True) -> str:
+async def _tip(intake: TipsterSide, user: int, contact: bool = True) -> str:
     await intake.start(user, "en")
     await intake.choose_category(user, "other")
     await intake.choose_area(user, area_key=None, typed=None)

@@ -23,7 +23,6 @@ from bot.domain.errors import (
 from bot.domain.policy import load as load_policy
 from bot.domain.report import Action
 from bot.services.audit import AuditLog
-from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
 from bot.services.review import Actor, ReviewService
 from bot.services.reward_book import RewardBook
@@ -32,6 +31,7 @@ from storage import rewards as rewards_repo
 from storage import schedules
 from storage.blobs import BlobStore
 from storage.db import Database
+from tests.services import tipster_side
 
 CHAT, FINANCE = -1001, -1002
 ANNA, CHEN, LI = Actor(11), Actor(21), Actor(22)
@@ -60,7 +60,7 @@ async def scheme(tmp_path):
         },
     )
     clock = Clock()
-    intake = IntakeService(db, vault, blobs, policy, review_chat_id=CHAT, clock=clock)
+    intake = tipster_side(db, vault, blobs, policy, review_chat_id=CHAT, clock=clock)
     audit = AuditLog(vault)
     review = ReviewService(db, vault, blobs, policy, audit, clock=clock)
     rewards = RewardService(db, vault, policy, audit, finance_chat_id=FINANCE, clock=clock)
