@@ -35,6 +35,7 @@ from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
 from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
+from bot.services.payouts import PayoutService
 from bot.services.receipts import ReceiptService
 from bot.services.retention import RetentionService
 from bot.services.review import ReviewService
@@ -182,6 +183,15 @@ def build_runtime(
         review=ReviewService(db, vault, blobs, policy, audit, on_outbox=wake, clock=clock),
         answers=AnswerService(db, vault, blobs, policy, on_outbox=wake, clock=clock),
         rewards=RewardService(
+            db,
+            vault,
+            policy,
+            audit,
+            finance_chat_id=settings.finance_chat_id,
+            on_outbox=wake,
+            clock=clock,
+        ),
+        payouts=PayoutService(
             db,
             vault,
             policy,

@@ -175,7 +175,7 @@ async def paid_command(update: Update, context: Context) -> None:
         return
     actor = Actor(role.user_id, role.is_admin)
     try:
-        offer = await runtime.rewards.find_offer(code, actor)
+        offer = await runtime.payouts.find_offer(code, actor)
     except ReviewError as error:
         await message.reply_text(await _error_text(context, error))
         return
@@ -232,7 +232,7 @@ async def prompt_reply(update: Update, context: Context) -> None:
             reply = _t(context, "reward.refused_done")
         else:
             details = json.loads(prompt.payload or "{}")
-            reward = await runtime.rewards.pay(
+            reward = await runtime.payouts.pay(
                 int(details["reward"]),
                 actor,
                 text,

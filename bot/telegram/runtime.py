@@ -14,6 +14,7 @@ from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
 from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
+from bot.services.payouts import PayoutService
 from bot.services.receipts import ReceiptService
 from bot.services.retention import RetentionService
 from bot.services.review import ReviewService
@@ -38,6 +39,7 @@ class Runtime:
     review: ReviewService
     answers: AnswerService
     rewards: RewardService
+    payouts: PayoutService
     book: RewardBook
     audit: AuditLog
     sender: Sender

@@ -24,6 +24,7 @@ from bot.domain.policy import load as load_policy
 from bot.domain.report import Action
 from bot.services.audit import AuditLog
 from bot.services.jobs import Jobs
+from bot.services.payouts import PayoutService
 from bot.services.review import Actor, ReviewService
 from bot.services.reward_book import RewardBook
 from bot.services.rewards import RewardService
@@ -64,7 +65,8 @@ async def scheme(tmp_path):
     audit = AuditLog(vault)
     review = ReviewService(db, vault, blobs, policy, audit, clock=clock)
     rewards = RewardService(db, vault, policy, audit, finance_chat_id=FINANCE, clock=clock)
-    yield intake, review, rewards, db, clock, audit, vault
+    payouts = PayoutService(db, vault, policy, audit, finance_chat_id=FINANCE, clock=clock)
+    yield intake, review, rewards, db, clock, audit, vault, payouts
     await db.close()
 
 
@@ -158,7 +160,7 @@ async def test_budget_blocks_the_final_approval(scheme) -> None:
 
 
 async def test_claim_code_is_only_a_hash_and_opens_with_the_receipt(scheme) -> None:
-    intake, review, rewards, db, *_ = scheme
+    intake, review, rewards, db, *_, payouts = scheme
     ref, receipt = await _verified(intake, review, 1)
     reward = await _propose(review, rewards, ref, "seized_lt_10g", "why")
     await rewards.approve(reward.id, CHEN)
@@ -171,21 +173,21 @@ async def test_claim_code_is_only_a_hash_and_opens_with_the_receipt(scheme) -> N
     view = await RewardBook(db, rewards.policy).for_tipster(report, normalized)
     assert view.claim_code == code
     assert (await RewardBook(db, rewards.policy).for_tipster(report, "0" * 20)).claim_code is None
-    offer = await rewards.find_offer(code.lower(), CHEN)
+    offer = await payouts.find_offer(code.lower(), CHEN)
     assert offer.reference == ref
     with pytest.raises(IdNotChecked):
-        await rewards.pay(reward.id, CHEN, "V-1", id_checked=False)
-    paid = await rewards.pay(reward.id, CHEN, "V-1", id_checked=True)
+        await payouts.pay(reward.id, CHEN, "V-1", id_checked=False)
+    paid = await payouts.pay(reward.id, CHEN, "V-1", id_checked=True)
     assert paid.status == "paid" and paid.code_for_receipt is None
     for _ in range(2):
         with pytest.raises(CodeUnknown):
-            await rewards.find_offer(code, CHEN)
+            await payouts.find_offer(code, CHEN)
     with pytest.raises(CodeRateLimited):
-        await rewards.find_offer(code, CHEN)
+        await payouts.find_offer(code, CHEN)
 
 
 async def test_a_due_schedule_runs_once_even_when_two_sweepers_race(scheme) -> None:
-    intake, review, rewards, db, clock, audit, vault = scheme
+    intake, review, rewards, db, clock, audit, vault, _ = scheme
     ref, _ = await _verified(intake, review, 1)
     reward = await _propose(review, rewards, ref, "seized_lt_10g", "why")
     await rewards.approve(reward.id, CHEN)

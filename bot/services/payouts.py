@@ -1,0 +1,161 @@
+"""Payouts: a clerk finds an offer by the claim code the claimant presents, checks identity
+where the policy asks, and records the payout against its voucher. The code stops working,
+its schedules are cancelled, the tipster, finance and review chats are told, all in one
+commit. Wrong codes are rate limited per clerk.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.crypto.vault import Vault
+from bot.domain import codes
+from bot.domain.errors import (
+    CodeMalformed,
+    CodeRateLimited,
+    CodeUnknown,
+    IdNotChecked,
+    RewardMovedOn,
+    VoucherMissing,
+)
+from bot.domain.outbox import Param, RewardRefresh, StaffText, TipsterText
+from bot.domain.policy import ClaimMode, Policy
+from bot.domain.reward import MAX_VOUCHER_CHARS, RewardStatus, check_reward_move
+from bot.services.audit import AuditLog
+from bot.services.notifier import Notifier
+from bot.services.review import Actor, consume_prompt
+from bot.services.unit import Transactions
+from storage import ratelimit, reports, schedules
+from storage import rewards as rewards_repo
+from storage.db import Database
+from storage.records import PromptRecord, RewardRecord
+
+
+@dataclass(frozen=True)
+class Offer:
+    """An offered reward found by its claim code, for the payout confirmation."""
+
+    reward: RewardRecord
+    reference: str
+
+
+class PayoutService:
+    """The finance chat's payout use cases."""
+
+    def __init__(
+        self,
+        db: Database,
+        vault: Vault,
+        policy: Policy,
+        audit: AuditLog,
+        *,
+        finance_chat_id: int,
+        on_outbox: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db = Transactions(db)
+        self._vault = vault
+        self._policy = policy
+        self._audit = audit
+        self._notify = Notifier(vault)
+        self._finance_chat = finance_chat_id
+        self._on_outbox = on_outbox
+        self._clock = clock
+
+    def now(self) -> int:
+        return int(self._clock())
+
+    async def find_offer(self, code_text: str, actor: Actor) -> Offer:
+        """The offer a presented claim code belongs to; wrong codes are rate limited."""
+        hour = datetime.fromtimestamp(self.now(), UTC).strftime("%Y-%m-%dT%H")
+        subject = str(actor.user_id).encode()
+        limit = self._policy.rewards.max_code_failures_per_hour
+        normalized = codes.normalize_claim_code(code_text)
+        async with self._db.transaction() as conn:
+            if await ratelimit.count(conn, "code_fail", subject, hour) >= limit:
+                raise CodeRateLimited()
+            reward = (
+                await rewards_repo.by_code_hash(conn, self._vault.claim_code_hashes(normalized))
+                if normalized
+                else None
+            )
+            if reward is None or reward.status != RewardStatus.OFFERED:
+                await ratelimit.increment(conn, "code_fail", subject, hour)
+                reward = None
+            report = await reports.by_id(conn, reward.report_id) if reward else None
+        if normalized is None:
+            raise CodeMalformed()
+        if reward is None or report is None:
+            raise CodeUnknown()
+        return Offer(reward, report.reference)
+
+    async def pay(
+        self,
+        reward_id: int,
+        actor: Actor,
+        voucher: str,
+        *,
+        id_checked: bool,
+        prompt: PromptRecord | None = None,
+    ) -> RewardRecord:
+        """Record the payout against its voucher; the code stops working; the tipster is told.
+        `prompt`, the voucher prompt replied to, closes in the same commit."""
+        cleaned = " ".join(voucher.split())
+        if not cleaned or len(cleaned) > MAX_VOUCHER_CHARS:
+            raise VoucherMissing(limit=MAX_VOUCHER_CHARS)
+        if self._policy.rewards.claim_mode is ClaimMode.CODE_AND_ID and not id_checked:
+            raise IdNotChecked()
+        now = self.now()
+        async with self._db.transaction() as conn:
+            if prompt is not None:
+                await consume_prompt(conn, prompt)
+            reward = await rewards_repo.by_id(conn, reward_id)
+            report = await reports.by_id(conn, reward.report_id) if reward else None
+            if reward is None or report is None or reward.finance_chat_id != self._finance_chat:
+                raise RewardMovedOn(status="?")
+            check_reward_move(reward.status, RewardStatus.PAID)
+            if not await rewards_repo.pay(
+                conn,
+                reward.id,
+                by=actor.user_id,
+                at=now,
+                payout_reference=cleaned,
+                id_checked=id_checked,
+            ):
+                raise RewardMovedOn(status=reward.status)
+            await schedules.cancel(conn, reward_id=reward.id)
+            await self._audit.append(
+                conn,
+                at=now,
+                actor_id=actor.user_id,
+                action="reward_pay",
+                report_ref=report.reference,
+                details={
+                    "reward": reward.id,
+                    "amount_minor": reward.amount_minor,
+                    "voucher": cleaned,
+                    "id_checked": id_checked,
+                },
+            )
+            amount: dict[str, Param] = {"amount": reward.amount_minor}
+            await self._notify.to_tipster(
+                conn, report, TipsterText(key="notice.reward_paid", params=amount), now
+            )
+            await self._notify.to_staff(
+                conn, report, self._finance_chat, RewardRefresh(reward=reward.id), now
+            )
+            await self._notify.to_staff(
+                conn,
+                report,
+                report.review_chat_id,
+                StaffText(key="reward.review_paid", params=amount, reward=reward.id),
+                now,
+            )
+            await self._notify.card(conn, report, now)
+            updated = await rewards_repo.by_id(conn, reward.id)
+        assert updated is not None
+        self._on_outbox()
+        return updated
