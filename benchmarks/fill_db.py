@@ -38,7 +38,7 @@ from typing import Any
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-from benchmarks.fake import REVIEW_CHAT, BenchTelegram
+from benchmarks.fake import FINANCE_CHAT, REVIEW_CHAT, BenchTelegram
 from benchmarks.process import BotProcess
 from benchmarks.report import latency_summary, machine, table, write_json
 from bot.crypto import vault as vault_module
@@ -49,6 +49,7 @@ from bot.domain import policy as policy_module
 from bot.domain.errors import ReceiptUnknown
 from bot.domain.items import ItemKind
 from bot.domain.report import ReportStatus
+from bot.services.base import ServiceEnv
 from bot.services.intake import IntakeService
 from bot.services.receipts import ReceiptService
 from storage import keys as keys_repo
@@ -263,8 +264,8 @@ async def _insert_chunk(db: Database, report_columns: str, chunk: Chunk) -> None
 async def _real_tip(db: Database, vault: Vault, data_dir: Path) -> tuple[str, str]:
     """One tip through the real IntakeService, as a reference row and a sequence check."""
     policy = policy_module.load(None)
-    intake = IntakeService(db, vault, BlobStore(data_dir / "blobs"), policy)
-    receipts = ReceiptService(db, vault, policy, review_chat_id=REVIEW_CHAT)
+    env = ServiceEnv(db, vault, BlobStore(data_dir / "blobs"), policy, REVIEW_CHAT, FINANCE_CHAT)
+    intake, receipts = IntakeService(env), ReceiptService(env)
     user_id = 5_550_000_001
     await intake.start(user_id, "en")
     await intake.choose_category(user_id, policy.intake.categories[0].key)
@@ -521,8 +522,9 @@ async def measure(directory: Path) -> dict[str, Any]:
         await db.migrate()
         vault = await open_vault(KeyRing.from_texts([key_text]), db)
         policy = policy_module.load(None)
-        intake = IntakeService(db, vault, BlobStore(data_dir / "blobs"), policy)
-        receipts = ReceiptService(db, vault, policy, review_chat_id=REVIEW_CHAT)
+        blobs = BlobStore(data_dir / "blobs")
+        env = ServiceEnv(db, vault, blobs, policy, REVIEW_CHAT, FINANCE_CHAT)
+        intake, receipts = IntakeService(env), ReceiptService(env)
         samples = [tuple(s) for s in info["samples"]]
         picks = random.Random(7).choices(samples, k=STATUS_LOOKUPS)
         found: list[float] = []

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from telegram import Update
@@ -33,6 +34,7 @@ from bot.domain.policy import Policy, PolicyError
 from bot.logs import quiet_libraries
 from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
+from bot.services.base import ServiceEnv
 from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
 from bot.services.payouts import PayoutService
@@ -159,11 +161,19 @@ def build_runtime(
     catalogue = Catalogue.load()
     blobs = BlobStore(settings.data_dir / "blobs")
     blobs.ensure()
-    sender = Sender(
-        db, vault, bot, PostRenderer(catalogue, policy, blobs, settings.staff_language), clock=clock
+    env = ServiceEnv(
+        db,
+        vault,
+        blobs,
+        policy,
+        review_chat_id=settings.review_chat_id,
+        finance_chat_id=settings.finance_chat_id,
+        clock=clock,
     )
-    wake = sender.wake
-    audit = AuditLog(vault)
+    book = RewardBook(env)
+    renderer = PostRenderer(catalogue, policy, blobs, settings.staff_language)
+    sender = Sender(db, vault, bot, renderer, book, clock=clock)
+    env = replace(env, on_outbox=sender.wake)
     return Runtime(
         settings=settings,
         policy=policy,
@@ -171,51 +181,17 @@ def build_runtime(
         db=db,
         vault=vault,
         blobs=blobs,
-        intake=IntakeService(db, vault, blobs, policy, clock=clock),
-        receipts=ReceiptService(
-            db,
-            vault,
-            policy,
-            review_chat_id=settings.review_chat_id,
-            on_outbox=wake,
-            clock=clock,
-        ),
-        review=ReviewService(db, vault, blobs, policy, audit, on_outbox=wake, clock=clock),
-        answers=AnswerService(db, vault, blobs, policy, on_outbox=wake, clock=clock),
-        rewards=RewardService(
-            db,
-            vault,
-            policy,
-            audit,
-            finance_chat_id=settings.finance_chat_id,
-            on_outbox=wake,
-            clock=clock,
-        ),
-        payouts=PayoutService(
-            db,
-            vault,
-            policy,
-            audit,
-            finance_chat_id=settings.finance_chat_id,
-            on_outbox=wake,
-            clock=clock,
-        ),
-        book=RewardBook(db, policy),
-        audit=audit,
+        intake=IntakeService(env),
+        receipts=ReceiptService(env),
+        review=ReviewService(env),
+        answers=AnswerService(env),
+        rewards=RewardService(env),
+        payouts=PayoutService(env),
+        book=book,
+        audit=AuditLog(vault),
         sender=sender,
-        retention=RetentionService(
-            db, blobs, policy.retention_days, policy.outbox_days, clock=clock
-        ),
-        jobs=Jobs(
-            db,
-            vault,
-            policy,
-            audit,
-            review_chat_id=settings.review_chat_id,
-            finance_chat_id=settings.finance_chat_id,
-            on_outbox=wake,
-            clock=clock,
-        ),
+        retention=RetentionService(env),
+        jobs=Jobs(env),
     )
 
 

@@ -1,28 +1,36 @@
-"""Test helper: the tipster's side as one object, the draft (IntakeService) and what the
-receipt does (ReceiptService), so rule tests read as the tipster's steps in order."""
+"""Test helpers: services built as the running bot builds them, from one ServiceEnv, and the
+tipster's side as one object (the draft, then what its receipt does), so rule tests read as
+the tipster's steps in order."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from bot.services.base import ServiceEnv
 from bot.services.intake import IntakeService
 from bot.services.receipts import ReceiptService
 
 
+def service_env(
+    db: Any,
+    vault: Any,
+    blobs: Any,
+    policy: Any,
+    *,
+    review_chat_id: int = -1_001,
+    finance_chat_id: int = -1_002,
+    **options: Any,
+) -> ServiceEnv:
+    return ServiceEnv(db, vault, blobs, policy, review_chat_id, finance_chat_id, **options)
+
+
 class TipsterSide:
-    def __init__(self, drafts: IntakeService, receipts: ReceiptService) -> None:
-        self.drafts = drafts
-        self.receipts = receipts
+    def __init__(self, env: ServiceEnv) -> None:
+        self.drafts = IntakeService(env)
+        self.receipts = ReceiptService(env)
 
     def __getattr__(self, name: str) -> Any:
         for service in (self.drafts, self.receipts):
             if hasattr(service, name):
                 return getattr(service, name)
         raise AttributeError(name)
-
-
-def tipster_side(db: Any, vault: Any, blobs: Any, policy: Any, **options: Any) -> TipsterSide:
-    """Both services on one database, as the running bot builds them."""
-    clock = options.get("clock")
-    drafts = IntakeService(db, vault, blobs, policy, **({"clock": clock} if clock else {}))
-    return TipsterSide(drafts, ReceiptService(db, vault, policy, **options))

@@ -8,23 +8,16 @@ is open is sealed into the tip and posted under its card as the bot's own copy.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.crypto.vault import Vault
 from bot.domain.errors import AnswerClosed
 from bot.domain.items import PreparedItem
 from bot.domain.outbox import AnswerPosted
-from bot.domain.policy import Policy
 from bot.domain.report import OPEN, ReportStatus
+from bot.services.base import UseCases
 from bot.services.moves import move_report
-from bot.services.notifier import Notifier
-from bot.services.unit import Transactions
 from storage import drafts, reports
 from storage import review as review_repo
-from storage.blobs import BlobStore
-from storage.db import Database
 
 TIPSTER_ACTOR = 0  # events caused by the tipster carry no id at all
 
@@ -35,29 +28,8 @@ class AnswerStarted:
     language: str
 
 
-class AnswerService:
+class AnswerService(UseCases):
     """The tipster's use cases for answering a question."""
-
-    def __init__(
-        self,
-        db: Database,
-        vault: Vault,
-        blobs: BlobStore,
-        policy: Policy,
-        *,
-        on_outbox: Callable[[], None] = lambda: None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._db = Transactions(db)
-        self._vault = vault
-        self._blobs = blobs
-        self._policy = policy
-        self._notify = Notifier(vault)
-        self._on_outbox = on_outbox
-        self._clock = clock
-
-    def now(self) -> int:
-        return int(self._clock())
 
     def _owner(self, user_id: int) -> bytes:
         return self._vault.pseudonym("draft", user_id)

@@ -8,7 +8,6 @@ files are sealed under the tip's own data key from the first message on.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,16 +38,13 @@ from bot.domain.items import (
     check_attachment_size,
     clean_text,
     file_extension,
-    prepare_location,
     prepare_text,
 )
 from bot.domain.media import looks_like_image
 from bot.domain.policy import Policy
 from bot.media import images
-from bot.services.unit import Transactions
+from bot.services.base import UseCases
 from storage import drafts, ratelimit
-from storage.blobs import BlobStore
-from storage.db import Database
 from storage.records import DraftRecord
 
 Clock = Callable[[], float]
@@ -144,36 +140,14 @@ def prepare_attachment(policy: Policy, incoming: IncomingAttachment) -> Prepared
     return PreparedItem(payload, summary, data)
 
 
-class IntakeService:
+class IntakeService(UseCases):
     """The tipster's use cases; each one is a single transaction."""
-
-    def __init__(
-        self,
-        db: Database,
-        vault: Vault,
-        blobs: BlobStore,
-        policy: Policy,
-        *,
-        clock: Clock = time.time,
-    ) -> None:
-        self._db = Transactions(db)
-        self._vault = vault
-        self._blobs = blobs
-        self._policy = policy
-        self._clock = clock
-
-    @property
-    def policy(self) -> Policy:
-        return self._policy
-
-    def _now(self) -> int:
-        return int(self._clock())
 
     def _owner(self, user_id: int) -> bytes:
         return draft_owner(self._vault, user_id)
 
     def _day(self) -> str:
-        return datetime.fromtimestamp(self._now(), UTC).strftime("%Y-%m-%d")
+        return datetime.fromtimestamp(self.now(), UTC).strftime("%Y-%m-%d")
 
     def _key(self, draft: DraftRecord) -> DataKey:
         return draft_key(self._vault, draft)
@@ -211,7 +185,7 @@ class IntakeService:
             raise DailyLimitReached(limit=self._policy.intake.max_tips_per_day)
         uid = self._vault.new_uid()
         key, wrapped = self._vault.new_data_key(uid)
-        now = self._now()
+        now = self.now()
         state = DraftState(first_message_id=first_message_id)
         record = DraftRecord(
             owner=self._owner(user_id),
@@ -260,7 +234,7 @@ class IntakeService:
                 draft.owner,
                 step=step,
                 sealed_state=key.seal("draft", state.dump()),
-                now=self._now(),
+                now=self.now(),
             )
         return self._view(DraftRecord(**{**draft.__dict__, "step": str(step)}), state)
 
@@ -343,7 +317,7 @@ class IntakeService:
                     owner,
                     step=Step.DESCRIBE,
                     sealed_state=key.seal("draft", state.dump()),
-                    now=self._now(),
+                    now=self.now(),
                 )
         except BaseException:
             if blob_name is not None:
@@ -361,9 +335,6 @@ class IntakeService:
 
     async def add_text(self, user_id: int, text: str) -> DraftView:
         return await self.add(user_id, prepare_text(self._policy, text))
-
-    async def add_location(self, user_id: int, latitude: float, longitude: float) -> DraftView:
-        return await self.add(user_id, prepare_location(latitude, longitude))
 
     async def add_attachment(self, user_id: int, incoming: IncomingAttachment) -> DraftView:
         return await self.add(user_id, prepare_attachment(self._policy, incoming))
@@ -415,7 +386,7 @@ class IntakeService:
 
     async def purge_stale_drafts(self) -> int:
         """Delete drafts untouched for longer than the policy allows, with their files."""
-        cutoff = self._now() - self._policy.intake.draft_ttl_hours * 3600
+        cutoff = self.now() - self._policy.intake.draft_ttl_hours * 3600
         async with self._db.transaction() as conn:
             stale = await drafts.list_stale(conn, cutoff)
             names: list[str] = []

@@ -10,57 +10,31 @@ to the review chat's admins, unanswered questions returning to review, and the d
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import aiosqlite
 
-from bot.crypto.vault import Vault
 from bot.domain.deadlines import add_working_days
 from bot.domain.outbox import Param, RewardRefresh, StaffNotice, StaffText, TipsterText
-from bot.domain.policy import Policy
 from bot.domain.report import OPEN, ReportStatus
 from bot.domain.reward import ACTIVE, RewardStatus, check_reward_move
 from bot.domain.schedule import DIGEST_KINDS, REWARD_KINDS, UNCLAIMED_KINDS, ScheduleKind
-from bot.services.audit import AuditLog
+from bot.services.base import ServiceEnv, UseCases
 from bot.services.moves import move_report
-from bot.services.notifier import Notifier
-from bot.services.unit import Transactions
 from storage import reports, schedules
 from storage import review as review_repo
 from storage import rewards as rewards_repo
-from storage.db import Database
 from storage.records import ReportRecord, RewardRecord, ScheduleRecord
 
 SYSTEM_ACTOR = 0
 DIGEST_EXPIRING_DAYS = 14
 
 
-class Jobs:
-    def __init__(
-        self,
-        db: Database,
-        vault: Vault,
-        policy: Policy,
-        audit: AuditLog,
-        *,
-        review_chat_id: int,
-        finance_chat_id: int,
-        on_outbox: Callable[[], None] = lambda: None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._db = Transactions(db)
-        self._policy = policy
-        self._audit = audit
-        self._notify = Notifier(vault)
-        self._review_chats = policy.review.chats(review_chat_id)
-        self._finance_chat = finance_chat_id
-        self._on_outbox = on_outbox
-        self._clock = clock
-
-    def now(self) -> int:
-        return int(self._clock())
+class Jobs(UseCases):
+    def __init__(self, env: ServiceEnv) -> None:
+        super().__init__(env)
+        self._review_chats = env.policy.review.chats(env.review_chat_id)
+        self._finance_chat = env.finance_chat_id
 
     async def due(self) -> list[ScheduleRecord]:
         async with self._db.read() as conn:

@@ -6,12 +6,9 @@ commit. Wrong codes are rate limited per clerk.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.crypto.vault import Vault
 from bot.domain import codes
 from bot.domain.errors import (
     CodeMalformed,
@@ -22,15 +19,12 @@ from bot.domain.errors import (
     VoucherMissing,
 )
 from bot.domain.outbox import Param, RewardRefresh, StaffText, TipsterText
-from bot.domain.policy import ClaimMode, Policy
+from bot.domain.policy import ClaimMode
 from bot.domain.reward import MAX_VOUCHER_CHARS, RewardStatus, check_reward_move
-from bot.services.audit import AuditLog
-from bot.services.notifier import Notifier
+from bot.services.base import ServiceEnv, UseCases
 from bot.services.review import Actor, consume_prompt
-from bot.services.unit import Transactions
 from storage import ratelimit, reports, schedules
 from storage import rewards as rewards_repo
-from storage.db import Database
 from storage.records import PromptRecord, RewardRecord
 
 
@@ -42,31 +36,12 @@ class Offer:
     reference: str
 
 
-class PayoutService:
+class PayoutService(UseCases):
     """The finance chat's payout use cases."""
 
-    def __init__(
-        self,
-        db: Database,
-        vault: Vault,
-        policy: Policy,
-        audit: AuditLog,
-        *,
-        finance_chat_id: int,
-        on_outbox: Callable[[], None] = lambda: None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._db = Transactions(db)
-        self._vault = vault
-        self._policy = policy
-        self._audit = audit
-        self._notify = Notifier(vault)
-        self._finance_chat = finance_chat_id
-        self._on_outbox = on_outbox
-        self._clock = clock
-
-    def now(self) -> int:
-        return int(self._clock())
+    def __init__(self, env: ServiceEnv) -> None:
+        super().__init__(env)
+        self._finance_chat = env.finance_chat_id
 
     async def find_offer(self, code_text: str, actor: Actor) -> Offer:
         """The offer a presented claim code belongs to; wrong codes are rate limited."""

@@ -10,12 +10,12 @@ hourly keyed pseudonym, never the user id.
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.crypto.vault import Vault, receipt_box_public
+import aiosqlite
+
+from bot.crypto.vault import DataKey, receipt_box_public
 from bot.domain import alias, codes
 from bot.domain.errors import (
     DailyLimitReached,
@@ -27,17 +27,14 @@ from bot.domain.errors import (
     WrongStep,
 )
 from bot.domain.items import Step
-from bot.domain.outbox import DeleteDialogue, Receipt
-from bot.domain.policy import Policy
+from bot.domain.outbox import DeleteDialogue, Payload, Receipt
 from bot.domain.report import ReportStatus
 from bot.domain.schedule import ScheduleKind
+from bot.services.base import ServiceEnv, UseCases
 from bot.services.intake import DraftState, draft_key, draft_owner
-from bot.services.notifier import Notifier
 from bot.services.reward_book import RewardBook, TipsterReward
-from bot.services.unit import Transactions
 from storage import drafts, inbox, ratelimit, reports, schedules
-from storage.db import Database
-from storage.records import ReportRecord
+from storage.records import DraftRecord, ReportRecord
 
 
 @dataclass(frozen=True)
@@ -57,36 +54,19 @@ class StatusView:
     reward: TipsterReward | None = None
 
 
-class ReceiptService:
+class ReceiptService(UseCases):
     """Submitting a tip, and what its receipt can do afterwards."""
 
-    def __init__(
-        self,
-        db: Database,
-        vault: Vault,
-        policy: Policy,
-        *,
-        review_chat_id: int,
-        on_outbox: Callable[[], None] = lambda: None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._db = Transactions(db)
-        self._vault = vault
-        self._policy = policy
-        self._review_chat_id = review_chat_id
-        self._on_outbox = on_outbox
-        self._clock = clock
-        self._rewards = RewardBook(db, policy)
-        self._notify = Notifier(vault)
-
-    def _now(self) -> int:
-        return int(self._clock())
+    def __init__(self, env: ServiceEnv) -> None:
+        super().__init__(env)
+        self._review_chat_id = env.review_chat_id
+        self._rewards = RewardBook(env)
 
     def _day(self) -> str:
-        return datetime.fromtimestamp(self._now(), UTC).strftime("%Y-%m-%d")
+        return datetime.fromtimestamp(self.now(), UTC).strftime("%Y-%m-%d")
 
     def _hour(self) -> str:
-        return datetime.fromtimestamp(self._now(), UTC).strftime("%Y-%m-%dT%H")
+        return datetime.fromtimestamp(self.now(), UTC).strftime("%Y-%m-%dT%H")
 
     async def submit(
         self, user_id: int, chat_id: int, last_message_id: int | None = None
@@ -94,12 +74,7 @@ class ReceiptService:
         """Turn the draft into a report, queue its post to reviewers, return the receipt."""
         owner = draft_owner(self._vault, user_id)
         receipt = codes.new_receipt()
-        normalized = codes.normalize_receipt(receipt)
-        assert normalized is not None
-        now = self._now()
-        minute = now - now % 60  # stored times are coarse: they must not pinpoint a moment
-        day = self._day()
-        year = datetime.fromtimestamp(now, UTC).year
+        now = self.now()
         delay_max = self._policy.review.post_delay_max_seconds
         delay = secrets.randbelow(delay_max + 1) if delay_max else 0
         async with self._db.transaction() as conn:
@@ -112,62 +87,86 @@ class ReceiptService:
             state = DraftState.load(key.open("draft", draft.sealed_state))
             if not state.summaries or state.category is None:
                 raise NothingToSubmit()
-            subject = self._vault.pseudonym("tips", user_id, day)
-            if await ratelimit.count(conn, "tips", subject, day) >= (
-                self._policy.intake.max_tips_per_day
-            ):
-                raise DailyLimitReached(limit=self._policy.intake.max_tips_per_day)
-            await ratelimit.increment(conn, "tips", subject, day)
-            area_key = state.area[4:] if state.area and state.area.startswith("key:") else None
-            review_chat = self._policy.review.chat_for(
-                self._review_chat_id, state.category, area_key
-            )
-            seq = await reports.next_sequence(conn, year)
-            reference = f"T-{year}-{seq:04d}"
-            report_id = await reports.insert(
-                conn,
-                uid=draft.uid,
-                reference=reference,
-                year=year,
-                seq=seq,
-                receipt_hash=self._vault.receipt_hash(normalized),
-                category=state.category,
-                alias=alias.new_alias(),
-                language=draft.language,
-                status=ReportStatus.NEW,
-                key_id=draft.key_id,
-                wrapped_key=draft.wrapped_key,
-                sealed_area=key.seal_text("area", state.area) if state.area else None,
-                sealed_contact=(
-                    key.seal_text("contact", str(chat_id)) if state.contact_allowed else None
-                ),
-                review_chat_id=review_chat,
-                now=minute,
-                receipt_box=receipt_box_public(normalized, draft.uid),
-            )
-            report = await reports.by_id(conn, report_id)
-            assert report is not None
-            await self._notify.post_tip(conn, report, minute, not_before=now + delay)
+            await self._count_tip(conn, user_id)
+            report = await self._file_report(conn, draft, key, state, receipt, chat_id, now)
+            await self._notify.post_tip(conn, report, report.submitted_at, not_before=now + delay)
             review = self._policy.review
             for kind, hours in (
                 (ScheduleKind.SLA_REMINDER, review.remind_unclaimed_hours),
                 (ScheduleKind.SLA_ESCALATION, review.escalate_unclaimed_hours),
             ):
                 await schedules.add(
-                    conn, kind=kind, due_at=now + delay + hours * 3600, report_id=report_id
+                    conn, kind=kind, due_at=now + delay + hours * 3600, report_id=report.id
                 )
             # The receipt goes out through the outbox (sealed, erased once sent), so a crash
             # between this commit and the reply cannot lose it.
-            receipt_payload = Receipt(chat=chat_id, receipt=receipt, contact=state.contact_allowed)
-            await self._notify.to_tipster(conn, report, receipt_payload, minute, not_before=now)
+            messages: list[Payload] = [
+                Receipt(chat=chat_id, receipt=receipt, contact=state.contact_allowed)
+            ]
             if state.delete_after and state.first_message_id and last_message_id:
-                dialogue = DeleteDialogue(
-                    chat=chat_id, first=state.first_message_id, last=last_message_id
+                messages.append(
+                    DeleteDialogue(chat=chat_id, first=state.first_message_id, last=last_message_id)
                 )
-                await self._notify.to_tipster(conn, report, dialogue, minute, not_before=now)
+            for message in messages:
+                await self._notify.to_tipster(
+                    conn, report, message, report.submitted_at, not_before=now
+                )
             await drafts.delete(conn, owner)
         self._on_outbox()
-        return Submission(receipt, reference, state.contact_allowed, draft.language)
+        return Submission(receipt, report.reference, state.contact_allowed, draft.language)
+
+    async def _count_tip(self, conn: aiosqlite.Connection, user_id: int) -> None:
+        """Count the tip against the day's limit (a daily keyed pseudonym, never the id)."""
+        day = self._day()
+        subject = self._vault.pseudonym("tips", user_id, day)
+        limit = self._policy.intake.max_tips_per_day
+        if await ratelimit.count(conn, "tips", subject, day) >= limit:
+            raise DailyLimitReached(limit=limit)
+        await ratelimit.increment(conn, "tips", subject, day)
+
+    async def _file_report(
+        self,
+        conn: aiosqlite.Connection,
+        draft: DraftRecord,
+        key: DataKey,
+        state: DraftState,
+        receipt: str,
+        chat_id: int,
+        now: int,
+    ) -> ReportRecord:
+        """The report, under the draft's key, routed to its review chat. Its stored time is
+        the minute, so it cannot pinpoint the moment someone was seen using their phone."""
+        normalized = codes.normalize_receipt(receipt)
+        assert normalized is not None and state.category is not None
+        year = datetime.fromtimestamp(now, UTC).year
+        area_key = state.area[4:] if state.area and state.area.startswith("key:") else None
+        seq = await reports.next_sequence(conn, year)
+        report_id = await reports.insert(
+            conn,
+            uid=draft.uid,
+            reference=f"T-{year}-{seq:04d}",
+            year=year,
+            seq=seq,
+            receipt_hash=self._vault.receipt_hash(normalized),
+            category=state.category,
+            alias=alias.new_alias(),
+            language=draft.language,
+            status=ReportStatus.NEW,
+            key_id=draft.key_id,
+            wrapped_key=draft.wrapped_key,
+            sealed_area=key.seal_text("area", state.area) if state.area else None,
+            sealed_contact=(
+                key.seal_text("contact", str(chat_id)) if state.contact_allowed else None
+            ),
+            review_chat_id=self._policy.review.chat_for(
+                self._review_chat_id, state.category, area_key
+            ),
+            now=now - now % 60,
+            receipt_box=receipt_box_public(normalized, draft.uid),
+        )
+        report = await reports.by_id(conn, report_id)
+        assert report is not None
+        return report
 
     async def _find_by_receipt(self, user_id: int, text: str) -> ReportRecord:
         limit = self._policy.intake.max_receipt_failures_per_hour
@@ -206,7 +205,7 @@ class ReceiptService:
         """Erase the stored way to reach the tipster for this tip; False if none was stored."""
         report = await self._find_by_receipt(user_id, receipt_text)
         async with self._db.transaction() as conn:
-            return await reports.clear_contact(conn, report.id, self._now())
+            return await reports.clear_contact(conn, report.id, self.now())
 
     async def purge_old_counters(self) -> None:
         """Drop abuse counters of past windows, and markers of updates too old to come again
@@ -215,4 +214,4 @@ class ReceiptService:
             await ratelimit.purge_other_windows(conn, "tips", [self._day()])
             for bucket in ("receipt_fail", "code_fail"):
                 await ratelimit.purge_other_windows(conn, bucket, [self._hour()])
-            await inbox.purge_applied(conn, self._now() - 2 * 86_400)
+            await inbox.purge_applied(conn, self.now() - 2 * 86_400)

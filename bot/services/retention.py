@@ -13,17 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable
 
 import aiosqlite
 
-from bot.services.unit import Transactions
+from bot.services.base import ServiceEnv, UseCases
 from storage import drafts, outbox, reports
 from storage import review as review_repo
 from storage import rewards as rewards_repo
-from storage.blobs import BlobStore
-from storage.db import Database
 from storage.records import ReportRecord
 
 log = logging.getLogger(__name__)
@@ -42,21 +38,11 @@ async def shred(conn: aiosqlite.Connection, report: ReportRecord, now: int) -> N
     await outbox.erase_for_report(conn, report.id, now)
 
 
-class RetentionService:
-    def __init__(
-        self,
-        db: Database,
-        blobs: BlobStore,
-        days_after_close: int,
-        outbox_days: int,
-        *,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._db = Transactions(db)
-        self._blobs = blobs
-        self._days = days_after_close
-        self._outbox_days = outbox_days
-        self._clock = clock
+class RetentionService(UseCases):
+    def __init__(self, env: ServiceEnv) -> None:
+        super().__init__(env)
+        self._days = env.policy.retention_days
+        self._outbox_days = env.policy.outbox_days
 
     async def purge_due(self) -> int:
         """Shred every report closed longer ago than the retention period; return how many."""

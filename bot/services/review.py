@@ -8,13 +8,11 @@ card in the review chat is refreshed; the tipster hears what they should, in the
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiosqlite
 
-from bot.crypto.vault import DataKey, Vault
+from bot.crypto.vault import DataKey
 from bot.domain.deadlines import add_working_days
 from bot.domain.errors import (
     BadOriginal,
@@ -29,7 +27,6 @@ from bot.domain.errors import (
 )
 from bot.domain.items import ItemKind
 from bot.domain.outbox import TipsterNotice, TipsterQuestion
-from bot.domain.policy import Policy
 from bot.domain.prompts import PromptKind
 from bot.domain.report import (
     OPEN,
@@ -40,15 +37,11 @@ from bot.domain.report import (
     needs_holder,
 )
 from bot.domain.schedule import ScheduleKind
-from bot.services.audit import AuditLog
+from bot.services.base import UseCases
 from bot.services.intake import item_payload
 from bot.services.moves import move_report
-from bot.services.notifier import Notifier
-from bot.services.unit import Transactions
 from storage import drafts, reports, schedules
 from storage import review as review_repo
-from storage.blobs import BlobStore
-from storage.db import Database
 from storage.records import EventRecord, PromptRecord, ReportRecord
 
 # Status changes the tipster is told about. Spam and closing are not news to them; internal
@@ -101,34 +94,8 @@ class TipHistory:
     entries: list[HistoryEntry]
 
 
-class ReviewService:
+class ReviewService(UseCases):
     """The review chat's use cases."""
-
-    def __init__(
-        self,
-        db: Database,
-        vault: Vault,
-        blobs: BlobStore,
-        policy: Policy,
-        audit: AuditLog,
-        *,
-        on_outbox: Callable[[], None] = lambda: None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._db = Transactions(db)
-        self._vault = vault
-        self._blobs = blobs
-        self._policy = policy
-        self._audit = audit
-        self._notify = Notifier(vault)
-        self._on_outbox = on_outbox
-        self._clock = clock
-
-    def now(self) -> int:
-        return int(self._clock())
-
-    def _now(self) -> int:
-        return self.now()
 
     def key_for(self, report: ReportRecord) -> DataKey:
         return self._notify.key(report)
@@ -230,7 +197,7 @@ class ReviewService:
         """Claim, verify, mark unfounded or spam, reopen or close a tip."""
         if action in (Action.ASK, Action.DUPLICATE):
             raise NotNow(reference=reference, status="")
-        now = self._now()
+        now = self.now()
         async with self._db.transaction() as conn:
             report = await self._load(conn, reference, chat_id)
             outcome = await self._move(conn, report, actor, action, now=now)
@@ -262,7 +229,7 @@ class ReviewService:
             await review_repo.add_prompt(
                 conn,
                 PromptRecord(
-                    chat_id, message_id, kind, report.id, actor.user_id, self._now(), payload
+                    chat_id, message_id, kind, report.id, actor.user_id, self.now(), payload
                 ),
             )
 
@@ -285,7 +252,7 @@ class ReviewService:
                     kind,
                     old.report_id,
                     actor.user_id,
-                    self._now(),
+                    self.now(),
                     payload,
                 ),
             )
@@ -298,7 +265,7 @@ class ReviewService:
         if len(text) > MAX_QUESTION_CHARS:
             raise TextTooLongForStaff(limit=MAX_QUESTION_CHARS)
         token = secrets.token_urlsafe(16)
-        now = self._now()
+        now = self.now()
         async with self._db.transaction() as conn:
             await consume_prompt(conn, prompt)
             report = await reports.by_id(conn, prompt.report_id)
@@ -330,7 +297,7 @@ class ReviewService:
         self, prompt: PromptRecord, actor: Actor, original_ref: str
     ) -> Outcome:
         """Link a tip to the original it repeats; the tipster hears only "already known"."""
-        now = self._now()
+        now = self.now()
         async with self._db.transaction() as conn:
             await consume_prompt(conn, prompt)
             report = await reports.by_id(conn, prompt.report_id)
@@ -359,7 +326,7 @@ class ReviewService:
             raise TextMissing()
         if len(cleaned) > MAX_NOTE_CHARS:
             raise TextTooLongForStaff(limit=MAX_NOTE_CHARS)
-        now = self._now()
+        now = self.now()
         async with self._db.transaction() as conn:
             report = await self._load(conn, reference, chat_id)
             key = self.key_for(report)

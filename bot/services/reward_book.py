@@ -9,12 +9,10 @@ import aiosqlite
 
 from bot.crypto.vault import VaultError, open_with_receipt
 from bot.domain.deadlines import month_bounds
-from bot.domain.policy import Policy
 from bot.domain.reward import ACTIVE, COMMITTED, SHOWN_TO_TIPSTER, Budget, RewardStatus
-from bot.services.unit import Transactions
+from bot.services.base import UseCases
 from storage import reports
 from storage import rewards as rewards_repo
-from storage.db import Database
 from storage.records import ReportRecord, RewardRecord
 
 
@@ -58,12 +56,8 @@ async def committed(conn: aiosqlite.Connection, year: int, month: int) -> int:
     return await rewards_repo.amount_approved_between(conn, start, end, sorted(COMMITTED))
 
 
-class RewardBook:
+class RewardBook(UseCases):
     """Reading the scheme: the receipt holder's view, the month's budget, the ledger."""
-
-    def __init__(self, db: Database, policy: Policy) -> None:
-        self._db = Transactions(db)
-        self._policy = policy
 
     async def for_tipster(
         self, report: ReportRecord, normalized_receipt: str

@@ -11,14 +11,12 @@ tipster's view, the budget, the ledger) is RewardBook's.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.crypto.vault import Vault, seal_to_receipt
+from bot.crypto.vault import seal_to_receipt
 from bot.domain import codes
 from bot.domain.deadlines import add_months
 from bot.domain.errors import (
@@ -34,7 +32,7 @@ from bot.domain.errors import (
     UnknownTier,
 )
 from bot.domain.outbox import Param, RewardPost, RewardRefresh, StaffText, TipsterText
-from bot.domain.policy import Policy, Tier
+from bot.domain.policy import Tier
 from bot.domain.report import ReportStatus
 from bot.domain.reward import (
     MAX_JUSTIFICATION_CHARS,
@@ -45,15 +43,12 @@ from bot.domain.reward import (
     parse_proposal,
 )
 from bot.domain.schedule import ScheduleKind
-from bot.services.audit import AuditLog
-from bot.services.notifier import Notifier
+from bot.services.base import ServiceEnv, UseCases
 from bot.services.review import Actor, consume_prompt
 from bot.services.reward_book import active_reward, committed
-from bot.services.unit import Transactions
 from storage import reports, schedules
 from storage import review as review_repo
 from storage import rewards as rewards_repo
-from storage.db import Database
 from storage.records import PromptRecord, ReportRecord, RewardRecord
 
 
@@ -64,35 +59,12 @@ class ApprovalOutcome:
     needed: int
 
 
-class RewardService:
+class RewardService(UseCases):
     """The reward scheme's use cases, for the review and finance chats."""
 
-    def __init__(
-        self,
-        db: Database,
-        vault: Vault,
-        policy: Policy,
-        audit: AuditLog,
-        *,
-        finance_chat_id: int,
-        on_outbox: Callable[[], None] = lambda: None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._db = Transactions(db)
-        self._vault = vault
-        self._policy = policy
-        self._audit = audit
-        self._notify = Notifier(vault)
-        self._finance_chat = finance_chat_id
-        self._on_outbox = on_outbox
-        self._clock = clock
-
-    @property
-    def policy(self) -> Policy:
-        return self._policy
-
-    def now(self) -> int:
-        return int(self._clock())
+    def __init__(self, env: ServiceEnv) -> None:
+        super().__init__(env)
+        self._finance_chat = env.finance_chat_id
 
     # ----- propose ---------------------------------------------------------------------------
 

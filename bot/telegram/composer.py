@@ -103,13 +103,18 @@ class StaffNames:
 
 class Composer:
     def __init__(
-        self, db: Database, vault: Vault, renderer: PostRenderer, names: StaffNames
+        self,
+        db: Database,
+        vault: Vault,
+        renderer: PostRenderer,
+        names: StaffNames,
+        book: RewardBook,
     ) -> None:
         self._db = db
         self._vault = vault
         self._renderer = renderer
         self._names = names
-        self._book = RewardBook(db, renderer.policy)
+        self._book = book
 
     async def open(self, row: OutboxRecord) -> Opened | None:
         """The row's tip, key, chat and payload; None when the tip or its contact is gone."""

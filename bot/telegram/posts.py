@@ -8,7 +8,6 @@ nothing of the tipster's own message (sender, forward origin, file name, metadat
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -73,7 +72,6 @@ BUTTONS_PER_ROW = 3
 
 # Looks up a staff member's display name (chat id, user id) when a card is drawn; names are
 # never stored.
-NameLookup = Callable[[int, int], Awaitable[str]]
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from bot.domain.outbox import (
     StaffText,
     TipPosted,
 )
+from bot.services.reward_book import RewardBook
 from bot.telegram.composer import Composer, Opened, PermanentFailure, StaffNames
 from bot.telegram.posts import Keyboard, LocationPart, Part, PostRenderer, TextPart
 from storage import outbox as outbox_repo
@@ -78,6 +79,7 @@ class Sender:
         vault: Vault,
         bot: Bot,
         renderer: PostRenderer,
+        book: RewardBook,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -92,7 +94,7 @@ class Sender:
         self._slots = {target: asyncio.Semaphore(n) for target, n in SEND_CONCURRENCY.items()}
         self._stopping = False
         self.names = StaffNames(bot)
-        self._composer = Composer(db, vault, renderer, self.names)
+        self._composer = Composer(db, vault, renderer, self.names, book)
 
     def money(self, minor: int) -> str:
         return self._renderer.money(minor)

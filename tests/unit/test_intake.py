@@ -29,6 +29,7 @@ from storage import drafts, reports
 from storage.blobs import BlobStore
 from storage.db import Database
 from tests.images import has_metadata, jpeg_with_gps
+from tests.services import service_env
 
 REVIEW_CHAT = -1001
 USER = 555000111
@@ -65,15 +66,17 @@ async def env(tmp_path):
         },
     )
     wakes: list[int] = []
-    service = IntakeService(db, vault, blobs, policy, clock=clock)
-    receipts = ReceiptService(
+    env = service_env(
         db,
         vault,
+        blobs,
         policy,
         review_chat_id=REVIEW_CHAT,
         on_outbox=lambda: wakes.append(1),
         clock=clock,
     )
+    service = IntakeService(env)
+    receipts = ReceiptService(env)
     yield service, db, blobs, clock, wakes, vault, receipts
     await db.close()
 

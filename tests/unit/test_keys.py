@@ -9,7 +9,7 @@ from bot.services.audit import AuditLog
 from storage import reports
 from storage.blobs import BlobStore
 from storage.db import Database
-from tests.services import tipster_side
+from tests.services import TipsterSide, service_env
 
 
 async def test_rotation_rewraps_everything_and_the_old_key_can_be_removed(tmp_path) -> None:
@@ -22,7 +22,7 @@ async def test_rotation_rewraps_everything_and_the_old_key_can_be_removed(tmp_pa
     blobs = BlobStore(tmp_path / "data" / "blobs")
     blobs.ensure()
     policy = load_policy(None)
-    intake = tipster_side(db, vault, blobs, policy, review_chat_id=-1)
+    intake = TipsterSide(service_env(db, vault, blobs, policy))
     await intake.start(5, "en")
     await intake.choose_category(5, "other")
     await intake.choose_area(5, area_key=None, typed="Dock 4")
@@ -49,7 +49,7 @@ async def test_rotation_rewraps_everything_and_the_old_key_can_be_removed(tmp_pa
     assert report is not None, "the old receipt still finds the tip"
     key = fresh.unwrap(report.uid, WrappedKey(report.key_id, report.wrapped_key))
     assert key.open_text("area", report.sealed_area) == "text:Dock 4"
-    intake_after = tipster_side(db, fresh, blobs, policy, review_chat_id=-1)
+    intake_after = TipsterSide(service_env(db, fresh, blobs, policy))
     assert (await intake_after.current(6)) is not None, "the draft opens with the new key"
     assert (await AuditLog(fresh).verify(db)).intact
     await db.close()

@@ -134,7 +134,7 @@ def test_the_budget_rule() -> None:
 def _composer(tmp_path) -> tuple[Composer, Vault]:
     vault = Vault(KeyRing.from_texts([new_master_key_text()]))
     renderer = PostRenderer(Catalogue.load(), load(None), BlobStore(tmp_path), "en")
-    return Composer(None, vault, renderer, None), vault  # type: ignore[arg-type]
+    return Composer(None, vault, renderer, None, None), vault  # type: ignore[arg-type]
 
 
 def _notice_row(chat_id: int, sealed: bytes) -> OutboxRecord:

@@ -35,7 +35,7 @@ from bot.services.review import Actor, ReviewService
 from storage import reports
 from storage.blobs import BlobStore
 from storage.db import Database
-from tests.services import TipsterSide, tipster_side
+from tests.services import TipsterSide, service_env
 
 CHAT = -1001
 ANNA, BOB, ADMIN = Actor(11), Actor(22), Actor(33, is_admin=True)
@@ -71,10 +71,11 @@ async def desk(tmp_path):
     vault = Vault(KeyRing.from_texts([new_master_key_text()]))
     policy = load_policy(None, {"review": {"post_delay_max_seconds": 0}})
     clock = Clock()
-    intake = tipster_side(db, vault, blobs, policy, review_chat_id=CHAT, clock=clock)
+    env = service_env(db, vault, blobs, policy, review_chat_id=CHAT, clock=clock)
+    intake = TipsterSide(env)
     audit = AuditLog(vault)
-    review = ReviewService(db, vault, blobs, policy, audit, clock=clock)
-    yield intake, review, db, audit, vault
+    review = ReviewService(env)
+    yield intake, review, db, audit, vault, env
     await db.close()
 
 
@@ -147,8 +148,8 @@ async def test_moves_notify_the_tipster_and_refresh_the_card(desk) -> None:
 
 
 async def test_questions_need_contact_and_answers_reopen_review(desk, tmp_path) -> None:
-    intake, review, db, _, vault = desk
-    answers = AnswerService(db, vault, BlobStore(tmp_path / "blobs"), intake.policy, clock=Clock())
+    intake, review, db, *_, env = desk
+    answers = AnswerService(env)
     silent = await _tip(intake, 1, contact=False)
     await review.act(silent, CHAT, ANNA, Action.CLAIM)
     with pytest.raises(NoContact):
@@ -180,7 +181,7 @@ async def test_questions_need_contact_and_answers_reopen_review(desk, tmp_path) 
 
 
 async def test_audit_chain_verifies_and_catches_edits(desk) -> None:
-    intake, review, db, audit, _ = desk
+    intake, review, db, audit, *_ = desk
     ref = await _tip(intake, 1)
     await review.act(ref, CHAT, ANNA, Action.CLAIM)
     await review.note(ref, CHAT, ANNA, "internal")

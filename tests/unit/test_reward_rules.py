@@ -32,7 +32,7 @@ from storage import rewards as rewards_repo
 from storage import schedules
 from storage.blobs import BlobStore
 from storage.db import Database
-from tests.services import tipster_side
+from tests.services import TipsterSide, service_env
 
 CHAT, FINANCE = -1001, -1002
 ANNA, CHEN, LI = Actor(11), Actor(21), Actor(22)
@@ -61,12 +61,15 @@ async def scheme(tmp_path):
         },
     )
     clock = Clock()
-    intake = tipster_side(db, vault, blobs, policy, review_chat_id=CHAT, clock=clock)
+    env = service_env(
+        db, vault, blobs, policy, review_chat_id=CHAT, finance_chat_id=FINANCE, clock=clock
+    )
+    intake = TipsterSide(env)
     audit = AuditLog(vault)
-    review = ReviewService(db, vault, blobs, policy, audit, clock=clock)
-    rewards = RewardService(db, vault, policy, audit, finance_chat_id=FINANCE, clock=clock)
-    payouts = PayoutService(db, vault, policy, audit, finance_chat_id=FINANCE, clock=clock)
-    yield intake, review, rewards, db, clock, audit, vault, payouts
+    review = ReviewService(env)
+    rewards = RewardService(env)
+    payouts = PayoutService(env)
+    yield intake, review, rewards, db, clock, audit, env, payouts
     await db.close()
 
 
@@ -150,17 +153,17 @@ async def test_four_eyes_and_threshold(scheme) -> None:
 
 
 async def test_budget_blocks_the_final_approval(scheme) -> None:
-    intake, review, rewards, db, *_ = scheme
+    intake, review, rewards, _, _, _, env, _ = scheme
     ref, _ = await _verified(intake, review, 1)
     reward = await _propose(review, rewards, ref, "production_lead", "31000 lab")
     await rewards.approve(reward.id, CHEN)
     with pytest.raises(OverBudget):
         await rewards.approve(reward.id, LI)
-    assert (await RewardBook(db, rewards.policy).budget(2026, 11)).committed_minor == 0
+    assert (await RewardBook(env).budget(2026, 11)).committed_minor == 0
 
 
 async def test_claim_code_is_only_a_hash_and_opens_with_the_receipt(scheme) -> None:
-    intake, review, rewards, db, *_, payouts = scheme
+    intake, review, rewards, db, _, _, env, payouts = scheme
     ref, receipt = await _verified(intake, review, 1)
     reward = await _propose(review, rewards, ref, "seized_lt_10g", "why")
     await rewards.approve(reward.id, CHEN)
@@ -170,9 +173,9 @@ async def test_claim_code_is_only_a_hash_and_opens_with_the_receipt(scheme) -> N
     normalized = receipt.replace("-", "")
     code = open_with_receipt(normalized, report.uid, stored.code_for_receipt).decode()
     assert normalize_claim_code(code)
-    view = await RewardBook(db, rewards.policy).for_tipster(report, normalized)
+    view = await RewardBook(env).for_tipster(report, normalized)
     assert view.claim_code == code
-    assert (await RewardBook(db, rewards.policy).for_tipster(report, "0" * 20)).claim_code is None
+    assert (await RewardBook(env).for_tipster(report, "0" * 20)).claim_code is None
     offer = await payouts.find_offer(code.lower(), CHEN)
     assert offer.reference == ref
     with pytest.raises(IdNotChecked):
@@ -187,20 +190,12 @@ async def test_claim_code_is_only_a_hash_and_opens_with_the_receipt(scheme) -> N
 
 
 async def test_a_due_schedule_runs_once_even_when_two_sweepers_race(scheme) -> None:
-    intake, review, rewards, db, clock, audit, vault, _ = scheme
+    intake, review, rewards, db, clock, _, env, _ = scheme
     ref, _ = await _verified(intake, review, 1)
     reward = await _propose(review, rewards, ref, "seized_lt_10g", "why")
     await rewards.approve(reward.id, CHEN)
     clock.now += 70 * DAY
-    jobs = Jobs(
-        db,
-        vault,
-        rewards.policy,
-        audit,
-        review_chat_id=CHAT,
-        finance_chat_id=FINANCE,
-        clock=clock,
-    )
+    jobs = Jobs(env)
     due = await jobs.due()
     assert {job.kind for job in due} >= {"offer_expiry", "claim_reminder", "reward_nudge"}
     results = await asyncio.gather(*(jobs.run_due(job) for job in due + due))
