@@ -26,14 +26,14 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.domain.errors import PromptAnswered, ReviewError
 from bot.domain.policy import ClaimMode
 from bot.domain.prompts import PromptKind
-from bot.services.review import Actor
+from bot.domain.staff import Actor
 from bot.services.reward_book import LedgerRow
 from bot.telegram import callbacks
 from bot.telegram.callbacks import FinanceDecision, IdChecked
 from bot.telegram.i18n import Html
 from bot.telegram.runtime import Context
 from handlers.review import money_params
-from handlers.roles import StaffRole, authorize, replied_prompt
+from handlers.roles import StaffMessage, authorize, replied_prompt, staff_message
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -43,10 +43,21 @@ def _t(context: Context, key: str, **params: object) -> str:
     return runtime.catalogue.text(runtime.settings.staff_language, key, **params)
 
 
-async def _authorize(update: Update, context: Context) -> StaffRole | None:
+async def _authorize(update: Update, context: Context) -> Actor | None:
     """The sender's role in the finance chat, or None after telling them why not."""
     runtime = context.bot_data.runtime
     return await authorize(
+        update,
+        context,
+        (runtime.settings.finance_chat_id,),
+        _t(context, "reward.error.not_finance"),
+    )
+
+
+async def _command(update: Update, context: Context) -> StaffMessage | None:
+    """The sender, message and chat of a command here, or None after telling them why not."""
+    runtime = context.bot_data.runtime
+    return await staff_message(
         update,
         context,
         (runtime.settings.finance_chat_id,),
@@ -71,8 +82,8 @@ async def button(update: Update, context: Context) -> None:
     """Approve, Refuse (asks for a reason), or "ID checked" on a payout."""
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_chat is not None
-    role = await _authorize(update, context)
-    if role is None:
+    actor = await _authorize(update, context)
+    if actor is None:
         return
     pressed = callbacks.decode(query.data)
     if not isinstance(pressed, FinanceDecision | IdChecked):
@@ -80,11 +91,10 @@ async def button(update: Update, context: Context) -> None:
         return
     runtime = context.bot_data.runtime
     chat_id = update.effective_chat.id
-    actor = Actor(role.user_id, role.is_admin)
-    name = await runtime.sender.staff_name(chat_id, role.user_id)
+    name = await runtime.sender.staff_name(chat_id, actor.user_id)
     try:
         if isinstance(pressed, IdChecked):
-            await _ask_voucher(update, context, role, pressed.check_message_id, id_checked=True)
+            await _ask_voucher(update, context, actor, pressed.check_message_id, id_checked=True)
         elif pressed.approve:
             outcome = await runtime.rewards.approve(pressed.reward_id, actor)
             key = (
@@ -97,7 +107,7 @@ async def button(update: Update, context: Context) -> None:
             reward = await runtime.rewards.check_proposal(pressed.reward_id, chat_id)
             prompt = await context.bot.send_message(
                 chat_id,
-                _t(context, "reward.prompt_refuse", name=_mention(role.user_id, name)),
+                _t(context, "reward.prompt_refuse", name=_mention(actor.user_id, name)),
                 reply_markup=ForceReply(selective=True),
                 reply_parameters=_quote(query),
             )
@@ -119,7 +129,7 @@ def _quote(query: object) -> ReplyParameters | None:
 
 
 async def _ask_voucher(
-    update: Update, context: Context, role: StaffRole, check_message_id: int, *, id_checked: bool
+    update: Update, context: Context, actor: Actor, check_message_id: int, *, id_checked: bool
 ) -> None:
     """After /paid (and the ID tick): ask for the payout voucher number as a reply."""
     runtime = context.bot_data.runtime
@@ -132,13 +142,13 @@ async def _ask_voucher(
         return
     details = json.loads(check.payload or "{}")
     report = await runtime.review.by_id(check.report_id)
-    name = await runtime.sender.staff_name(chat_id, role.user_id)
+    name = await runtime.sender.staff_name(chat_id, actor.user_id)
     prompt = await context.bot.send_message(
         chat_id,
         _t(
             context,
             "reward.prompt_voucher",
-            name=_mention(role.user_id, name),
+            name=_mention(actor.user_id, name),
             reference=report.reference,
             amount=runtime.sender.money(int(details["amount"])),
         ),
@@ -149,7 +159,7 @@ async def _ask_voucher(
             check,
             prompt.message_id,
             PromptKind.PAYOUT,
-            Actor(role.user_id, role.is_admin),
+            actor,
             payload=json.dumps({"reward": details["reward"], "id_checked": id_checked}),
         )
     except PromptAnswered:  # a second press won the race; its voucher prompt is the live one
@@ -163,17 +173,15 @@ async def _ask_voucher(
 
 async def paid_command(update: Update, context: Context) -> None:
     """/paid <claim code>: find the offer, then confirm (ID checked) and record the voucher."""
-    role = await _authorize(update, context)
-    message = update.effective_message
-    if role is None or message is None or update.effective_chat is None:
+    staff = await _command(update, context)
+    if staff is None:
         return
+    actor, message, chat_id = staff
     runtime = context.bot_data.runtime
-    chat_id = update.effective_chat.id
     code = " ".join(context.args or [])
     if not code:
         await message.reply_text(_t(context, "reward.usage.paid"))
         return
-    actor = Actor(role.user_id, role.is_admin)
     try:
         offer = await runtime.payouts.find_offer(code, actor)
     except ReviewError as error:
@@ -211,7 +219,7 @@ async def paid_command(update: Update, context: Context) -> None:
             )
         )
     else:
-        await _ask_voucher(update, context, role, check.message_id, id_checked=False)
+        await _ask_voucher(update, context, actor, check.message_id, id_checked=False)
 
 
 async def prompt_reply(update: Update, context: Context) -> None:
@@ -221,10 +229,9 @@ async def prompt_reply(update: Update, context: Context) -> None:
     prompt = await replied_prompt(update, context)
     if message is None or prompt is None or prompt.kind not in ("refuse", "payout"):
         return
-    role = await _authorize(update, context)
-    if role is None:
+    actor = await _authorize(update, context)
+    if actor is None:
         return
-    actor = Actor(role.user_id, role.is_admin)
     text = message.text or ""
     try:
         if prompt.kind == "refuse":
@@ -313,10 +320,10 @@ def ledger_csv(rows: list[LedgerRow], minor_per_major: int) -> bytes:
 
 async def ledger_command(update: Update, context: Context) -> None:
     """/ledger [YYYY-MM]: the month's rewards as a CSV file, with a one-line summary."""
-    role = await _authorize(update, context)
-    message = update.effective_message
-    if role is None or message is None:
+    staff = await _command(update, context)
+    if staff is None:
         return
+    _, message, _ = staff
     runtime = context.bot_data.runtime
     month = _month_argument(context, runtime.rewards.now())
     if month is None:
@@ -344,10 +351,10 @@ async def ledger_command(update: Update, context: Context) -> None:
 
 async def budget_command(update: Update, context: Context) -> None:
     """/budget: this month's budget, what is committed and what is left."""
-    role = await _authorize(update, context)
-    message = update.effective_message
-    if role is None or message is None:
+    staff = await _command(update, context)
+    if staff is None:
         return
+    _, message, _ = staff
     runtime = context.bot_data.runtime
     month = _month_argument(context, runtime.rewards.now())
     if month is None:

@@ -23,12 +23,13 @@ from bot.domain.errors import HeldByOther, RaceLost, ReviewError
 from bot.domain.policy import Tier
 from bot.domain.prompts import PromptKind
 from bot.domain.report import Action
-from bot.services.review import Actor, HistoryEntry
+from bot.domain.staff import Actor
+from bot.services.review import HistoryEntry
 from bot.telegram import callbacks
 from bot.telegram.callbacks import NoContactButton, ProposeReward, ReviewMove, TierChoice
 from bot.telegram.i18n import Html
 from bot.telegram.runtime import Context
-from handlers.roles import StaffRole, authorize, replied_prompt
+from handlers.roles import StaffMessage, authorize, replied_prompt, staff_message
 
 _REFERENCE = re.compile(r"^T-\d{4}-\d{4,7}$", re.IGNORECASE)
 _PROMPTED = {Action.ASK, Action.DUPLICATE}
@@ -74,10 +75,18 @@ def money_params(context: Context, params: dict[str, object]) -> None:
         params["remaining"] = money(remaining)
 
 
-async def _authorize(update: Update, context: Context) -> StaffRole | None:
+async def _authorize(update: Update, context: Context) -> Actor | None:
     """The sender's role in this review chat, or None after telling them why not."""
     runtime = context.bot_data.runtime
     return await authorize(
+        update, context, runtime.review_chats, _t(context, "staff.error.not_staff")
+    )
+
+
+async def _command(update: Update, context: Context) -> StaffMessage | None:
+    """The sender, message and chat of a command here, or None after telling them why not."""
+    runtime = context.bot_data.runtime
+    return await staff_message(
         update, context, runtime.review_chats, _t(context, "staff.error.not_staff")
     )
 
@@ -94,13 +103,12 @@ async def button(update: Update, context: Context) -> None:
     """A press on a tip card's button."""
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_chat is not None
-    role = await _authorize(update, context)
-    if role is None:
+    actor = await _authorize(update, context)
+    if actor is None:
         return
     chat_id = update.effective_chat.id
     pressed = callbacks.decode(query.data)
     review = context.bot_data.runtime.review
-    actor = Actor(role.user_id, role.is_admin)
     if isinstance(pressed, NoContactButton):
         await query.answer(_t(context, "staff.error.no_contact"), show_alert=True)
         return
@@ -115,8 +123,8 @@ async def button(update: Update, context: Context) -> None:
         if action in _PROMPTED:
             report = await review.prepare(reference, chat_id, actor, action)
             mention = Html(
-                f'<a href="tg://user?id={role.user_id}">'
-                f"{html.escape(await _name(context, chat_id, role.user_id))}</a>"
+                f'<a href="tg://user?id={actor.user_id}">'
+                f"{html.escape(await _name(context, chat_id, actor.user_id))}</a>"
             )
             prompt_key = "staff.prompt.ask" if action is Action.ASK else "staff.prompt.duplicate"
             prompt = await context.bot.send_message(
@@ -180,8 +188,8 @@ async def tier_chosen(update: Update, context: Context) -> None:
     """A tier button: ask for the amount (within its range) and the justification."""
     query = update.callback_query
     assert query is not None and query.data is not None and update.effective_chat is not None
-    role = await _authorize(update, context)
-    if role is None:
+    actor = await _authorize(update, context)
+    if actor is None:
         return
     chat_id = update.effective_chat.id
     runtime = context.bot_data.runtime
@@ -190,15 +198,14 @@ async def tier_chosen(update: Update, context: Context) -> None:
     if not isinstance(pressed, TierChoice) or tier is None:
         await query.answer(_t(context, "staff.error.forged"), show_alert=True)
         return
-    actor = Actor(role.user_id, role.is_admin)
     try:
         report = await runtime.rewards.check_proposable(pressed.reference, chat_id, actor)
     except ReviewError as error:
         await query.answer(await _error_text(context, chat_id, error), show_alert=True)
         return
     mention = Html(
-        f'<a href="tg://user?id={role.user_id}">'
-        f"{html.escape(await _name(context, chat_id, role.user_id))}</a>"
+        f'<a href="tg://user?id={actor.user_id}">'
+        f"{html.escape(await _name(context, chat_id, actor.user_id))}</a>"
     )
     key = "reward.prompt_fixed" if tier.fixed else "reward.prompt_range"
     prompt = await context.bot.send_message(
@@ -228,10 +235,9 @@ async def prompt_reply(update: Update, context: Context) -> None:
     prompt = await replied_prompt(update, context)
     if message is None or chat is None or prompt is None:
         return
-    role = await _authorize(update, context)
-    if role is None:
+    actor = await _authorize(update, context)
+    if actor is None:
         return
-    actor = Actor(role.user_id, role.is_admin)
     text = message.text or ""
     try:
         if prompt.kind == Action.ASK.value:
@@ -289,11 +295,10 @@ def _reference_argument(context: Context) -> str | None:
 
 async def tip_command(update: Update, context: Context) -> None:
     """/tip <ref>: show a tip's card again, with its whole history."""
-    role = await _authorize(update, context)
-    message = update.effective_message
-    if role is None or message is None or update.effective_chat is None:
+    staff = await _command(update, context)
+    if staff is None:
         return
-    chat_id = update.effective_chat.id
+    _, message, chat_id = staff
     reference = _reference_argument(context)
     if reference is None:
         await message.reply_text(_t(context, "staff.usage.tip"))
@@ -324,11 +329,10 @@ async def tip_command(update: Update, context: Context) -> None:
 
 async def queue_command(update: Update, context: Context) -> None:
     """/queue: open tips of this chat, oldest first."""
-    role = await _authorize(update, context)
-    message = update.effective_message
-    if role is None or message is None or update.effective_chat is None:
+    staff = await _command(update, context)
+    if staff is None:
         return
-    chat_id = update.effective_chat.id
+    _, message, chat_id = staff
     runtime = context.bot_data.runtime
     open_tips = await runtime.review.queue(chat_id)
     if not open_tips:
@@ -354,20 +358,17 @@ async def queue_command(update: Update, context: Context) -> None:
 
 async def note_command(update: Update, context: Context) -> None:
     """/note <ref> <text>: an internal note, never shown to the tipster."""
-    role = await _authorize(update, context)
-    message = update.effective_message
-    if role is None or message is None or update.effective_chat is None:
+    staff = await _command(update, context)
+    if staff is None:
         return
-    chat_id = update.effective_chat.id
+    actor, message, chat_id = staff
     reference = _reference_argument(context)
     text = (message.text or "").split(maxsplit=2)
     if reference is None or len(text) < 3:
         await message.reply_text(_t(context, "staff.usage.note"))
         return
     try:
-        report = await context.bot_data.runtime.review.note(
-            reference, chat_id, Actor(role.user_id, role.is_admin), text[2]
-        )
+        report = await context.bot_data.runtime.review.note(reference, chat_id, actor, text[2])
     except ReviewError as error:
         await message.reply_text(await _error_text(context, chat_id, error))
         return
@@ -376,11 +377,10 @@ async def note_command(update: Update, context: Context) -> None:
 
 async def search_command(update: Update, context: Context) -> None:
     """/search <words>: tips of this chat whose text holds every word."""
-    role = await _authorize(update, context)
-    message = update.effective_message
-    if role is None or message is None or update.effective_chat is None:
+    staff = await _command(update, context)
+    if staff is None:
         return
-    chat_id = update.effective_chat.id
+    _, message, chat_id = staff
     words = " ".join(context.args or [])
     if not words:
         await message.reply_text(_t(context, "staff.usage.search"))

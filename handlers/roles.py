@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
+from bot.domain.staff import Actor
 from bot.telegram.runtime import Context
 from storage.records import PromptRecord
 
@@ -21,12 +22,6 @@ ANONYMOUS_ADMIN_ID = 1087968824  # Telegram's GroupAnonymousBot
 ROLE_CACHE_SECONDS = 60
 _STAFF = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
 _ADMINS = {ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER}
-
-
-@dataclass(frozen=True)
-class StaffRole:
-    user_id: int
-    is_admin: bool
 
 
 def unattributable(update: Update) -> bool:
@@ -38,7 +33,7 @@ def unattributable(update: Update) -> bool:
     return user is None or user.id == ANONYMOUS_ADMIN_ID or user.is_bot
 
 
-async def staff_role(update: Update, context: Context, chat_id: int) -> StaffRole | None:
+async def staff_role(update: Update, context: Context, chat_id: int) -> Actor | None:
     """The sender's role in a staff chat, or None if they are not a member of it."""
     user = update.effective_user
     if user is None:
@@ -57,12 +52,12 @@ async def staff_role(update: Update, context: Context, chat_id: int) -> StaffRol
         cache[(chat_id, user.id)] = (status, now + ROLE_CACHE_SECONDS)
     if status not in _STAFF:
         return None
-    return StaffRole(user.id, status in _ADMINS)
+    return Actor(user.id, status in _ADMINS)
 
 
 async def authorize(
     update: Update, context: Context, staff_chats: Collection[int], not_member_text: str
-) -> StaffRole | None:
+) -> Actor | None:
     """The sender's role in one of these staff chats, or None after telling them why not.
 
     Outside those chats a button press is answered as not valid; an anonymous admin or a
@@ -76,7 +71,7 @@ async def authorize(
             text = runtime.catalogue.text(language, "staff.error.forged")
             await update.callback_query.answer(text, show_alert=True)
         return None
-    role: StaffRole | None = None
+    role: Actor | None = None
     if unattributable(update):
         refusal: str | None = runtime.catalogue.text(language, "staff.error.anonymous")
     else:
@@ -89,6 +84,25 @@ async def authorize(
             await update.effective_message.reply_text(refusal)
         return None
     return role
+
+
+class StaffMessage(NamedTuple):
+    """An authorized staff member's message: who sent it, the message, the chat."""
+
+    actor: Actor
+    message: Message
+    chat_id: int
+
+
+async def staff_message(
+    update: Update, context: Context, staff_chats: Collection[int], not_member_text: str
+) -> StaffMessage | None:
+    """`authorize` for a command or a reply: None when refused (and told) or not a message."""
+    actor = await authorize(update, context, staff_chats, not_member_text)
+    message = update.effective_message
+    if actor is None or message is None or update.effective_chat is None:
+        return None
+    return StaffMessage(actor, message, update.effective_chat.id)
 
 
 async def replied_prompt(update: Update, context: Context) -> PromptRecord | None:

@@ -21,8 +21,9 @@ from bot.domain.errors import (
 from bot.domain.outbox import Param, RewardRefresh, StaffText, TipsterText
 from bot.domain.policy import ClaimMode
 from bot.domain.reward import MAX_VOUCHER_CHARS, RewardStatus, check_reward_move
+from bot.domain.staff import Actor
 from bot.services.base import ServiceEnv, UseCases
-from bot.services.review import Actor, consume_prompt
+from bot.services.review import consume_prompt
 from storage import ratelimit, reports, schedules
 from storage import rewards as rewards_repo
 from storage.records import PromptRecord, RewardRecord

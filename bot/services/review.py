@@ -37,6 +37,7 @@ from bot.domain.report import (
     needs_holder,
 )
 from bot.domain.schedule import ScheduleKind
+from bot.domain.staff import Actor
 from bot.services.base import UseCases
 from bot.services.intake import item_payload
 from bot.services.moves import move_report
@@ -63,14 +64,6 @@ async def consume_prompt(conn: aiosqlite.Connection, prompt: PromptRecord) -> No
     it without the effect (or apply the effect and leave it open)."""
     if not await review_repo.delete_prompt(conn, prompt.chat_id, prompt.message_id):
         raise PromptAnswered()
-
-
-@dataclass(frozen=True)
-class Actor:
-    """A staff member acting: their Telegram id, and whether they administer the chat."""
-
-    user_id: int
-    is_admin: bool = False
 
 
 @dataclass(frozen=True)

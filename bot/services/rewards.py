@@ -43,8 +43,9 @@ from bot.domain.reward import (
     parse_proposal,
 )
 from bot.domain.schedule import ScheduleKind
+from bot.domain.staff import Actor
 from bot.services.base import ServiceEnv, UseCases
-from bot.services.review import Actor, consume_prompt
+from bot.services.review import consume_prompt
 from bot.services.reward_book import active_reward, committed
 from storage import reports, schedules
 from storage import review as review_repo

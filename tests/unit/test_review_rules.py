@@ -29,9 +29,10 @@ from bot.domain.report import (
     ReportStatus,
     allowed_actions,
 )
+from bot.domain.staff import Actor
 from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
-from bot.services.review import Actor, ReviewService
+from bot.services.review import ReviewService
 from storage import reports
 from storage.blobs import BlobStore
 from storage.db import Database

@@ -22,10 +22,11 @@ from bot.domain.errors import (
 )
 from bot.domain.policy import load as load_policy
 from bot.domain.report import Action
+from bot.domain.staff import Actor
 from bot.services.audit import AuditLog
 from bot.services.jobs import Jobs
 from bot.services.payouts import PayoutService
-from bot.services.review import Actor, ReviewService
+from bot.services.review import ReviewService
 from bot.services.reward_book import RewardBook
 from bot.services.rewards import RewardService
 from storage import rewards as rewards_repo
