@@ -7,7 +7,6 @@ Members of the finance chat only; anonymous admins refused. The service enforces
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import re
@@ -31,9 +30,17 @@ from bot.services.reward_book import LedgerRow
 from bot.telegram import callbacks
 from bot.telegram.callbacks import FinanceDecision, IdChecked
 from bot.telegram.i18n import Html
+from bot.telegram.posts import mention
 from bot.telegram.runtime import Context
 from handlers.review import money_params
-from handlers.roles import StaffMessage, authorize, replied_prompt, staff_message
+from handlers.roles import (
+    StaffMessage,
+    StaffPress,
+    authorize,
+    replied_prompt,
+    staff_message,
+    staff_press,
+)
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -65,6 +72,17 @@ async def _command(update: Update, context: Context) -> StaffMessage | None:
     )
 
 
+async def _press(update: Update, context: Context) -> StaffPress | None:
+    """The sender, query, chat and decoded data of a press here, or None after telling why not."""
+    runtime = context.bot_data.runtime
+    return await staff_press(
+        update,
+        context,
+        (runtime.settings.finance_chat_id,),
+        _t(context, "reward.error.not_finance"),
+    )
+
+
 async def _error_text(context: Context, error: ReviewError) -> str:
     params = dict(error.params)
     money_params(context, params)
@@ -74,23 +92,16 @@ async def _error_text(context: Context, error: ReviewError) -> str:
     return _t(context, error.key, **params)
 
 
-def _mention(user_id: int, name: str) -> Html:
-    return Html(f'<a href="tg://user?id={user_id}">{html.escape(name)}</a>')
-
-
 async def button(update: Update, context: Context) -> None:
     """Approve, Refuse (asks for a reason), or "ID checked" on a payout."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_chat is not None
-    actor = await _authorize(update, context)
-    if actor is None:
+    press = await _press(update, context)
+    if press is None:
         return
-    pressed = callbacks.decode(query.data)
+    actor, query, chat_id, pressed = press
     if not isinstance(pressed, FinanceDecision | IdChecked):
         await query.answer(_t(context, "staff.error.forged"), show_alert=True)
         return
     runtime = context.bot_data.runtime
-    chat_id = update.effective_chat.id
     name = await runtime.sender.staff_name(chat_id, actor.user_id)
     try:
         if isinstance(pressed, IdChecked):
@@ -107,7 +118,7 @@ async def button(update: Update, context: Context) -> None:
             reward = await runtime.rewards.check_proposal(pressed.reward_id, chat_id)
             prompt = await context.bot.send_message(
                 chat_id,
-                _t(context, "reward.prompt_refuse", name=_mention(actor.user_id, name)),
+                _t(context, "reward.prompt_refuse", name=mention(actor.user_id, name)),
                 reply_markup=ForceReply(selective=True),
                 reply_parameters=_quote(query),
             )
@@ -148,7 +159,7 @@ async def _ask_voucher(
         _t(
             context,
             "reward.prompt_voucher",
-            name=_mention(actor.user_id, name),
+            name=mention(actor.user_id, name),
             reference=report.reference,
             amount=runtime.sender.money(int(details["amount"])),
         ),

@@ -28,8 +28,16 @@ from bot.services.review import HistoryEntry
 from bot.telegram import callbacks
 from bot.telegram.callbacks import NoContactButton, ProposeReward, ReviewMove, TierChoice
 from bot.telegram.i18n import Html
+from bot.telegram.posts import mention
 from bot.telegram.runtime import Context
-from handlers.roles import StaffMessage, authorize, replied_prompt, staff_message
+from handlers.roles import (
+    StaffMessage,
+    StaffPress,
+    authorize,
+    replied_prompt,
+    staff_message,
+    staff_press,
+)
 
 _REFERENCE = re.compile(r"^T-\d{4}-\d{4,7}$", re.IGNORECASE)
 _PROMPTED = {Action.ASK, Action.DUPLICATE}
@@ -91,6 +99,14 @@ async def _command(update: Update, context: Context) -> StaffMessage | None:
     )
 
 
+async def _press(update: Update, context: Context) -> StaffPress | None:
+    """The sender, query, chat and decoded data of a press here, or None after telling why not."""
+    runtime = context.bot_data.runtime
+    return await staff_press(
+        update, context, runtime.review_chats, _t(context, "staff.error.not_staff")
+    )
+
+
 def _reply_to_card(card_id: int | None, pressed: object) -> ReplyParameters | None:
     """Quote the tip's card (or the pressed message) so the reply is tied to the tip."""
     message_id = card_id or getattr(pressed, "message_id", None)
@@ -101,13 +117,10 @@ def _reply_to_card(card_id: int | None, pressed: object) -> ReplyParameters | No
 
 async def button(update: Update, context: Context) -> None:
     """A press on a tip card's button."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_chat is not None
-    actor = await _authorize(update, context)
-    if actor is None:
+    press = await _press(update, context)
+    if press is None:
         return
-    chat_id = update.effective_chat.id
-    pressed = callbacks.decode(query.data)
+    actor, query, chat_id, pressed = press
     review = context.bot_data.runtime.review
     if isinstance(pressed, NoContactButton):
         await query.answer(_t(context, "staff.error.no_contact"), show_alert=True)
@@ -122,14 +135,11 @@ async def button(update: Update, context: Context) -> None:
     try:
         if action in _PROMPTED:
             report = await review.prepare(reference, chat_id, actor, action)
-            mention = Html(
-                f'<a href="tg://user?id={actor.user_id}">'
-                f"{html.escape(await _name(context, chat_id, actor.user_id))}</a>"
-            )
+            name = mention(actor.user_id, await _name(context, chat_id, actor.user_id))
             prompt_key = "staff.prompt.ask" if action is Action.ASK else "staff.prompt.duplicate"
             prompt = await context.bot.send_message(
                 chat_id,
-                _t(context, prompt_key, name=mention, reference=report.reference),
+                _t(context, prompt_key, name=name, reference=report.reference),
                 reply_markup=ForceReply(selective=True),
                 reply_parameters=_reply_to_card(report.review_message_id, query.message),
             )
@@ -186,14 +196,11 @@ def _tier_amount(context: Context, tier: Tier) -> str:
 
 async def tier_chosen(update: Update, context: Context) -> None:
     """A tier button: ask for the amount (within its range) and the justification."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_chat is not None
-    actor = await _authorize(update, context)
-    if actor is None:
+    press = await _press(update, context)
+    if press is None:
         return
-    chat_id = update.effective_chat.id
+    actor, query, chat_id, pressed = press
     runtime = context.bot_data.runtime
-    pressed = callbacks.decode(query.data)
     tier = runtime.policy.rewards.tier(pressed.tier) if isinstance(pressed, TierChoice) else None
     if not isinstance(pressed, TierChoice) or tier is None:
         await query.answer(_t(context, "staff.error.forged"), show_alert=True)
@@ -203,17 +210,14 @@ async def tier_chosen(update: Update, context: Context) -> None:
     except ReviewError as error:
         await query.answer(await _error_text(context, chat_id, error), show_alert=True)
         return
-    mention = Html(
-        f'<a href="tg://user?id={actor.user_id}">'
-        f"{html.escape(await _name(context, chat_id, actor.user_id))}</a>"
-    )
+    name = mention(actor.user_id, await _name(context, chat_id, actor.user_id))
     key = "reward.prompt_fixed" if tier.fixed else "reward.prompt_range"
     prompt = await context.bot.send_message(
         chat_id,
         _t(
             context,
             key,
-            name=mention,
+            name=name,
             reference=report.reference,
             tier=tier.label(runtime.settings.staff_language),
             amount=_tier_amount(context, tier),

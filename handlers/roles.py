@@ -10,11 +10,12 @@ import time
 from collections.abc import Collection
 from typing import NamedTuple
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
 from bot.domain.staff import Actor
+from bot.telegram import callbacks
 from bot.telegram.runtime import Context
 from storage.records import PromptRecord
 
@@ -103,6 +104,28 @@ async def staff_message(
     if actor is None or message is None or update.effective_chat is None:
         return None
     return StaffMessage(actor, message, update.effective_chat.id)
+
+
+class StaffPress(NamedTuple):
+    """An authorized staff member's button press: who, the query, the chat, what was pressed
+    (None when the data is not a button this version knows)."""
+
+    actor: Actor
+    query: CallbackQuery
+    chat_id: int
+    pressed: callbacks.Callback | None
+
+
+async def staff_press(
+    update: Update, context: Context, staff_chats: Collection[int], not_member_text: str
+) -> StaffPress | None:
+    """`authorize` for a button press: None when refused (and told)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None and update.effective_chat is not None
+    actor = await authorize(update, context, staff_chats, not_member_text)
+    if actor is None:
+        return None
+    return StaffPress(actor, query, update.effective_chat.id, callbacks.decode(query.data))
 
 
 async def replied_prompt(update: Update, context: Context) -> PromptRecord | None:

@@ -7,7 +7,6 @@ never stored.
 
 from __future__ import annotations
 
-import html
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,7 +37,7 @@ from bot.domain.reward import RewardStatus, approvals_needed
 from bot.services.notifier import NOTICE_PURPOSE, notice_context
 from bot.services.reward_book import RewardBook
 from bot.telegram.i18n import Html
-from bot.telegram.posts import CardState, FinanceView, Part, PostRenderer, TextPart
+from bot.telegram.posts import CardState, FinanceView, Part, PostRenderer, TextPart, mention
 from storage import drafts, reports
 from storage import review as review_repo
 from storage import rewards as rewards_repo
@@ -93,11 +92,7 @@ class StaffNames:
         except TelegramError:
             return Html("")
         return Html(
-            " ".join(
-                f'<a href="tg://user?id={a.user.id}">{html.escape(a.user.first_name)}</a>'
-                for a in admins
-                if not a.user.is_bot
-            )
+            " ".join(mention(a.user.id, a.user.first_name) for a in admins if not a.user.is_bot)
         )
 
 

@@ -104,6 +104,11 @@ class FinanceView:
     paid_by: str | None = None
 
 
+def mention(user_id: int, name: str) -> Html:
+    """A tappable mention of a staff member (staff chats only; never of a tipster)."""
+    return Html(f'<a href="tg://user?id={user_id}">{html.escape(name)}</a>')
+
+
 def _date(at: int) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
 
