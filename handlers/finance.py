@@ -33,54 +33,17 @@ from bot.telegram.i18n import Html
 from bot.telegram.posts import mention
 from bot.telegram.runtime import Context
 from handlers.review import money_params
-from handlers.roles import (
-    StaffMessage,
-    StaffPress,
-    authorize,
-    replied_prompt,
-    staff_message,
-    staff_press,
-)
+from handlers.roles import StaffDoor, replied_prompt
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_DOOR = StaffDoor(
+    lambda context: (context.bot_data.runtime.settings.finance_chat_id,), "reward.error.not_finance"
+)
 
 
 def _t(context: Context, key: str, **params: object) -> str:
     runtime = context.bot_data.runtime
     return runtime.catalogue.text(runtime.settings.staff_language, key, **params)
-
-
-async def _authorize(update: Update, context: Context) -> Actor | None:
-    """The sender's role in the finance chat, or None after telling them why not."""
-    runtime = context.bot_data.runtime
-    return await authorize(
-        update,
-        context,
-        (runtime.settings.finance_chat_id,),
-        _t(context, "reward.error.not_finance"),
-    )
-
-
-async def _command(update: Update, context: Context) -> StaffMessage | None:
-    """The sender, message and chat of a command here, or None after telling them why not."""
-    runtime = context.bot_data.runtime
-    return await staff_message(
-        update,
-        context,
-        (runtime.settings.finance_chat_id,),
-        _t(context, "reward.error.not_finance"),
-    )
-
-
-async def _press(update: Update, context: Context) -> StaffPress | None:
-    """The sender, query, chat and decoded data of a press here, or None after telling why not."""
-    runtime = context.bot_data.runtime
-    return await staff_press(
-        update,
-        context,
-        (runtime.settings.finance_chat_id,),
-        _t(context, "reward.error.not_finance"),
-    )
 
 
 async def _error_text(context: Context, error: ReviewError) -> str:
@@ -94,7 +57,7 @@ async def _error_text(context: Context, error: ReviewError) -> str:
 
 async def button(update: Update, context: Context) -> None:
     """Approve, Refuse (asks for a reason), or "ID checked" on a payout."""
-    press = await _press(update, context)
+    press = await _DOOR.press(update, context)
     if press is None:
         return
     actor, query, chat_id, pressed = press
@@ -184,7 +147,7 @@ async def _ask_voucher(
 
 async def paid_command(update: Update, context: Context) -> None:
     """/paid <claim code>: find the offer, then confirm (ID checked) and record the voucher."""
-    staff = await _command(update, context)
+    staff = await _DOOR.message(update, context)
     if staff is None:
         return
     actor, message, chat_id = staff
@@ -240,7 +203,7 @@ async def prompt_reply(update: Update, context: Context) -> None:
     prompt = await replied_prompt(update, context)
     if message is None or prompt is None or prompt.kind not in ("refuse", "payout"):
         return
-    actor = await _authorize(update, context)
+    actor = await _DOOR.actor(update, context)
     if actor is None:
         return
     text = message.text or ""
@@ -331,7 +294,7 @@ def ledger_csv(rows: list[LedgerRow], minor_per_major: int) -> bytes:
 
 async def ledger_command(update: Update, context: Context) -> None:
     """/ledger [YYYY-MM]: the month's rewards as a CSV file, with a one-line summary."""
-    staff = await _command(update, context)
+    staff = await _DOOR.message(update, context)
     if staff is None:
         return
     _, message, _ = staff
@@ -362,7 +325,7 @@ async def ledger_command(update: Update, context: Context) -> None:
 
 async def budget_command(update: Update, context: Context) -> None:
     """/budget: this month's budget, what is committed and what is left."""
-    staff = await _command(update, context)
+    staff = await _DOOR.message(update, context)
     if staff is None:
         return
     _, message, _ = staff

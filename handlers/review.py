@@ -30,17 +30,11 @@ from bot.telegram.callbacks import NoContactButton, ProposeReward, ReviewMove, T
 from bot.telegram.i18n import Html
 from bot.telegram.posts import mention
 from bot.telegram.runtime import Context
-from handlers.roles import (
-    StaffMessage,
-    StaffPress,
-    authorize,
-    replied_prompt,
-    staff_message,
-    staff_press,
-)
+from handlers.roles import StaffDoor, replied_prompt
 
 _REFERENCE = re.compile(r"^T-\d{4}-\d{4,7}$", re.IGNORECASE)
 _PROMPTED = {Action.ASK, Action.DUPLICATE}
+_DOOR = StaffDoor(lambda context: context.bot_data.runtime.review_chats, "staff.error.not_staff")
 
 
 def _t(context: Context, key: str, **params: object) -> str:
@@ -83,30 +77,6 @@ def money_params(context: Context, params: dict[str, object]) -> None:
         params["remaining"] = money(remaining)
 
 
-async def _authorize(update: Update, context: Context) -> Actor | None:
-    """The sender's role in this review chat, or None after telling them why not."""
-    runtime = context.bot_data.runtime
-    return await authorize(
-        update, context, runtime.review_chats, _t(context, "staff.error.not_staff")
-    )
-
-
-async def _command(update: Update, context: Context) -> StaffMessage | None:
-    """The sender, message and chat of a command here, or None after telling them why not."""
-    runtime = context.bot_data.runtime
-    return await staff_message(
-        update, context, runtime.review_chats, _t(context, "staff.error.not_staff")
-    )
-
-
-async def _press(update: Update, context: Context) -> StaffPress | None:
-    """The sender, query, chat and decoded data of a press here, or None after telling why not."""
-    runtime = context.bot_data.runtime
-    return await staff_press(
-        update, context, runtime.review_chats, _t(context, "staff.error.not_staff")
-    )
-
-
 def _reply_to_card(card_id: int | None, pressed: object) -> ReplyParameters | None:
     """Quote the tip's card (or the pressed message) so the reply is tied to the tip."""
     message_id = card_id or getattr(pressed, "message_id", None)
@@ -117,7 +87,7 @@ def _reply_to_card(card_id: int | None, pressed: object) -> ReplyParameters | No
 
 async def button(update: Update, context: Context) -> None:
     """A press on a tip card's button."""
-    press = await _press(update, context)
+    press = await _DOOR.press(update, context)
     if press is None:
         return
     actor, query, chat_id, pressed = press
@@ -196,7 +166,7 @@ def _tier_amount(context: Context, tier: Tier) -> str:
 
 async def tier_chosen(update: Update, context: Context) -> None:
     """A tier button: ask for the amount (within its range) and the justification."""
-    press = await _press(update, context)
+    press = await _DOOR.press(update, context)
     if press is None:
         return
     actor, query, chat_id, pressed = press
@@ -239,7 +209,7 @@ async def prompt_reply(update: Update, context: Context) -> None:
     prompt = await replied_prompt(update, context)
     if message is None or chat is None or prompt is None:
         return
-    actor = await _authorize(update, context)
+    actor = await _DOOR.actor(update, context)
     if actor is None:
         return
     text = message.text or ""
@@ -299,7 +269,7 @@ def _reference_argument(context: Context) -> str | None:
 
 async def tip_command(update: Update, context: Context) -> None:
     """/tip <ref>: show a tip's card again, with its whole history."""
-    staff = await _command(update, context)
+    staff = await _DOOR.message(update, context)
     if staff is None:
         return
     _, message, chat_id = staff
@@ -333,7 +303,7 @@ async def tip_command(update: Update, context: Context) -> None:
 
 async def queue_command(update: Update, context: Context) -> None:
     """/queue: open tips of this chat, oldest first."""
-    staff = await _command(update, context)
+    staff = await _DOOR.message(update, context)
     if staff is None:
         return
     _, message, chat_id = staff
@@ -362,7 +332,7 @@ async def queue_command(update: Update, context: Context) -> None:
 
 async def note_command(update: Update, context: Context) -> None:
     """/note <ref> <text>: an internal note, never shown to the tipster."""
-    staff = await _command(update, context)
+    staff = await _DOOR.message(update, context)
     if staff is None:
         return
     actor, message, chat_id = staff
@@ -381,7 +351,7 @@ async def note_command(update: Update, context: Context) -> None:
 
 async def search_command(update: Update, context: Context) -> None:
     """/search <words>: tips of this chat whose text holds every word."""
-    staff = await _command(update, context)
+    staff = await _DOOR.message(update, context)
     if staff is None:
         return
     _, message, chat_id = staff

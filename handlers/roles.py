@@ -7,7 +7,7 @@ cannot be attributed to a person, so they are refused: every staff decision is a
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import NamedTuple
 
 from telegram import CallbackQuery, Message, Update
@@ -95,17 +95,6 @@ class StaffMessage(NamedTuple):
     chat_id: int
 
 
-async def staff_message(
-    update: Update, context: Context, staff_chats: Collection[int], not_member_text: str
-) -> StaffMessage | None:
-    """`authorize` for a command or a reply: None when refused (and told) or not a message."""
-    actor = await authorize(update, context, staff_chats, not_member_text)
-    message = update.effective_message
-    if actor is None or message is None or update.effective_chat is None:
-        return None
-    return StaffMessage(actor, message, update.effective_chat.id)
-
-
 class StaffPress(NamedTuple):
     """An authorized staff member's button press: who, the query, the chat, what was pressed
     (None when the data is not a button this version knows)."""
@@ -116,16 +105,35 @@ class StaffPress(NamedTuple):
     pressed: callbacks.Callback | None
 
 
-async def staff_press(
-    update: Update, context: Context, staff_chats: Collection[int], not_member_text: str
-) -> StaffPress | None:
-    """`authorize` for a button press: None when refused (and told)."""
-    query = update.callback_query
-    assert query is not None and query.data is not None and update.effective_chat is not None
-    actor = await authorize(update, context, staff_chats, not_member_text)
-    if actor is None:
-        return None
-    return StaffPress(actor, query, update.effective_chat.id, callbacks.decode(query.data))
+class StaffDoor:
+    """The way into one kind of staff chat: which chats, and what a non-member is told."""
+
+    def __init__(self, chats: Callable[[Context], Collection[int]], not_member_key: str) -> None:
+        self._chats = chats
+        self._not_member_key = not_member_key
+
+    async def actor(self, update: Update, context: Context) -> Actor | None:
+        """The sender, or None after telling them why not."""
+        runtime = context.bot_data.runtime
+        refusal = runtime.catalogue.text(runtime.settings.staff_language, self._not_member_key)
+        return await authorize(update, context, self._chats(context), refusal)
+
+    async def message(self, update: Update, context: Context) -> StaffMessage | None:
+        """A command or reply: who sent it, the message and the chat; None when refused."""
+        actor = await self.actor(update, context)
+        message = update.effective_message
+        if actor is None or message is None or update.effective_chat is None:
+            return None
+        return StaffMessage(actor, message, update.effective_chat.id)
+
+    async def press(self, update: Update, context: Context) -> StaffPress | None:
+        """A button press: who, the query, the chat and the decoded data; None when refused."""
+        query = update.callback_query
+        assert query is not None and query.data is not None and update.effective_chat is not None
+        actor = await self.actor(update, context)
+        if actor is None:
+            return None
+        return StaffPress(actor, query, update.effective_chat.id, callbacks.decode(query.data))
 
 
 async def replied_prompt(update: Update, context: Context) -> PromptRecord | None:
