@@ -17,6 +17,7 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    Message,
     ReplyParameters,
     Update,
 )
@@ -292,17 +293,28 @@ def ledger_csv(rows: list[LedgerRow], minor_per_major: int) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-async def ledger_command(update: Update, context: Context) -> None:
-    """/ledger [YYYY-MM]: the month's rewards as a CSV file, with a one-line summary."""
+async def _month_asked(
+    update: Update, context: Context, usage_key: str
+) -> tuple[Message, tuple[int, int]] | None:
+    """The message and the month (YYYY-MM, this month by default) of a finance command;
+    None after telling the sender how to use it."""
     staff = await _DOOR.message(update, context)
     if staff is None:
-        return
-    _, message, _ = staff
-    runtime = context.bot_data.runtime
-    month = _month_argument(context, runtime.rewards.now())
+        return None
+    month = _month_argument(context, context.bot_data.runtime.rewards.now())
     if month is None:
-        await message.reply_text(_t(context, "reward.usage.ledger"))
+        await staff.message.reply_text(_t(context, usage_key))
+        return None
+    return staff.message, month
+
+
+async def ledger_command(update: Update, context: Context) -> None:
+    """/ledger [YYYY-MM]: the month's rewards as a CSV file, with a one-line summary."""
+    asked = await _month_asked(update, context, "reward.usage.ledger")
+    if asked is None:
         return
+    message, month = asked
+    runtime = context.bot_data.runtime
     rows = await runtime.book.ledger(*month)
     paid = [r for r in rows if r.status == "paid"]
     summary = _t(
@@ -325,15 +337,11 @@ async def ledger_command(update: Update, context: Context) -> None:
 
 async def budget_command(update: Update, context: Context) -> None:
     """/budget: this month's budget, what is committed and what is left."""
-    staff = await _DOOR.message(update, context)
-    if staff is None:
+    asked = await _month_asked(update, context, "reward.usage.budget")
+    if asked is None:
         return
-    _, message, _ = staff
+    message, month = asked
     runtime = context.bot_data.runtime
-    month = _month_argument(context, runtime.rewards.now())
-    if month is None:
-        await message.reply_text(_t(context, "reward.usage.budget"))
-        return
     budget = await runtime.book.budget(*month)
     money = runtime.sender.money
     key = "reward.budget_line" if budget.budget_minor else "reward.budget_none"

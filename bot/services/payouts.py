@@ -24,6 +24,7 @@ from bot.domain.reward import MAX_VOUCHER_CHARS, RewardStatus, check_reward_move
 from bot.domain.staff import Actor
 from bot.services.base import ServiceEnv, UseCases
 from bot.services.review import consume_prompt
+from bot.services.reward_book import reward_of_chat
 from storage import ratelimit, reports, schedules
 from storage import rewards as rewards_repo
 from storage.records import PromptRecord, RewardRecord
@@ -88,10 +89,7 @@ class PayoutService(UseCases):
         async with self._db.transaction() as conn:
             if prompt is not None:
                 await consume_prompt(conn, prompt)
-            reward = await rewards_repo.by_id(conn, reward_id)
-            report = await reports.by_id(conn, reward.report_id) if reward else None
-            if reward is None or report is None or reward.finance_chat_id != self._finance_chat:
-                raise RewardMovedOn(status="?")
+            reward, report = await reward_of_chat(conn, reward_id, self._finance_chat)
             check_reward_move(reward.status, RewardStatus.PAID)
             if not await rewards_repo.pay(
                 conn,

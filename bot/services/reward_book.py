@@ -9,6 +9,7 @@ import aiosqlite
 
 from bot.crypto.vault import VaultError, open_with_receipt
 from bot.domain.deadlines import month_bounds
+from bot.domain.errors import RewardMovedOn
 from bot.domain.reward import ACTIVE, COMMITTED, SHOWN_TO_TIPSTER, Budget, RewardStatus
 from bot.services.base import UseCases
 from storage import reports
@@ -48,6 +49,17 @@ async def active_reward(conn: aiosqlite.Connection, report_id: int) -> RewardRec
     """The tip's one reward, unless there is none or the last one was refused."""
     latest = await rewards_repo.latest_for_report(conn, report_id)
     return latest if latest is not None and latest.status in ACTIVE else None
+
+
+async def reward_of_chat(
+    conn: aiosqlite.Connection, reward_id: int, finance_chat: int
+) -> tuple[RewardRecord, ReportRecord]:
+    """A reward of this finance chat, with its report; RewardMovedOn when there is none."""
+    reward = await rewards_repo.by_id(conn, reward_id)
+    report = await reports.by_id(conn, reward.report_id) if reward else None
+    if reward is None or report is None or reward.finance_chat_id != finance_chat:
+        raise RewardMovedOn(status="?")
+    return reward, report
 
 
 async def committed(conn: aiosqlite.Connection, year: int, month: int) -> int:

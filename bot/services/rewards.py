@@ -46,7 +46,7 @@ from bot.domain.schedule import ScheduleKind
 from bot.domain.staff import Actor
 from bot.services.base import ServiceEnv, UseCases
 from bot.services.review import consume_prompt
-from bot.services.reward_book import active_reward, committed
+from bot.services.reward_book import active_reward, committed, reward_of_chat
 from storage import reports, schedules
 from storage import review as review_repo
 from storage import rewards as rewards_repo
@@ -158,21 +158,11 @@ class RewardService(UseCases):
 
     # ----- approve / refuse ------------------------------------------------------------------
 
-    async def _load(
-        self, conn: aiosqlite.Connection, reward_id: int, finance_chat: int
-    ) -> tuple[RewardRecord, ReportRecord]:
-        """A reward of this finance chat, with its report."""
-        reward = await rewards_repo.by_id(conn, reward_id)
-        report = await reports.by_id(conn, reward.report_id) if reward else None
-        if reward is None or report is None or reward.finance_chat_id != finance_chat:
-            raise RewardMovedOn(status="?")
-        return reward, report
-
     async def approve(self, reward_id: int, actor: Actor) -> ApprovalOutcome:
         """One approval; the last one needed issues the claim code and tells the tipster."""
         now = self.now()
         async with self._db.transaction() as conn:
-            reward, report = await self._load(conn, reward_id, self._finance_chat)
+            reward, report = await reward_of_chat(conn, reward_id, self._finance_chat)
             check_reward_move(reward.status, RewardStatus.OFFERED)
             if reward.proposer_id == actor.user_id:
                 raise ProposerCannotApprove()
@@ -272,7 +262,7 @@ class RewardService(UseCases):
         now = self.now()
         async with self._db.transaction() as conn:
             await consume_prompt(conn, prompt)
-            reward, report = await self._load(conn, reward_id, prompt.chat_id)
+            reward, report = await reward_of_chat(conn, reward_id, prompt.chat_id)
             check_reward_move(reward.status, RewardStatus.REFUSED)
             sealed_reason = self._notify.key(report).seal_text("refusal", cleaned)
             if not await rewards_repo.refuse(conn, reward.id, actor.user_id, now, sealed_reason):
