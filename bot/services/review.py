@@ -297,7 +297,13 @@ class ReviewService(UseCases):
             if report is None or report.review_chat_id != prompt.chat_id:
                 raise TipNotFound(reference="?")
             original = await reports.by_reference(conn, original_ref.strip().upper())
-            if original is None or original.id == report.id:
+            # Another review group's tip is not this group's to see, nor to link to: naming
+            # one must not refresh that group's card or confirm that the reference exists.
+            if (
+                original is None
+                or original.id == report.id
+                or original.review_chat_id != report.review_chat_id
+            ):
                 raise BadOriginal(reference=original_ref.strip()[:20])
             outcome = await self._move(
                 conn,

@@ -219,3 +219,30 @@ async def test_a_prompt_closes_only_with_the_effect_of_its_reply(desk) -> None:
     with pytest.raises(PromptAnswered):
         await review.mark_duplicate(prompt, ANNA, other)
     assert (await review.find(ref, CHAT)).duplicate_of is not None
+
+
+async def test_a_duplicate_links_only_to_a_tip_of_the_same_review_group(desk) -> None:
+    """Each review group sees only its own tips: naming another group's tip as the original
+    is refused like an unknown reference, and nothing is queued for the other group."""
+    intake, review, db, *_ = desk
+    ref = await _tip(intake, 1)
+    elsewhere = await _tip(intake, 2)
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE reports SET review_chat_id = ?, review_message_id = 5 WHERE reference = ?",
+            (CHAT - 1, elsewhere),
+        )
+    await review.act(ref, CHAT, ANNA, Action.CLAIM)
+    await review.remember_prompt(
+        CHAT, 89, Action.DUPLICATE.value, await review.find(ref, CHAT), ANNA
+    )
+    prompt = await review.find_prompt(CHAT, 89)
+    assert prompt is not None
+    with pytest.raises(BadOriginal):
+        await review.mark_duplicate(prompt, ANNA, elsewhere)
+    assert (await review.find(ref, CHAT)).status == ReportStatus.IN_REVIEW
+    async with db.read() as conn:
+        async with conn.execute(
+            "SELECT COUNT(*) FROM outbox WHERE chat_id = ?", (CHAT - 1,)
+        ) as cursor:
+            assert (await cursor.fetchone())[0] == 0
