@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from datetime import UTC, datetime
 
@@ -25,7 +24,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.domain.errors import PromptAnswered, ReviewError
 from bot.domain.policy import ClaimMode
-from bot.domain.prompts import PromptKind
+from bot.domain.prompts import PaidCheck, Payout, PromptKind, load_prompt_payload
 from bot.domain.staff import Actor
 from bot.services.reward_book import LedgerRow
 from bot.telegram import callbacks
@@ -111,11 +110,11 @@ async def _ask_voucher(
     assert update.effective_chat is not None
     chat_id = update.effective_chat.id
     check = await runtime.review.find_prompt(chat_id, check_message_id)
-    if check is None or check.kind != "paid_check":
+    if check is None or check.kind != PromptKind.PAID_CHECK:
         if update.callback_query is not None:
             await update.callback_query.answer(_t(context, "staff.error.forged"), show_alert=True)
         return
-    details = json.loads(check.payload or "{}")
+    details = load_prompt_payload(PaidCheck, check.payload)
     report = await runtime.review.by_id(check.report_id)
     name = await runtime.sender.staff_name(chat_id, actor.user_id)
     prompt = await context.bot.send_message(
@@ -125,7 +124,7 @@ async def _ask_voucher(
             "reward.prompt_voucher",
             name=mention(actor.user_id, name),
             reference=report.reference,
-            amount=runtime.sender.money(int(details["amount"])),
+            amount=runtime.sender.money(details.amount),
         ),
         reply_markup=ForceReply(selective=True),
     )
@@ -135,7 +134,7 @@ async def _ask_voucher(
             prompt.message_id,
             PromptKind.PAYOUT,
             actor,
-            payload=json.dumps({"reward": details["reward"], "id_checked": id_checked}),
+            payload=Payout(reward=details.reward, id_checked=id_checked).model_dump_json(),
         )
     except PromptAnswered:  # a second press won the race; its voucher prompt is the live one
         if update.callback_query is not None:
@@ -178,7 +177,7 @@ async def paid_command(update: Update, context: Context) -> None:
         PromptKind.PAID_CHECK,
         report,
         actor,
-        payload=json.dumps({"reward": reward.id, "amount": reward.amount_minor}),
+        payload=PaidCheck(reward=reward.id, amount=reward.amount_minor).model_dump_json(),
     )
     if code_and_id:
         await check.edit_reply_markup(
@@ -202,23 +201,27 @@ async def prompt_reply(update: Update, context: Context) -> None:
     message = update.effective_message
     runtime = context.bot_data.runtime
     prompt = await replied_prompt(update, context)
-    if message is None or prompt is None or prompt.kind not in ("refuse", "payout"):
+    if (
+        message is None
+        or prompt is None
+        or prompt.kind not in (PromptKind.REFUSE, PromptKind.PAYOUT)
+    ):
         return
     actor = await _DOOR.actor(update, context)
     if actor is None:
         return
     text = message.text or ""
     try:
-        if prompt.kind == "refuse":
+        if prompt.kind == PromptKind.REFUSE:
             await runtime.rewards.refuse(prompt, actor, text)
             reply = _t(context, "reward.refused_done")
         else:
-            details = json.loads(prompt.payload or "{}")
+            payout = load_prompt_payload(Payout, prompt.payload)
             reward = await runtime.payouts.pay(
-                int(details["reward"]),
+                payout.reward,
                 actor,
                 text,
-                id_checked=bool(details["id_checked"]),
+                id_checked=payout.id_checked,
                 prompt=prompt,
             )
             reply = _t(

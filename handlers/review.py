@@ -214,10 +214,10 @@ async def prompt_reply(update: Update, context: Context) -> None:
         return
     text = message.text or ""
     try:
-        if prompt.kind == Action.ASK.value:
+        if prompt.kind == PromptKind.ASK:
             outcome = await review.ask(prompt, actor, text)
             reply = _t(context, "staff.asked", reference=outcome.report.reference)
-        elif prompt.kind == "reward":
+        elif prompt.kind == PromptKind.REWARD:
             reward = await context.bot_data.runtime.rewards.propose(prompt, actor, text)
             reply = _t(
                 context,

@@ -27,6 +27,7 @@ from bot.domain.outbox import (
     load_payload,
 )
 from bot.domain.policy import load
+from bot.domain.prompts import PaidCheck, Payout, load_prompt_payload
 from bot.domain.report import ReportStatus, TransitionError, plan_move
 from bot.domain.reward import (
     REWARD_TRANSITIONS,
@@ -164,3 +165,13 @@ def test_a_notice_queued_unsealed_by_the_earlier_version_still_delivers(tmp_path
     ).encode()
     opened = composer.open_notice(_notice_row(-100, legacy))
     assert opened is not None and "T-2026-0001" in opened[1].html
+
+
+def test_prompt_payloads_written_by_the_earlier_version_still_decode() -> None:
+    check = load_prompt_payload(PaidCheck, json.dumps({"reward": 3, "amount": 500_00}))
+    assert check == PaidCheck(reward=3, amount=500_00)
+    payout = load_prompt_payload(Payout, json.dumps({"reward": 3, "id_checked": True}))
+    assert payout == Payout(reward=3, id_checked=True)
+    assert load_prompt_payload(Payout, payout.model_dump_json()) == payout
+    with pytest.raises(ValueError):
+        load_prompt_payload(Payout, '{"reward": "three"}')
