@@ -8,6 +8,7 @@ is open is sealed into the tip and posted under its card as the bot's own copy.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain.errors import AnswerClosed
@@ -60,6 +61,11 @@ class AnswerService(UseCases):
 
     async def add_answer(self, user_id: int, item: PreparedItem) -> str:
         """Seal one answer message into the tip and queue its post to the review chat."""
+        return await self.add_answers(user_id, [item])
+
+    async def add_answers(self, user_id: int, items: Sequence[PreparedItem]) -> str:
+        """Seal the parts of one answer message (a photo and its caption, say) into the tip
+        and queue their posts to the review chat, in one transaction."""
         owner = self._owner(user_id)
         now = self.now()
         async with self._db.read() as conn:
@@ -69,19 +75,17 @@ class AnswerService(UseCases):
         if question is None or report is None:
             raise AnswerClosed()
         key = self._notify.key(report)
-        blob_name: str | None = None
-        if item.blob is not None:
-            blob_name = self._blobs.new_name()
-            await self._blobs.put(blob_name, key.seal(f"blob:{blob_name}", item.blob))
-        payload = {**item.payload, "answer_to": question.id}
+        names: list[str | None] = []
         try:
+            for item in items:
+                name = self._blobs.new_name() if item.blob is not None else None
+                if name is not None and item.blob is not None:
+                    await self._blobs.put(name, key.seal(f"blob:{name}", item.blob))
+                names.append(name)
             async with self._db.transaction() as conn:
                 current = await reports.by_id(conn, report.id)
                 if current is None or ReportStatus(current.status) not in OPEN:
                     raise AnswerClosed()
-                position = await drafts.add_item(
-                    conn, report.uid, key.seal("item", json.dumps(payload).encode()), blob_name
-                )
                 await review_repo.mark_answered(conn, question.id, now)
                 await review_repo.add_event(
                     conn, report_id=report.id, at=now, actor_id=TIPSTER_ACTOR, action="answer"
@@ -96,12 +100,18 @@ class AnswerService(UseCases):
                         duplicate_of=current.duplicate_of,
                     )
                     await self._notify.card(conn, current, now)
-                await self._notify.to_staff(
-                    conn, current, report.review_chat_id, AnswerPosted(position=position), now
-                )
+                for item, name in zip(items, names, strict=True):
+                    payload = {**item.payload, "answer_to": question.id}
+                    position = await drafts.add_item(
+                        conn, report.uid, key.seal("item", json.dumps(payload).encode()), name
+                    )
+                    await self._notify.to_staff(
+                        conn, current, report.review_chat_id, AnswerPosted(position=position), now
+                    )
         except BaseException:
-            if blob_name is not None:
-                await self._blobs.delete(blob_name)
+            for written in names:
+                if written is not None:
+                    await self._blobs.delete(written)
             raise
         self._on_outbox()
         return report.reference

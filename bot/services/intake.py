@@ -8,7 +8,7 @@ files are sealed under the tip's own data key from the first message on.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -280,25 +280,25 @@ class IntakeService(UseCases):
             if count >= limits.max_attachments:
                 raise TooManyAttachments(limit=limits.max_attachments)
 
-    async def _add_item(
-        self,
-        user_id: int,
-        payload: dict[str, Any],
-        summary: dict[str, Any],
-        blob: bytes | None = None,
-    ) -> DraftView:
+    async def add_items(self, user_id: int, items: Sequence[PreparedItem]) -> DraftView:
+        """Seal the parts of one message (a photo and its caption, say) into the draft in one
+        transaction: all of them, or none when one is refused."""
         owner = self._owner(user_id)
         key: DataKey | None = None
-        blob_name: str | None = None
-        if blob is not None:  # sealed and written before the transaction, so outside the lock
+        names: list[str | None] = [None] * len(items)
+        if any(item.blob is not None for item in items):
+            # Files are sealed and written before the transaction, so outside the lock.
             async with self._db.read() as conn:
                 draft = await drafts.get(conn, owner)
             if draft is None:
                 raise NoDraft()
             key = self._key(draft)
-            blob_name = self._blobs.new_name()
-            await self._blobs.put(blob_name, key.seal(f"blob:{blob_name}", blob))
         try:
+            for index, item in enumerate(items):
+                if item.blob is not None and key is not None:
+                    fresh = self._blobs.new_name()
+                    names[index] = fresh
+                    await self._blobs.put(fresh, key.seal(f"blob:{fresh}", item.blob))
             async with self._db.transaction() as conn:
                 draft = await drafts.get(conn, owner)
                 if draft is None or (key is not None and draft.uid != key.uid):
@@ -307,11 +307,11 @@ class IntakeService(UseCases):
                 if Step(draft.step) not in {Step.DESCRIBE, Step.CONFIRM}:
                     raise WrongStep(step=draft.step)
                 state = DraftState.load(key.open("draft", draft.sealed_state))
-                self._check_room(state, attachment=blob is not None)
-                await drafts.add_item(
-                    conn, draft.uid, key.seal("item", json.dumps(payload).encode()), blob_name
-                )
-                state.summaries.append(summary)
+                for item, name in zip(items, names, strict=True):
+                    self._check_room(state, attachment=item.blob is not None)
+                    sealed = key.seal("item", json.dumps(item.payload).encode())
+                    await drafts.add_item(conn, draft.uid, sealed, name)
+                    state.summaries.append(item.summary)
                 await drafts.update(
                     conn,
                     owner,
@@ -320,8 +320,9 @@ class IntakeService(UseCases):
                     now=self.now(),
                 )
         except BaseException:
-            if blob_name is not None:
-                await self._blobs.delete(blob_name)
+            for written in names:
+                if written is not None:
+                    await self._blobs.delete(written)
             raise
         return self._view(DraftRecord(**{**draft.__dict__, "step": str(Step.DESCRIBE)}), state)
 
@@ -331,7 +332,7 @@ class IntakeService(UseCases):
 
     async def add(self, user_id: int, item: PreparedItem) -> DraftView:
         """Seal a prepared text, location or attachment into the draft."""
-        return await self._add_item(user_id, item.payload, item.summary, blob=item.blob)
+        return await self.add_items(user_id, [item])
 
     async def add_text(self, user_id: int, text: str) -> DraftView:
         return await self.add(user_id, prepare_text(self._policy, text))

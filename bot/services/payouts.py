@@ -46,12 +46,13 @@ class PayoutService(UseCases):
         self._finance_chat = env.finance_chat_id
 
     async def find_offer(self, code_text: str, actor: Actor) -> Offer:
-        """The offer a presented claim code belongs to; wrong codes are rate limited."""
+        """The offer a presented claim code belongs to. A look-up only reads; a wrong code is
+        counted (its one write) against the clerk, then refused."""
         hour = datetime.fromtimestamp(self.now(), UTC).strftime("%Y-%m-%dT%H")
         subject = str(actor.user_id).encode()
         limit = self._policy.rewards.max_code_failures_per_hour
         normalized = codes.normalize_claim_code(code_text)
-        async with self._db.transaction() as conn:
+        async with self._db.read() as conn:
             if await ratelimit.count(conn, "code_fail", subject, hour) >= limit:
                 raise CodeRateLimited()
             reward = (
@@ -59,15 +60,13 @@ class PayoutService(UseCases):
                 if normalized
                 else None
             )
-            if reward is None or reward.status != RewardStatus.OFFERED:
-                await ratelimit.increment(conn, "code_fail", subject, hour)
-                reward = None
-            report = await reports.by_id(conn, reward.report_id) if reward else None
-        if normalized is None:
-            raise CodeMalformed()
-        if reward is None or report is None:
-            raise CodeUnknown()
-        return Offer(reward, report.reference)
+            offered = reward is not None and reward.status == RewardStatus.OFFERED
+            report = await reports.by_id(conn, reward.report_id) if reward and offered else None
+        if reward is not None and report is not None:
+            return Offer(reward, report.reference)
+        async with self._db.transaction() as conn:
+            await ratelimit.increment(conn, "code_fail", subject, hour)
+        raise CodeMalformed() if normalized is None else CodeUnknown()
 
     async def pay(
         self,

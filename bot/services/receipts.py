@@ -169,25 +169,25 @@ class ReceiptService(UseCases):
         return report
 
     async def _find_by_receipt(self, user_id: int, text: str) -> ReportRecord:
+        """The report a typed receipt belongs to. A look-up only reads; a wrong receipt is
+        counted (its one write) against an hourly keyed pseudonym, then refused."""
         limit = self._policy.intake.max_receipt_failures_per_hour
         hour = self._hour()
         subject = self._vault.pseudonym("receipt", user_id, hour)
-        async with self._db.transaction() as conn:
+        normalized = codes.normalize_receipt(text)
+        async with self._db.read() as conn:
             if await ratelimit.count(conn, "receipt_fail", subject, hour) >= limit:
                 raise ReceiptRateLimited()
-            normalized = codes.normalize_receipt(text)
             report = (
                 await reports.by_receipt(conn, self._vault.receipt_hashes(normalized))
                 if normalized
                 else None
             )
-            if report is None:
-                await ratelimit.increment(conn, "receipt_fail", subject, hour)
-        if normalized is None:
-            raise ReceiptMalformed()
-        if report is None:
-            raise ReceiptUnknown()
-        return report
+        if report is not None:
+            return report
+        async with self._db.transaction() as conn:
+            await ratelimit.increment(conn, "receipt_fail", subject, hour)
+        raise ReceiptMalformed() if normalized is None else ReceiptUnknown()
 
     async def status(self, user_id: int, receipt_text: str) -> StatusView:
         report = await self._find_by_receipt(user_id, receipt_text)

@@ -6,14 +6,22 @@ deletes its inbox row, in the same commit as the use case's own change; if the m
 already recorded, the update was applied before and AlreadyApplied aborts the transaction, so
 a redelivered update changes nothing twice. Storage knows nothing of updates: it stores
 opaque markers.
+
+One update, one write transaction: once a write transaction of an update has committed, a
+second one under the same update is refused (SecondWrite), always. A crash between two
+commits would otherwise lose the second for good, since the markers of the first already say
+"applied". A use case that needs two writes is one use case. A transaction that rolled back
+(a refusal) does not count.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 import aiosqlite
 
@@ -29,14 +37,30 @@ class Inbound:
     now: int
     inbox_id: int | None = None
     recorded: bool = False
+    task: asyncio.Task[Any] | None = None
+
+
+class SecondWrite(RuntimeError):
+    """A use case opened a second write transaction while handling one update (a bug)."""
 
 
 _INBOUND: ContextVar[Inbound | None] = ContextVar("tipline_inbound", default=None)
 
 
+def _current() -> Inbound | None:
+    """The update this task is handling. A task started while an update was handled (PTB's
+    job queue schedules its wake-ups from inside handlers) inherits the context variable but
+    is not that update's handling: its writes are its own."""
+    inbound = _INBOUND.get()
+    if inbound is None or inbound.task is not asyncio.current_task():
+        return None
+    return inbound
+
+
 @contextmanager
 def handling(inbound: Inbound) -> Iterator[Inbound]:
     """Run the handling of one update (one asyncio task) with its markers."""
+    inbound.task = asyncio.current_task()
     token = _INBOUND.set(inbound)
     try:
         yield inbound
@@ -56,7 +80,9 @@ class Transactions:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        inbound = _INBOUND.get()
+        inbound = _current()
+        if inbound is not None and inbound.recorded:
+            raise SecondWrite("a second write transaction under one update")
         async with self._db.transaction() as conn:
             if inbound is not None and not inbound.recorded:
                 await inbox.record_applied(conn, inbound.markers, inbound.now)

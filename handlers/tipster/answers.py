@@ -62,8 +62,8 @@ async def answer_message(update: Update, context: Context) -> None:
         return
     try:
         items = await prepare(update, context, message)
-        for item in items:
-            await answers.add_answer(user_id(update), item)
+        if items:
+            await answers.add_answers(user_id(update), items)
     except AnswerClosed:
         await say(update, t(context, update, "answer.closed"))
         raise ApplicationHandlerStop from None

@@ -103,14 +103,14 @@ async def prepare(update: Update, context: Context, message: Message) -> list[Pr
 async def _add_content(update: Update, context: Context, message: Message) -> DraftView | None:
     """Add one message to the draft; refusals are explained and change nothing."""
     intake = context.bot_data.runtime.intake
-    view: DraftView | None = None
+    items = await prepare(update, context, message)
+    if not items:
+        return None
     try:
-        for item in await prepare(update, context, message):
-            view = await intake.add(user_id(update), item)
+        return await intake.add_items(user_id(update), items)
     except IntakeError as error:
         await refuse(update, context, error)
         return None
-    return view
 
 
 async def content_received(update: Update, context: Context) -> StepResult:

@@ -84,7 +84,7 @@ async def test_transaction_rolls_back_on_error(tmp_path) -> None:
 
 
 async def test_an_applied_update_cannot_apply_twice(tmp_path) -> None:
-    from bot.services.unit import Inbound, Transactions, handling
+    from bot.services.unit import Inbound, SecondWrite, Transactions, handling
     from storage.inbox import AlreadyApplied
 
     db = await Database.open(tmp_path)
@@ -95,16 +95,59 @@ async def test_an_applied_update_cannot_apply_twice(tmp_path) -> None:
             await conn.execute("CREATE TABLE effects (x INTEGER)")
         units = Transactions(db)
         with handling(Inbound([b"update-7"], 1)):
+            with pytest.raises(ValueError):  # a refusal rolls back and does not count
+                async with units.transaction() as conn:
+                    await conn.execute("INSERT INTO effects VALUES (0)")
+                    raise ValueError
             async with units.transaction() as conn:
                 await conn.execute("INSERT INTO effects VALUES (1)")
-            async with units.transaction() as conn:  # a second write of the same handling
-                await conn.execute("INSERT INTO effects VALUES (2)")
+            with pytest.raises(SecondWrite):  # one update, one write transaction
+                async with units.transaction() as conn:
+                    await conn.execute("INSERT INTO effects VALUES (2)")
+            async with units.read() as conn:  # reads after the write are fine
+                assert [tuple(r) for r in await conn.execute_fetchall("SELECT x FROM effects")] == [
+                    (1,)
+                ]
         with handling(Inbound([b"update-7"], 2)):  # the update comes again
             with pytest.raises(AlreadyApplied):
                 async with units.transaction() as conn:
                     await conn.execute("INSERT INTO effects VALUES (3)")
         async with db.read() as conn:
             async with conn.execute("SELECT x FROM effects ORDER BY x") as cursor:
-                assert [row[0] for row in await cursor.fetchall()] == [1, 2]
+                assert [row[0] for row in await cursor.fetchall()] == [1]
+    finally:
+        await db.close()
+
+
+async def test_a_task_started_while_an_update_is_handled_is_not_that_update(tmp_path) -> None:
+    """PTB's job queue schedules its wake-ups from inside handlers, so its job tasks inherit
+    the handling's context. Their writes are their own: they neither take the update's
+    markers (and inbox row) nor count as its write."""
+    import asyncio
+
+    from bot.services.unit import Inbound, Transactions, handling
+
+    db = await Database.open(tmp_path)
+    try:
+        await db.migrate()
+        units = Transactions(db)
+        async with db.transaction() as conn:
+            await conn.execute("CREATE TABLE effects (x INTEGER)")
+
+        async def job() -> None:
+            async with units.transaction() as conn:
+                await conn.execute("INSERT INTO effects VALUES (9)")
+
+        inbound = Inbound([b"update-8"], 1)
+        with handling(inbound):
+            spawned = asyncio.create_task(job())
+            await spawned
+            assert not inbound.recorded, "the job's commit is not the update's write"
+            async with units.transaction() as conn:
+                await conn.execute("INSERT INTO effects VALUES (1)")
+        assert inbound.recorded
+        async with db.read() as conn:
+            markers = await conn.execute_fetchall("SELECT COUNT(*) FROM applied_updates")
+            assert next(iter(markers))[0] == 1
     finally:
         await db.close()

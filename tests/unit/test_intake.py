@@ -19,11 +19,11 @@ from bot.domain.errors import (
     UnknownChoice,
     WrongStep,
 )
-from bot.domain.items import IncomingAttachment, ItemKind, Step
+from bot.domain.items import IncomingAttachment, ItemKind, Step, prepare_text
 from bot.domain.policy import load as load_policy
 from bot.domain.report import ReportStatus
 from bot.services import intake as intake_module
-from bot.services.intake import IntakeService
+from bot.services.intake import IntakeService, prepare_attachment
 from bot.services.receipts import ReceiptService
 from storage import drafts, reports
 from storage.blobs import BlobStore
@@ -285,3 +285,29 @@ async def test_report_row_holds_no_plain_ids(env) -> None:
     values = [row[k] for k in row.keys()]
     assert USER not in values and str(USER) not in [str(v) for v in values]
     assert submission.receipt.replace("-", "") not in [str(v) for v in values]
+
+
+def _files(blobs) -> list[str]:
+    return sorted(path.name for path in blobs.root.rglob("*") if path.is_file())
+
+
+async def test_a_photo_and_its_caption_go_in_together_or_not_at_all(env) -> None:
+    """One message, one transaction: a crash between a photo and its caption can no longer
+    leave the draft with the photo alone, and a refusal leaves neither (nor their files)."""
+    service, _, blobs, *_ = env
+    await service.start(USER, "en")
+    await service.choose_category(USER, "other")
+    await service.choose_area(USER, area_key=None, typed=None)
+    policy = service.policy
+    photo = prepare_attachment(
+        policy, IncomingAttachment(ItemKind.PHOTO, jpeg_with_gps(), "image/jpeg")
+    )
+    caption = prepare_text(policy, "the car behind the market")
+    view = await service.add_items(USER, [photo, caption])
+    assert [item.kind for item in view.items] == [ItemKind.PHOTO, ItemKind.TEXT]
+    files_before = _files(blobs)
+    await service.add_items(USER, [caption])  # three items now; the policy allows four
+    with pytest.raises(TooManyItems):
+        await service.add_items(USER, [photo, caption])  # the second part does not fit
+    assert len((await service.current(USER)).items) == 3
+    assert _files(blobs) == files_before, "no orphan file"
