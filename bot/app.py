@@ -301,7 +301,13 @@ async def serve(
     try:
         runtime = await start_runtime(application, settings, policy, clock=clock)
         await application.start()
-        pipeline = UpdatePipeline(application, runtime.db, runtime.vault, clock=clock)
+        pipeline = UpdatePipeline(
+            application,
+            runtime.db,
+            runtime.vault,
+            clock=clock,
+            alert_chat_id=settings.review_chat_id,
+        )
         await pipeline.start()
         log.info("tipline is running")
         if ready is not None:

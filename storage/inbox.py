@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import aiosqlite
 
@@ -15,17 +16,41 @@ class AlreadyApplied(Exception):
 
 
 async def store(conn: aiosqlite.Connection, rows: Sequence[tuple[int, bytes]], now: int) -> None:
+    """Sealed updates as fetched; their handling starts now (attempt 1)."""
     await conn.executemany(
-        "INSERT OR IGNORE INTO inbox (update_id, sealed, received_at) VALUES (?, ?, ?)",
+        "INSERT OR IGNORE INTO inbox (update_id, sealed, received_at, attempts)"
+        " VALUES (?, ?, ?, 1)",
         [(update_id, sealed, now) for update_id, sealed in rows],
     )
 
 
-async def pending(conn: aiosqlite.Connection, limit: int = 500) -> list[tuple[int, bytes]]:
+@dataclass(frozen=True)
+class InboxRow:
+    update_id: int
+    sealed: bytes
+    attempts: int
+
+
+async def pending(conn: aiosqlite.Connection, after: int, limit: int) -> list[InboxRow]:
+    """Rows not set aside, in update order, from after `after`."""
     rows = await fetch_all(
-        conn, "SELECT update_id, sealed FROM inbox ORDER BY update_id LIMIT ?", [limit]
+        conn,
+        "SELECT update_id, sealed, attempts FROM inbox WHERE update_id > ?"
+        " AND quarantined_at IS NULL ORDER BY update_id LIMIT ?",
+        [after, limit],
     )
-    return [(int(row[0]), bytes(row[1])) for row in rows]
+    return [InboxRow(int(row[0]), bytes(row[1]), int(row[2])) for row in rows]
+
+
+async def count_attempt(conn: aiosqlite.Connection, update_ids: Sequence[int]) -> None:
+    await conn.executemany(
+        "UPDATE inbox SET attempts = attempts + 1 WHERE update_id = ?",
+        [(update_id,) for update_id in update_ids],
+    )
+
+
+async def quarantine(conn: aiosqlite.Connection, update_id: int, now: int) -> None:
+    await conn.execute("UPDATE inbox SET quarantined_at = ? WHERE update_id = ?", (now, update_id))
 
 
 async def remove(conn: aiosqlite.Connection, update_id: int) -> None:

@@ -140,7 +140,7 @@ class Composer:
             return None
         return Opened(row, report, key, chat_id, payload)
 
-    def open_notice(self, row: OutboxRecord) -> tuple[int, TextPart] | None:
+    async def open_notice(self, row: OutboxRecord) -> tuple[int, TextPart] | None:
         """A staff notice about no tip in particular: its chat and its one part."""
         if row.target != Recipient.STAFF or row.chat_id is None or row.sealed_payload is None:
             return None
@@ -156,7 +156,12 @@ class Composer:
             payload = StaffNotice.model_validate_json(raw)
         except ValueError:
             raise PermanentFailure("malformed notice") from None
-        return row.chat_id, self._renderer.staff_notice(payload.key, dict(payload.params))
+        params: dict[str, object] = dict(payload.params)
+        if "admins" in params:
+            params["admins"] = (
+                await self._names.admin_mentions(row.chat_id) if params["admins"] else Html("")
+            )
+        return row.chat_id, self._renderer.staff_notice(payload.key, params)
 
     async def card_state(self, report: ReportRecord) -> CardState:
         """Holder, last move and duplicate link, as the card shows them now."""

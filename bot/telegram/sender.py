@@ -194,7 +194,7 @@ class Sender:
         """Send the rest of one row; True when it is finished (sent, failed or dropped)."""
         try:
             if row.report_id is None:
-                notice = self._composer.open_notice(row)
+                notice = await self._composer.open_notice(row)
                 if notice is None:
                     await self._finish(row, "dropped", "no recipient")
                 else:

@@ -26,6 +26,8 @@ from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.crypto.vault import Vault, VaultError
+from bot.domain.outbox import StaffNotice
+from bot.services.notifier import Notifier
 from bot.services.unit import Inbound, handling
 from storage import inbox
 from storage.db import Database
@@ -35,6 +37,13 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT_SECONDS = 25
 WATCHDOG_SECONDS = 120
 MAX_CONCURRENT = 128
+# Updates in hand (handling or waiting for a slot or their sender's turn) before fetching
+# pauses: Telegram keeps the rest for us, so a burst never grows the task set without bound.
+MAX_IN_HAND = 2 * MAX_CONCURRENT
+# Handlings an inbox row may start (the live one included) before it is set aside: an update
+# whose handling kills the process would otherwise be replayed first at every start.
+MAX_ATTEMPTS = 3
+REPLAY_BATCH = 500
 
 
 class UpdatePipeline:
@@ -48,8 +57,10 @@ class UpdatePipeline:
         *,
         clock: Callable[[], float] = time.time,
         max_concurrent: int = MAX_CONCURRENT,
+        max_in_hand: int = MAX_IN_HAND,
         poll_timeout: int = POLL_TIMEOUT_SECONDS,
         watchdog_seconds: float = WATCHDOG_SECONDS,
+        alert_chat_id: int | None = None,
     ) -> None:
         self._app = application
         self._db = db
@@ -60,6 +71,11 @@ class UpdatePipeline:
         self._slots = asyncio.Semaphore(max_concurrent)
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}  # sender -> (lock, users)
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._max_in_hand = max_in_hand
+        self._room = asyncio.Event()
+        self._room.set()
+        self._alert_chat_id = alert_chat_id
+        self.most_in_hand = 0
         self._poll_task: asyncio.Task[None] | None = None
         self._watchdog_task: asyncio.Task[None] | None = None
         self._offset: int | None = None
@@ -68,20 +84,56 @@ class UpdatePipeline:
         self.restarts = 0
 
     async def start(self) -> None:
-        """Handle what the inbox still holds (in order), then start fetching."""
-        async with self._db.read() as conn:
-            leftovers = await inbox.pending(conn)
-        for update_id, sealed in leftovers:
-            update = self._open(update_id, sealed)
-            if update is None:
-                await self._remove(update_id)
-            else:
+        """Handle everything the inbox still holds, in order, then start fetching. A row
+        whose handling started MAX_ATTEMPTS times already is set aside instead."""
+        after, replayed = 0, 0
+        set_aside: list[int] = []
+        while True:
+            async with self._db.read() as conn:
+                batch = await inbox.pending(conn, after, REPLAY_BATCH)
+            if not batch:
+                break
+            poison = {row.update_id for row in batch if row.attempts >= MAX_ATTEMPTS}
+            await self._count_attempts(batch, poison)
+            set_aside += sorted(poison)
+            for row in batch:
+                if row.update_id in poison:
+                    continue
+                update = self._open(row.update_id, row.sealed)
+                if update is None:
+                    await self._remove(row.update_id)
+                    continue
+                await self._room.wait()
                 self._dispatch(update)
-        if leftovers:
-            log.info("handling %d update(s) left in the inbox", len(leftovers))
-            self._offset = max(update_id for update_id, _ in leftovers) + 1
+                replayed += 1
+            after = batch[-1].update_id
+        if after:
+            log.info("handling %d update(s) left in the inbox", replayed)
+            self._offset = after + 1
+        if set_aside:
+            log.error(
+                "update(s) %s failed %d times and were set aside",
+                ", ".join(map(str, set_aside)),
+                MAX_ATTEMPTS,
+            )
         self._poll_task = asyncio.create_task(self._poll_loop(), name="tipline-poll")
         self._watchdog_task = asyncio.create_task(self._watchdog(), name="tipline-watchdog")
+
+    async def _count_attempts(self, batch: list[inbox.InboxRow], poison: set[int]) -> None:
+        """One more attempt for each row about to be handled; the poison set aside, and the
+        review chat's admins told in one line without content."""
+        now = int(self._clock())
+        async with self._db.transaction() as conn:
+            await inbox.count_attempt(
+                conn, [r.update_id for r in batch if r.update_id not in poison]
+            )
+            for update_id in sorted(poison):
+                await inbox.quarantine(conn, update_id, now)
+            if poison and self._alert_chat_id is not None:
+                notice = StaffNotice(
+                    key="jobs.quarantined", params={"count": len(poison), "admins": True}
+                )
+                await Notifier(self._vault).notice(conn, self._alert_chat_id, notice, now)
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Stop fetching, then let the updates in hand finish (up to the grace period)."""
@@ -103,6 +155,7 @@ class UpdatePipeline:
     async def _poll_loop(self) -> None:
         pause = 1.0
         while not self._stopping:
+            await self._room.wait()
             try:
                 updates = await self._app.bot.get_updates(
                     offset=self._offset,
@@ -191,7 +244,15 @@ class UpdatePipeline:
     def _dispatch(self, update: Update) -> None:
         task = asyncio.create_task(self._handle(update), name=f"update-{update.update_id}")
         self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
+        task.add_done_callback(self._done)
+        self.most_in_hand = max(self.most_in_hand, len(self._in_flight))
+        if len(self._in_flight) >= self._max_in_hand:
+            self._room.clear()
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        if len(self._in_flight) < self._max_in_hand:
+            self._room.set()
 
     async def _handle(self, update: Update) -> None:
         try:

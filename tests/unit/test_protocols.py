@@ -142,20 +142,20 @@ def _notice_row(chat_id: int, sealed: bytes) -> OutboxRecord:
     return OutboxRecord(1, None, "staff", chat_id, "staff_notice", sealed, 0, "pending", 0, None, 0)
 
 
-def test_staff_notices_are_sealed_and_bound_to_their_chat(tmp_path) -> None:
+async def test_staff_notices_are_sealed_and_bound_to_their_chat(tmp_path) -> None:
     composer, vault = _composer(tmp_path)
     notice = StaffNotice(
         key="jobs.digest_finance", params={"proposed": 2, "expiring": 0, "references": "—"}
     )
     sealed = vault.seal_transient(NOTICE_PURPOSE, notice_context(-100), notice.dump())
     assert b"digest" not in sealed
-    opened = composer.open_notice(_notice_row(-100, sealed))
+    opened = await composer.open_notice(_notice_row(-100, sealed))
     assert opened is not None and opened[0] == -100 and "2 reward" in opened[1].html
     with pytest.raises(PermanentFailure):
-        composer.open_notice(_notice_row(-200, sealed))  # moved to another chat's row
+        await composer.open_notice(_notice_row(-200, sealed))  # moved to another chat's row
 
 
-def test_a_notice_queued_unsealed_by_the_earlier_version_still_delivers(tmp_path) -> None:
+async def test_a_notice_queued_unsealed_by_the_earlier_version_still_delivers(tmp_path) -> None:
     composer, _ = _composer(tmp_path)
     legacy = json.dumps(
         {
@@ -163,7 +163,7 @@ def test_a_notice_queued_unsealed_by_the_earlier_version_still_delivers(tmp_path
             "params": {"proposed": 1, "expiring": 3, "references": "T-2026-0001"},
         }
     ).encode()
-    opened = composer.open_notice(_notice_row(-100, legacy))
+    opened = await composer.open_notice(_notice_row(-100, legacy))
     assert opened is not None and "T-2026-0001" in opened[1].html
 
 

@@ -106,3 +106,134 @@ async def test_one_senders_burst_never_takes_the_slots_of_others(tmp_path) -> No
         finally:
             await application.shutdown()
             await db.close()
+
+
+async def _wait_until(predicate, timeout: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)
+
+
+async def test_a_crash_with_2000_updates_in_the_inbox_handles_each_once_in_order(
+    tmp_path,
+) -> None:
+    """On start the whole inbox is handled (not only its first 500 rows), each update once,
+    in order per sender, before new updates are fetched."""
+    db = await Database.open(tmp_path)
+    await db.migrate()
+    handled: list[tuple[int, int]] = []
+
+    async def note(update: Update, _: object) -> None:
+        assert update.effective_user is not None
+        handled.append((update.effective_user.id, update.update_id))
+        await asyncio.sleep(0)
+
+    async with FakeTelegram() as fake:
+        application = (
+            ApplicationBuilder().token(fake.token).base_url(f"{fake.url}/bot").updater(None).build()
+        )
+        application.add_handler(MessageHandler(filters.TEXT, note))
+        vault = Vault(KeyRing.from_texts([new_master_key_text()]))
+        await application.initialize()
+        try:
+            updates = tuple(
+                Update.de_json(_private_text(n, 8_200_000_000 + n % 40), application.bot)
+                for n in range(1, 2001)
+            )
+            crashed = UpdatePipeline(application, db, vault)
+            await crashed._store(updates)  # fetched and stored, then the process died
+            pipeline = UpdatePipeline(application, db, vault)
+            await pipeline.start()
+            await _wait_until(lambda: len(handled) == 2000)
+            await pipeline.stop()
+        finally:
+            await application.shutdown()
+    assert sorted(update_id for _, update_id in handled) == list(range(1, 2001))
+    for sender in {user for user, _ in handled}:
+        mine = [update_id for user, update_id in handled if user == sender]
+        assert mine == sorted(mine), "one sender's updates keep their order"
+    async with db.read() as conn:
+        assert (await conn.execute_fetchall("SELECT COUNT(*) FROM inbox"))[0][0] == 0
+    await db.close()
+
+
+async def test_fetching_and_replay_pause_while_too_many_updates_are_in_hand(tmp_path) -> None:
+    db = await Database.open(tmp_path)
+    await db.migrate()
+    release = asyncio.Event()
+    started: list[int] = []
+
+    async def slow(update: Update, _: object) -> None:
+        started.append(update.update_id)
+        await release.wait()
+
+    async with FakeTelegram() as fake:
+        application = (
+            ApplicationBuilder().token(fake.token).base_url(f"{fake.url}/bot").updater(None).build()
+        )
+        application.add_handler(MessageHandler(filters.TEXT, slow))
+        vault = Vault(KeyRing.from_texts([new_master_key_text()]))
+        await application.initialize()
+        try:
+            updates = tuple(
+                Update.de_json(_private_text(n, 8_300_000_000 + n), application.bot)
+                for n in range(1, 201)
+            )
+            await UpdatePipeline(application, db, vault)._store(updates)
+            pipeline = UpdatePipeline(application, db, vault, max_concurrent=4, max_in_hand=10)
+            starting = asyncio.create_task(pipeline.start())
+            await _wait_until(lambda: len(started) == 4 and pipeline.most_in_hand == 10)
+            assert not starting.done(), "replay waits for room instead of taking all 200"
+            release.set()
+            await starting
+            await _wait_until(lambda: len(started) == 200)
+            await pipeline.stop()
+            assert pipeline.most_in_hand == 10
+        finally:
+            await application.shutdown()
+    await db.close()
+
+
+async def test_an_update_that_keeps_failing_is_set_aside_and_the_admins_told(tmp_path) -> None:
+    """An update whose handling killed the process is replayed at the next start, but not
+    forever: after its third attempt it is kept sealed, never handled, and the review chat's
+    admins get one line without content."""
+    db = await Database.open(tmp_path)
+    await db.migrate()
+    handled: list[int] = []
+
+    async def note(update: Update, _: object) -> None:
+        handled.append(update.update_id)
+
+    async with FakeTelegram() as fake:
+        application = (
+            ApplicationBuilder().token(fake.token).base_url(f"{fake.url}/bot").updater(None).build()
+        )
+        application.add_handler(MessageHandler(filters.TEXT, note))
+        vault = Vault(KeyRing.from_texts([new_master_key_text()]))
+        await application.initialize()
+        try:
+            updates = tuple(
+                Update.de_json(_private_text(n, 8_400_000_000 + n), application.bot) for n in (1, 2)
+            )
+            await UpdatePipeline(application, db, vault)._store(updates)
+            async with db.transaction() as conn:  # update 1 was started twice more, and died
+                await conn.execute("UPDATE inbox SET attempts = 3 WHERE update_id = 1")
+            pipeline = UpdatePipeline(application, db, vault, alert_chat_id=-1_009)
+            await pipeline.start()
+            await _wait_until(lambda: handled == [2])
+            await pipeline.stop()
+        finally:
+            await application.shutdown()
+    async with db.read() as conn:
+        rows = await conn.execute_fetchall(
+            "SELECT update_id, quarantined_at IS NOT NULL FROM inbox"
+        )
+        assert [tuple(row) for row in rows] == [(1, 1)], "kept, set aside, never handled"
+        notices = await conn.execute_fetchall(
+            "SELECT sealed_payload FROM outbox WHERE kind = 'staff_notice' AND chat_id = -1009"
+        )
+    assert len(notices) == 1 and b"8400000001" not in bytes(notices[0][0])
+    await db.close()

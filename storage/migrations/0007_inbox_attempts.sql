@@ -1,0 +1,4 @@
+-- How many times handling of an inbox row has started (the live handling counts as 1), and
+-- when a row that kept failing was set aside: kept sealed, never handled again.
+ALTER TABLE inbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE inbox ADD COLUMN quarantined_at INTEGER;
