@@ -21,7 +21,9 @@ from handlers.tipster.content import prepare
 
 
 async def answer_button(update: Update, context: Context) -> None:
-    """Reply (or Done) under a reviewers' question: open or close the answer window."""
+    """Reply (or Done) under a reviewers' question: open or close the answer window. The
+    press is answered here, once, and goes no further (a second answer is refused by Telegram,
+    and the tipster would read an apology)."""
     query = update.callback_query
     assert query is not None
     answers = context.bot_data.runtime.answers
@@ -31,15 +33,15 @@ async def answer_button(update: Update, context: Context) -> None:
         await query.answer()
         await clear_buttons(update)
         await say(update, t(context, update, "answer.ended" if ended else "answer.not_open"))
-        return
+        raise ApplicationHandlerStop
     if not isinstance(pressed, AnswerButton):
         await query.answer(t(context, update, "answer.closed"), show_alert=True)
-        return
+        raise ApplicationHandlerStop
     try:
         started = await answers.start_answer(user_id(update), pressed.token)
     except AnswerClosed:
         await query.answer(t(context, update, "answer.closed"), show_alert=True)
-        return
+        raise ApplicationHandlerStop from None
     await query.answer()
     await say(
         update,
@@ -52,6 +54,7 @@ async def answer_button(update: Update, context: Context) -> None:
         ),
         InlineKeyboardMarkup([[button(context, update, "button.answer_done", AnswerDone())]]),
     )
+    raise ApplicationHandlerStop
 
 
 async def answer_message(update: Update, context: Context) -> None:

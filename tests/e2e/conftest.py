@@ -14,6 +14,7 @@ import pytest
 
 from bot.app import serve
 from bot.config import Settings
+from bot.telegram.i18n import LANGUAGES, Catalogue
 from tests.fake_telegram import FakeTelegram
 
 REVIEW_CHAT = -1001000000001
@@ -121,6 +122,19 @@ async def fake() -> AsyncIterator[FakeTelegram]:
             FINANCE_CHAT, "Finance", {server.bot_id: "member", FINANCE_CLERK: "member"}
         )
         yield server
+        if not getattr(server, "apology_expected", False):
+            assert_no_apology(server)
+
+
+APOLOGIES = tuple(Catalogue.load().text(language, "error.internal") for language in LANGUAGES)
+
+
+def assert_no_apology(server: FakeTelegram) -> None:
+    """An invariant of every flow: the internal-error apology is never sent unless the test
+    provoked an error on purpose (it sets `apology_expected`)."""
+    sent = [str(call.params.get("text", "")) for call in server.calls_of("sendMessage")]
+    apologies = [text for text in sent if text in APOLOGIES]
+    assert not apologies, f"the bot apologised for an internal error {len(apologies)} time(s)"
 
 
 @pytest.fixture

@@ -10,7 +10,14 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.conftest import FINANCE_CHAT, FINANCE_CLERK, REVIEW_CHAT, REVIEWER, RunningBot
+from tests.e2e.conftest import (
+    FINANCE_CHAT,
+    FINANCE_CLERK,
+    REVIEW_CHAT,
+    REVIEWER,
+    RunningBot,
+    assert_no_apology,
+)
 from tests.e2e.conftest import make_settings as settings_for
 from tests.fake_telegram import FakeTelegram
 
@@ -83,6 +90,7 @@ async def _scenario(
             await fake.wait_for_message(
                 tipster.id, lambda m: "No tip matches" in m["_plain"] or "Too many" in m["_plain"]
             )
+            assert_no_apology(fake)
         finally:
             await bot.stop()
     with sqlite3.connect(tmp_path / "data" / "tipline.sqlite3") as conn:
@@ -90,7 +98,8 @@ async def _scenario(
             assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, table
 
 
-@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+# Enough examples to be fuzzing, not a smoke test: about 20 s on the development machine.
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     texts=st.lists(st.one_of(junk_text, long_text), min_size=4, max_size=8),
     args=st.lists(st.tuples(commands, junk_text), min_size=3, max_size=5),
