@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import struct
+import time
 from pathlib import Path
 
 from bot.domain.codes import normalize_receipt
@@ -142,3 +143,22 @@ async def test_post_retries_5xx_while_running(fake, bot: RunningBot) -> None:
         REVIEW_CHAT, lambda m: "after a flood wait" in m["_plain"], timeout=15
     )
     assert sum("retry me please" in m["_plain"] for m in fake.messages_in(REVIEW_CHAT)) == 1
+
+
+async def test_a_throttled_review_chat_never_holds_back_a_tipster(fake, bot: RunningBot) -> None:
+    """A 429 for the review chat pauses that chat only: another tipster's whole dialogue and
+    receipt go through at once, although the review chat asked for 30 s of silence."""
+    fake.throttled_chats[REVIEW_CHAT] = 30
+    first = fake.add_user(TIPSTER_ID, "T")
+    assert await send_text_tip(fake, first, "the first tip")
+    await fake.wait_until(
+        lambda: any(
+            c.failed and c.params.get("chat_id") == REVIEW_CHAT and "Too Many" in (c.error or "")
+            for c in fake.calls
+        )
+    )
+    second = fake.add_user(TIPSTER_ID + 1, "U")
+    began = time.monotonic()
+    assert await send_text_tip(fake, second, "the second tip")
+    assert time.monotonic() - began < 10, "the tipster waited for the review chat's flood limit"
+    fake.throttled_chats.clear()

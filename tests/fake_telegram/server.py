@@ -84,6 +84,8 @@ class FakeTelegram(UserSide, BotApi):
         self._faults: list[_Fault] = []
         # Calls addressed to these chats answer 502, as in an outage seen only by some calls.
         self.unreachable_chats: set[int] = set()
+        # chat id -> retry_after: every message to that chat answers 429 (a throttled group).
+        self.throttled_chats: dict[int, int] = {}
         self._outgoing: list[bytes] = []
         self._cursors: dict[int, int] = defaultdict(int)
         self._runner: web.AppRunner | None = None
@@ -234,6 +236,11 @@ class FakeTelegram(UserSide, BotApi):
         failure = await self._gate(request, method)
         if failure is None and params.get("chat_id") in self.unreachable_chats:
             failure = ApiError(502, "Bad Gateway")
+        throttled = self.throttled_chats.get(params.get("chat_id"))  # type: ignore[arg-type]
+        if failure is None and throttled is not None and method.lower().startswith("send"):
+            failure = ApiError(
+                429, f"Too Many Requests: retry after {throttled}", {"retry_after": throttled}
+            )
         handler = self._methods.get(method.lower())
         if failure is None and handler is None:
             failure = ApiError(404, "Not Found: method not found")
