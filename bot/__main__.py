@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from bot.app import StartupError, serve
-from bot.config import ConfigError, Settings, load_key_ring, load_settings
+from bot.config import ConfigError, Settings, dotenv_exposed, load_key_ring, load_settings
 from bot.crypto import vault
 from bot.crypto.keys import add_key_to_file, open_vault, rewrap_all
 from bot.logs import configure_logging
@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # python-telegram-bot 22: report durations (retry_after) as timedeltas, without warnings.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
+    # Everything tipline writes (database, WAL, blobs, keys, backups) is the owner's alone.
+    os.umask(0o077)
     if args.command == "keygen":
         print(vault.new_master_key_text())
         return 0
@@ -143,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
         print("tipline: see .env.example for every setting (cp .env.example .env)", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, secrets=[settings.bot_token.get_secret_value()])
+    if dotenv_exposed():
+        log.warning(
+            ".env can be read by other users of this machine (it holds the bot token):"
+            " make it yours alone with 'chmod 600 .env'"
+        )
     try:
         if args.command == "rotate-key":
             return asyncio.run(_rotate_key(settings))

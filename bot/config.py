@@ -124,6 +124,11 @@ def load_settings() -> Settings:
         raise ConfigError(f"{variable} {problem}: it should be {hint}") from None
 
 
+def dotenv_exposed(path: Path = Path(".env")) -> bool:
+    """True when the .env file (bot token, maybe the master key) is readable by others."""
+    return path.exists() and bool(path.stat().st_mode & 0o077)
+
+
 def load_key_ring(settings: Settings) -> vault.KeyRing:
     """The master key from TIPLINE_MASTER_KEY, else the key file, created on first start."""
     if settings.master_key is not None:
@@ -135,6 +140,11 @@ def load_key_ring(settings: Settings) -> vault.KeyRing:
             "Created a new master key at %s (mode 0600). Back it up apart from the data"
             " directory: without it the stored tips cannot be read.",
             path.resolve(),
+        )
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(
+            f"TIPLINE_KEY_FILE {path} can be read by other users of this machine: make it"
+            f" yours alone with 'chmod 600 {path}', and consider the key exposed"
         )
     try:
         return vault.KeyRing.from_file(path)

@@ -8,6 +8,15 @@ import secrets
 from pathlib import Path
 
 
+def _sync_directory(directory: Path) -> None:
+    """Make a rename or a new entry in `directory` survive a power cut, not only the data."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class BlobStore:
     """Files hold only ciphertext; the name is random and says nothing about the content."""
 
@@ -28,7 +37,9 @@ class BlobStore:
 
     def _write(self, name: str, sealed: bytes) -> None:
         path = self._path(name)
-        path.parent.mkdir(exist_ok=True, mode=0o700)
+        if not path.parent.exists():
+            path.parent.mkdir(exist_ok=True, mode=0o700)
+            _sync_directory(self.root)
         temp = path.with_suffix(".tmp")
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -37,6 +48,7 @@ class BlobStore:
         finally:
             os.close(fd)
         os.replace(temp, path)
+        _sync_directory(path.parent)
 
     async def put(self, name: str, sealed: bytes) -> None:
         await asyncio.to_thread(self._write, name, sealed)

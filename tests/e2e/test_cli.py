@@ -10,6 +10,7 @@ import stat
 import sys
 from pathlib import Path
 
+from bot.crypto.vault import new_master_key_text
 from storage.db import shipped_migrations
 from tests.e2e.conftest import FINANCE_CHAT, REVIEW_CHAT, run_cli, write_policy
 from tests.fake_telegram import FakeTelegram
@@ -72,6 +73,18 @@ async def test_migrate_reports_the_schema_version(tmp_path, fake) -> None:
     latest = shipped_migrations()[-1].version
     assert code == 0 and f"schema version {latest}" in out
     assert (tmp_path / "data" / "tipline.sqlite3").exists()
+    written = list((tmp_path / "data").rglob("*"))
+    loose = [str(p) for p in written if p.stat().st_mode & 0o077]
+    assert not loose, f"readable by others (umask 077 expected): {loose}"
+
+
+async def test_a_key_file_others_can_read_is_refused(tmp_path, fake) -> None:
+    key = tmp_path / "secrets" / "master.key"
+    key.parent.mkdir()
+    key.write_text(new_master_key_text() + "\n")
+    key.chmod(0o644)
+    code, _, err = await run_cli(tmp_path, _env(tmp_path, fake), "audit-verify")
+    assert code == 2 and "chmod 600" in err and "Traceback" not in err
 
 
 async def test_run_answers_a_tipster_and_stops_cleanly_on_sigterm(tmp_path, fake) -> None:
