@@ -349,6 +349,24 @@ async def note_command(update: Update, context: Context) -> None:
     await message.reply_text(_t(context, "staff.note_added", reference=report.reference))
 
 
+async def repost_command(update: Update, context: Context) -> None:
+    """/repost <ref>: post a tip again (after its post was set aside, or deleted)."""
+    staff = await _DOOR.message(update, context)
+    if staff is None:
+        return
+    actor, message, chat_id = staff
+    reference = _reference_argument(context)
+    if reference is None:
+        await message.reply_text(_t(context, "staff.usage.repost"))
+        return
+    try:
+        report = await context.bot_data.runtime.review.repost(reference, chat_id, actor)
+    except ReviewError as error:
+        await message.reply_text(await _error_text(context, chat_id, error))
+        return
+    await message.reply_text(_t(context, "staff.reposted", reference=report.reference))
+
+
 async def search_command(update: Update, context: Context) -> None:
     """/search <words>: tips of this chat whose text holds every word."""
     staff = await _DOOR.message(update, context)
@@ -386,6 +404,7 @@ def build(review_chats: frozenset[int]) -> list[BaseHandler[Update, Context, obj
         CommandHandler("tip", tip_command, filters=in_review),
         CommandHandler("queue", queue_command, filters=in_review),
         CommandHandler("note", note_command, filters=in_review),
+        CommandHandler("repost", repost_command, filters=in_review),
         CommandHandler("search", search_command, filters=in_review),
         MessageHandler(in_review & filters.REPLY & filters.TEXT & ~filters.COMMAND, prompt_reply),
     ]

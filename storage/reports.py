@@ -124,6 +124,11 @@ async def clear_contact(conn: aiosqlite.Connection, report_id: int, now: int) ->
     return cursor.rowcount > 0
 
 
+async def forget_review_message(conn: aiosqlite.Connection, report_id: int) -> None:
+    """The tip's card is to be posted anew: the next post's first message becomes the card."""
+    await conn.execute("UPDATE reports SET review_message_id = NULL WHERE id = ?", (report_id,))
+
+
 async def set_review_message(conn: aiosqlite.Connection, report_id: int, message_id: int) -> None:
     await conn.execute(
         "UPDATE reports SET review_message_id = ? WHERE id = ? AND review_message_id IS NULL",

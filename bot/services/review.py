@@ -342,6 +342,24 @@ class ReviewService(UseCases):
             )
         return report
 
+    async def repost(self, reference: str, chat_id: int, actor: Actor) -> ReportRecord:
+        """Post a tip again (its post was set aside, or deleted from the chat): a new card
+        with its parts; the old card, if any, stops being refreshed."""
+        now = self.now()
+        async with self._db.transaction() as conn:
+            report = await self._load(conn, reference, chat_id)
+            self.key_for(report)  # a shredded tip has nothing left to post
+            await reports.forget_review_message(conn, report.id)
+            await review_repo.add_event(
+                conn, report_id=report.id, at=now, actor_id=actor.user_id, action="repost"
+            )
+            await self._audit.append(
+                conn, at=now, actor_id=actor.user_id, action="repost", report_ref=report.reference
+            )
+            await self._notify.post_tip(conn, report, now, not_before=now)
+        self._on_outbox()
+        return report
+
     async def history(self, reference: str, chat_id: int) -> TipHistory:
         async with self._db.read() as conn:
             report = await self._load(conn, reference, chat_id)

@@ -191,6 +191,12 @@ class Composer:
         )
 
     async def render(self, opened: Opened) -> list[Part]:
+        try:
+            return await self._render(opened)
+        except FileNotFoundError:
+            raise PermanentFailure("an attachment file of the tip is missing") from None
+
+    async def _render(self, opened: Opened) -> list[Part]:
         report, key, payload = opened.report, opened.key, opened.payload
         renderer = self._renderer
         if isinstance(payload, TipPosted | CardRefresh | AnswerPosted):

@@ -33,12 +33,14 @@ from bot.domain.outbox import (
     AnswerPosted,
     CardRefresh,
     DeleteDialogue,
+    OutboxKind,
     Recipient,
     RewardPost,
     RewardRefresh,
     StaffText,
     TipPosted,
 )
+from bot.services.notifier import Notifier
 from bot.services.reward_book import RewardBook
 from bot.telegram.composer import Composer, Opened, PermanentFailure, StaffNames
 from bot.telegram.posts import Keyboard, LocationPart, Part, PostRenderer, TextPart
@@ -60,6 +62,8 @@ IDLE_POLL_SECONDS = 1.0
 ROUND_ROWS = 500
 BACKLOG_ROWS = 100
 BACKLOG_PAUSE_SECONDS = 0.1
+# A tip's post that can never be delivered is reported to its chat (/repost brings it back).
+REPORTED_FAILURES = frozenset({OutboxKind.TIP_POSTED})
 
 
 def keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
@@ -223,11 +227,11 @@ class Sender:
                 await self._postpone(row, self._backoff(row.attempts), "staff chat not found")
             else:
                 log.error("outbox row %d refused by the Bot API (BadRequest)", row.id)
-                await self._finish(row, "failed", f"bad request: {exc.message[:80]}")
+                await self._fail(row, f"bad request: {exc.message[:80]}")
                 return True
         except PermanentFailure as exc:
             log.error("outbox row %d cannot be delivered: %s", row.id, exc)
-            await self._finish(row, "failed", str(exc))
+            await self._fail(row, str(exc))
             return True
         except (TelegramError, OSError) as exc:
             await self._postpone(row, self._backoff(row.attempts), type(exc).__name__)
@@ -289,6 +293,22 @@ class Sender:
             if count:
                 await outbox_repo.record_attempt(conn, row.id, why)
             await outbox_repo.delay(conn, row.id, int(self._clock()) + seconds)
+
+    async def _fail(self, row: OutboxRecord, reason: str) -> None:
+        """End a row that can never be delivered, so the rows after it go through. When it
+        was the tip's post, its review chat is told in the same commit, by reference only,
+        and /repost brings it back."""
+        now = int(self._clock())
+        async with self._db.transaction() as conn:
+            await outbox_repo.finish(conn, row.id, "failed", now, reason)
+            if row.kind not in REPORTED_FAILURES or row.report_id is None:
+                return
+            report = await reports.by_id(conn, row.report_id)
+            if report is None or report.wrapped_key is None:
+                return
+            notice = StaffText(key="staff.post_failed")
+            await Notifier(self._vault).to_staff(conn, report, report.review_chat_id, notice, now)
+        self.wake()
 
     async def _finish(self, row: OutboxRecord, status: str, error: str | None = None) -> None:
         async with self._db.transaction() as conn:

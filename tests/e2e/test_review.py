@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import struct
 
@@ -14,6 +15,7 @@ from tests.e2e.conftest import (
     run_cli,
     write_policy,
 )
+from tests.e2e.flows import added, begin, send_text_tip, submit
 from tests.e2e.review_flows import answer_of, card_shows, find_card, press, tip_with_card
 from tests.images import has_metadata, jpeg_with_gps
 
@@ -292,3 +294,61 @@ async def test_audit_verify_detects_tampering(fake, bot: RunningBot, settings, t
         conn.execute("DELETE FROM audit WHERE id = 1")
     code, out = await verify()
     assert code == 1 and "row 1 is missing" in out
+
+
+async def test_a_tip_post_telegram_refuses_is_reported_and_can_be_reposted(
+    fake, bot: RunningBot
+) -> None:
+    """A staff post refused for good (an unexpected 400) no longer vanishes with a log line:
+    the review chat is told by reference, and /repost brings the tip back."""
+    anna, _, tipster = _setup_staff(fake)
+    fake.refuse_if = lambda method, params: (
+        params.get("chat_id") == REVIEW_CHAT and "refused post" in str(params.get("text", ""))
+    )
+    await send_text_tip(fake, tipster, "A refused post about the pier")
+    notice = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: "could not be delivered" in m["_plain"]
+    )
+    reference = re.search(r"T-\d{4}-\d{4,7}", notice["_plain"]).group(0)
+    assert "pier" not in notice["_plain"], "the notice names the tip, never its content"
+    fake.refuse_if = None
+    fake.user_sends_text(anna, f"/repost {reference}", chat_id=REVIEW_CHAT)
+    card = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: reference in m["_plain"] and "pier" in m["_plain"]
+    )
+    assert "v1:r:claim:" + reference in fake.button_data(card)
+
+
+async def test_a_missing_attachment_file_ends_its_row_and_lets_the_rest_through(
+    fake, bot: RunningBot, settings
+) -> None:
+    """A sealed file gone from the data directory is a permanent fault, not a transient one:
+    the row ends (reported, as above) instead of being retried forever and blocking the tip's
+    later rows."""
+    _, _, tipster = _setup_staff(fake)
+    fake.unreachable_chats.add(REVIEW_CHAT)  # hold the post back while the file disappears
+    await begin(fake, tipster, area=None)
+    fake.user_sends_text(tipster, "The van in the photo")
+    await added(fake, tipster)
+    fake.user_sends_photo(tipster, jpeg_with_gps())
+    await added(fake, tipster)
+    await submit(fake, tipster)
+    await fake.wait_until(
+        lambda: any(c.failed and c.params.get("chat_id") == REVIEW_CHAT for c in fake.calls)
+    )
+    for blob in (settings.data_dir / "blobs").rglob("*"):
+        if blob.is_file():
+            blob.unlink()
+    fake.unreachable_chats.clear()
+    notice = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: "could not be delivered" in m["_plain"], timeout=20
+    )
+    assert re.search(r"T-\d{4}-\d{4,7}", notice["_plain"])
+    with sqlite3.connect(settings.data_dir / "tipline.sqlite3") as conn:
+        pending = conn.execute(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND kind = 'tip_posted'"
+        ).fetchone()[0]
+        failed = conn.execute(
+            "SELECT last_error FROM outbox WHERE status = 'failed' AND kind = 'tip_posted'"
+        ).fetchall()
+    assert pending == 0 and failed == [("an attachment file of the tip is missing",)]

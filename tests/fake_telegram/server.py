@@ -86,6 +86,8 @@ class FakeTelegram(UserSide, BotApi):
         self.unreachable_chats: set[int] = set()
         # chat id -> retry_after: every message to that chat answers 429 (a throttled group).
         self.throttled_chats: dict[int, int] = {}
+        # (method, params) -> True: that call is refused with a 400, as Telegram refuses bad input.
+        self.refuse_if: Callable[[str, JSONDict], bool] | None = None
         self._outgoing: list[bytes] = []
         self._cursors: dict[int, int] = defaultdict(int)
         self._runner: web.AppRunner | None = None
@@ -236,6 +238,8 @@ class FakeTelegram(UserSide, BotApi):
         failure = await self._gate(request, method)
         if failure is None and params.get("chat_id") in self.unreachable_chats:
             failure = ApiError(502, "Bad Gateway")
+        if failure is None and self.refuse_if is not None and self.refuse_if(method, params):
+            failure = ApiError(400, "Bad Request: injected refusal")
         throttled = self.throttled_chats.get(params.get("chat_id"))  # type: ignore[arg-type]
         if failure is None and throttled is not None and method.lower().startswith("send"):
             failure = ApiError(
