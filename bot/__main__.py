@@ -21,6 +21,7 @@ from bot.crypto.keys import add_key_to_file, open_vault, rewrap_all
 from bot.logs import configure_logging
 from bot.services.audit import AuditLog
 from storage.db import DB_FILENAME, Database, DatabaseError
+from storage.lock import DataDirInUse, DataDirLock
 
 log = logging.getLogger("tipline")
 
@@ -68,14 +69,22 @@ async def _rotate_key(settings: Settings) -> int:
         await db.close()
     print(
         f"tipline: new master key {rotation.new_key_id} is first in {settings.key_file};"
-        f" {rotation.rewrapped} key(s) re-wrapped under it."
+        f" {rotation.rewrapped} key(s) re-wrapped and {rotation.resealed} queued item(s)"
+        " re-sealed under it. Back up the key file now, before you remove any old key."
     )
+    if rotation.retired_key_ids and rotation.left_under_retired:
+        print(
+            f"tipline: {rotation.left_under_retired} item(s) are still under an older key:"
+            " keep the older key(s) and run rotate-key again.",
+            file=sys.stderr,
+        )
+        return 1
     if rotation.retired_key_ids:
         retired = ", ".join(rotation.retired_key_ids)
         print(
-            f"tipline: nothing is wrapped by the older key(s) ({retired}) any more; once your"
-            " backups made before now are destroyed or re-keyed, remove those lines from the"
-            " key file."
+            f"tipline: checked: nothing is wrapped or sealed by the older key(s) ({retired})"
+            " any more; once your backups made before now are destroyed or re-keyed, remove"
+            " those lines from the key file."
         )
     return 0
 
@@ -119,6 +128,17 @@ async def _migrate(settings: Settings) -> int:
         await db.close()
 
 
+def _command(command: str, settings: Settings) -> int:
+    """A command that writes to the data directory (its lock is held)."""
+    if command == "rotate-key":
+        return asyncio.run(_rotate_key(settings))
+    if command == "audit-verify":
+        return asyncio.run(_audit_verify(settings))
+    version = asyncio.run(_migrate(settings))
+    print(f"tipline: database at schema version {version}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tipline", description="An anonymous tip line bot.")
     parser.add_argument(
@@ -151,20 +171,22 @@ def main(argv: list[str] | None = None) -> int:
             " make it yours alone with 'chmod 600 .env'"
         )
     try:
-        if args.command == "rotate-key":
-            return asyncio.run(_rotate_key(settings))
+        if args.command in ("rotate-key", "audit-verify", "migrate"):
+            with DataDirLock(settings.data_dir):  # never beside a running bot
+                return _command(args.command, settings)
         if args.command == "backup":
             if not args.path:
                 print("tipline: usage: tipline backup DIRECTORY", file=sys.stderr)
                 return 2
             return asyncio.run(_backup(settings, Path(args.path)))
-        if args.command == "audit-verify":
-            return asyncio.run(_audit_verify(settings))
-        if args.command == "migrate":
-            version = asyncio.run(_migrate(settings))
-            print(f"tipline: database at schema version {version}")
-            return 0
         asyncio.run(_run(settings))
+    except DataDirInUse:
+        print(
+            f"tipline: the data directory {settings.data_dir} is in use by another tipline"
+            " process (a running bot?): stop it first",
+            file=sys.stderr,
+        )
+        return 2
     except (StartupError, ConfigError, DatabaseError) as exc:
         log.error("cannot start: %s", exc)
         print(f"tipline: cannot start: {exc}", file=sys.stderr)

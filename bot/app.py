@@ -54,6 +54,7 @@ from handlers import finance, review, tipster
 from storage.blobs import BlobStore
 from storage.db import Database
 from storage.inbox import AlreadyApplied
+from storage.lock import DataDirInUse, DataDirLock
 
 log = logging.getLogger(__name__)
 
@@ -288,6 +289,28 @@ async def serve(
         policy = policy_module.load(settings.policy_file)
     except PolicyError as exc:
         raise StartupError(f"TIPLINE_POLICY_FILE: {exc}") from None
+    lock = DataDirLock(settings.data_dir)
+    try:
+        lock.acquire()
+    except DataDirInUse:
+        raise StartupError(
+            f"the data directory {settings.data_dir} is in use by another tipline process:"
+            " two bots on one directory would each believe they are its only writer"
+        ) from None
+    try:
+        await _serve(settings, policy, stop, ready=ready, clock=clock)
+    finally:
+        lock.release()
+
+
+async def _serve(
+    settings: Settings,
+    policy: Policy,
+    stop: asyncio.Event,
+    *,
+    ready: asyncio.Event | None,
+    clock: Callable[[], float],
+) -> None:
     application = build_application(settings, policy)
     try:
         await application.initialize()

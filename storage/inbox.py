@@ -70,3 +70,13 @@ async def record_applied(conn: aiosqlite.Connection, markers: Sequence[bytes], n
         )
     except sqlite3.IntegrityError:
         raise AlreadyApplied() from None
+
+
+async def all_sealed(conn: aiosqlite.Connection) -> list[tuple[int, bytes]]:
+    """Every row (set aside or not), for re-sealing under a new master key."""
+    rows = await fetch_all(conn, "SELECT update_id, sealed FROM inbox ORDER BY update_id")
+    return [(int(row[0]), bytes(row[1])) for row in rows]
+
+
+async def reseal(conn: aiosqlite.Connection, update_id: int, sealed: bytes) -> None:
+    await conn.execute("UPDATE inbox SET sealed = ? WHERE update_id = ?", (sealed, update_id))

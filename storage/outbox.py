@@ -112,3 +112,17 @@ async def erase_for_report(conn: aiosqlite.Connection, report_id: int, now: int)
         (now, report_id),
     )
     await conn.execute("UPDATE outbox SET sealed_payload = NULL WHERE report_id = ?", (report_id,))
+
+
+async def pending_notices(conn: aiosqlite.Connection) -> list[tuple[int, int, bytes]]:
+    """(id, chat, sealed payload) of pending rows about no tip (sealed under a transient key)."""
+    rows = await fetch_all(
+        conn,
+        "SELECT id, chat_id, sealed_payload FROM outbox WHERE status = 'pending'"
+        " AND report_id IS NULL AND sealed_payload IS NOT NULL AND chat_id IS NOT NULL",
+    )
+    return [(int(row[0]), int(row[1]), bytes(row[2])) for row in rows]
+
+
+async def reseal(conn: aiosqlite.Connection, outbox_id: int, sealed: bytes) -> None:
+    await conn.execute("UPDATE outbox SET sealed_payload = ? WHERE id = ?", (sealed, outbox_id))

@@ -20,7 +20,10 @@ from bot.crypto.vault import (
     WrappedKey,
     new_master_key_text,
 )
+from bot.domain.outbox import NOTICE_PURPOSE, notice_context
+from storage import inbox as inbox_repo
 from storage import keys as keys_repo
+from storage import outbox as outbox_repo
 from storage.db import Database
 
 _INDEX_UID = "vault:index"
@@ -45,7 +48,10 @@ async def open_vault(ring: KeyRing, db: Database) -> Vault:
 class Rotation:
     new_key_id: str
     rewrapped: int
+    resealed: int
     retired_key_ids: tuple[str, ...]
+    # Rows still under a retired key after the rotation (0 unless something wrote meanwhile).
+    left_under_retired: int
 
 
 def add_key_to_file(path: Path) -> KeyRing:
@@ -59,6 +65,11 @@ def add_key_to_file(path: Path) -> KeyRing:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temp, path)
+    directory = os.open(path.parent, os.O_RDONLY)  # the rename itself survives a power cut
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
     return KeyRing.from_file(path)
 
 
@@ -83,6 +94,51 @@ async def rewrap_all(ring: KeyRing, db: Database) -> Rotation:
             fresh = vault.rewrap(_INDEX_UID, WrappedKey(*stored))
             await keys_repo.put_secret(conn, INDEX_KEY_NAME, fresh.key_id, fresh.blob)
             count += 1
+    resealed = await _reseal_transient(vault, db)
     await db.checkpoint()
     retired = tuple(key.key_id for key in ring.keys[1:])
-    return Rotation(primary, count, retired)
+    return Rotation(primary, count, resealed, retired, await _left_under_retired(db, primary))
+
+
+def _sealed_by(sealed: bytes) -> str:
+    return sealed.partition(b":")[0].decode("ascii", "replace")
+
+
+async def _reseal_transient(vault: Vault, db: Database) -> int:
+    """Re-seal what is sealed under a transient subkey (updates in the inbox, pending staff
+    notices) under the primary key, so the retired key can go without losing them."""
+    primary = vault.ring.primary.key_id
+    count = 0
+    async with db.transaction() as conn:
+        for update_id, sealed in await inbox_repo.all_sealed(conn):
+            if _sealed_by(sealed) != primary:
+                plain = vault.open_transient("inbox", str(update_id), sealed)
+                await inbox_repo.reseal(
+                    conn, update_id, vault.seal_transient("inbox", str(update_id), plain)
+                )
+                count += 1
+        for row_id, chat_id, sealed in await outbox_repo.pending_notices(conn):
+            if _sealed_by(sealed) != primary and not sealed.startswith(b"{"):
+                context = notice_context(chat_id)
+                plain = vault.open_transient(NOTICE_PURPOSE, context, sealed)
+                await outbox_repo.reseal(
+                    conn, row_id, vault.seal_transient(NOTICE_PURPOSE, context, plain)
+                )
+                count += 1
+    return count
+
+
+async def _left_under_retired(db: Database, primary: str) -> int:
+    """Everything still sealed or wrapped by a key other than the primary."""
+    left = 0
+    async with db.read() as conn:
+        for table, id_column in keys_repo.WRAPPED_KEY_TABLES:
+            left += len(await keys_repo.wrapped_not_under(conn, table, id_column, primary))
+        stored = await keys_repo.get_secret(conn, INDEX_KEY_NAME)
+        left += int(stored is not None and stored[0] != primary)
+        left += sum(_sealed_by(s) != primary for _, s in await inbox_repo.all_sealed(conn))
+        left += sum(
+            _sealed_by(s) != primary and not s.startswith(b"{")
+            for _, _, s in await outbox_repo.pending_notices(conn)
+        )
+    return left

@@ -17,6 +17,15 @@ Param = int | str | bool | None
 """A catalogue message parameter: money in minor units, dates as timestamps, counts, texts."""
 
 
+NOTICE_PURPOSE = "outbox"
+"""Staff notices about no tip are sealed under this transient purpose of the master key."""
+
+
+def notice_context(chat_id: int) -> str:
+    """What a staff notice's sealed payload is bound to: the chat it goes to."""
+    return f"notice:{chat_id}"
+
+
 class Recipient(StrEnum):
     STAFF = "staff"
     TIPSTER = "tipster"

@@ -12,6 +12,7 @@ import aiosqlite
 from bot.crypto.vault import DataKey, Vault, WrappedKey
 from bot.domain.errors import TipNotFound
 from bot.domain.outbox import (
+    NOTICE_PURPOSE,
     CardRefresh,
     DeleteDialogue,
     Payload,
@@ -19,16 +20,10 @@ from bot.domain.outbox import (
     Recipient,
     StaffNotice,
     TipPosted,
+    notice_context,
 )
 from storage import outbox
 from storage.records import ReportRecord
-
-NOTICE_PURPOSE = "outbox"
-
-
-def notice_context(chat_id: int) -> str:
-    """What a staff notice's sealed payload is bound to: the chat it goes to."""
-    return f"notice:{chat_id}"
 
 
 class Notifier:

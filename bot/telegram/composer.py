@@ -16,6 +16,7 @@ from telegram.error import TelegramError
 
 from bot.crypto.vault import DataKey, Vault, VaultError, WrappedKey
 from bot.domain.outbox import (
+    NOTICE_PURPOSE,
     AnswerPosted,
     CardRefresh,
     DeleteDialogue,
@@ -31,10 +32,10 @@ from bot.domain.outbox import (
     TipsterQuestion,
     TipsterText,
     load_payload,
+    notice_context,
 )
 from bot.domain.report import ReportStatus
 from bot.domain.reward import RewardStatus, approvals_needed
-from bot.services.notifier import NOTICE_PURPOSE, notice_context
 from bot.services.reward_book import RewardBook
 from bot.telegram.i18n import Html
 from bot.telegram.posts import CardState, FinanceView, Part, PostRenderer, TextPart, mention

@@ -10,9 +10,12 @@ import stat
 import sys
 from pathlib import Path
 
+import pytest
+
+from bot.app import StartupError
 from bot.crypto.vault import new_master_key_text
 from storage.db import shipped_migrations
-from tests.e2e.conftest import FINANCE_CHAT, REVIEW_CHAT, run_cli, write_policy
+from tests.e2e.conftest import FINANCE_CHAT, REVIEW_CHAT, RunningBot, run_cli, write_policy
 from tests.fake_telegram import FakeTelegram
 
 
@@ -134,3 +137,13 @@ async def test_rotate_key_and_backup(tmp_path, fake) -> None:
     assert (tmp_path / "backup" / "tipline.sqlite3").stat().st_size > 0
     code, _, err = await run_cli(tmp_path, env, "backup", str(tmp_path / "backup"))
     assert code == 2 and "already holds a backup" in err
+
+
+async def test_commands_that_write_are_refused_beside_a_running_bot(tmp_path, fake, bot) -> None:
+    """rotate-key (or a second bot) on the data directory of a running bot would lose data:
+    the running bot keeps wrapping new keys under the old master key."""
+    code, _, err = await run_cli(tmp_path, _env(tmp_path, fake), "rotate-key")
+    assert code == 2 and "in use by another tipline process" in err, err
+    second = RunningBot(bot.settings)
+    with pytest.raises(StartupError, match="in use by another tipline process"):
+        await second.start()

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.crypto.keys import add_key_to_file, open_vault, rewrap_all
 from bot.crypto.vault import KeyRing, WrappedKey
+from bot.domain.outbox import NOTICE_PURPOSE, StaffNotice, notice_context
 from bot.domain.policy import load as load_policy
 from bot.services.audit import AuditLog
-from storage import reports
+from bot.services.notifier import Notifier
+from storage import inbox, outbox, reports
 from storage.blobs import BlobStore
 from storage.db import Database
+from storage.lock import DataDirInUse, DataDirLock
 from tests.services import TipsterSide, service_env
 
 
@@ -32,13 +37,19 @@ async def test_rotation_rewraps_everything_and_the_old_key_can_be_removed(tmp_pa
     await intake.start(6, "en")  # a draft in progress is re-wrapped too
     async with db.transaction() as conn:
         await AuditLog(vault).append(conn, at=1, actor_id=1, action="rotate", report_ref=None)
+        # An update still in the inbox and a digest still queued: sealed under the old key.
+        await inbox.store(conn, [(77, vault.seal_transient("inbox", "77", b"an update"))], 1)
+        notice = StaffNotice(key="jobs.digest_review", params={"new": 1})
+        await Notifier(vault).notice(conn, -1_001, notice, 1)
 
     new_ring = add_key_to_file(key_file)
     assert new_ring.primary.key_id != old_ring.primary.key_id
     assert len(new_ring.keys) == 2
     rotation = await rewrap_all(new_ring, db)
     assert rotation.rewrapped == 3  # one report, one draft, the index secret
+    assert rotation.resealed == 2  # the inbox row and the queued notice
     assert rotation.retired_key_ids == (old_ring.primary.key_id,)
+    assert rotation.left_under_retired == 0
 
     only_new = KeyRing.from_texts([key_file.read_text().splitlines()[0]])
     fresh = await open_vault(only_new, db)
@@ -52,4 +63,20 @@ async def test_rotation_rewraps_everything_and_the_old_key_can_be_removed(tmp_pa
     intake_after = TipsterSide(service_env(db, fresh, blobs, policy))
     assert (await intake_after.current(6)) is not None, "the draft opens with the new key"
     assert (await AuditLog(fresh).verify(db)).intact
+    async with db.read() as conn:
+        [(update_id, sealed)] = await inbox.all_sealed(conn)
+        [(_, chat_id, sealed_notice)] = await outbox.pending_notices(conn)
+    assert fresh.open_transient("inbox", str(update_id), sealed) == b"an update"
+    opened = fresh.open_transient(NOTICE_PURPOSE, notice_context(chat_id), sealed_notice)
+    assert StaffNotice.model_validate_json(opened) == notice
     await db.close()
+
+
+def test_one_process_at_a_time_on_a_data_directory(tmp_path) -> None:
+    first = DataDirLock(tmp_path)
+    first.acquire()
+    with pytest.raises(DataDirInUse):
+        DataDirLock(tmp_path).acquire()
+    first.release()
+    with DataDirLock(tmp_path):  # free again once released
+        pass

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bot.crypto.vault import KeyRing, Vault, new_master_key_text
 from bot.domain.errors import RewardMovedOn
 from bot.domain.outbox import (
+    NOTICE_PURPOSE,
     PAYLOADS,
     AnswerPosted,
     DeleteDialogue,
@@ -25,6 +26,7 @@ from bot.domain.outbox import (
     TipsterQuestion,
     TipsterText,
     load_payload,
+    notice_context,
 )
 from bot.domain.policy import load
 from bot.domain.prompts import PaidCheck, Payout, load_prompt_payload
@@ -35,7 +37,6 @@ from bot.domain.reward import (
     RewardStatus,
     check_reward_move,
 )
-from bot.services.notifier import NOTICE_PURPOSE, notice_context
 from bot.telegram.composer import Composer, PermanentFailure
 from bot.telegram.i18n import Catalogue
 from bot.telegram.posts import PostRenderer
