@@ -17,9 +17,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import FINANCE_CHAT, REVIEW_CHAT, write_policy
 from tests.e2e.flows import RECEIPT
 from tests.fake_telegram import FakeTelegram, FakeUser
+from tests.images import jpeg_with_gps
 
 KILLS = 20
 TIPSTERS = 6
@@ -103,8 +106,11 @@ async def _tipster(
             elif "v1:t:review" in data and text_sent:
                 query = fake.user_presses(user, latest[0], "v1:t:review")
             elif "v1:t:review" in data:
-                fake.user_sends_text(
-                    user, f"tip {len(receipts)} from {user.id}: van {rng.random()}"
+                # A photo with its caption: one message, two parts, one transaction.
+                fake.user_sends_photo(
+                    user,
+                    jpeg_with_gps(color=(rng.randrange(256), 40, 40)),
+                    f"tip {len(receipts)} from {user.id}: van {rng.random()}",
                 )
                 text_sent = True
             elif "v1:t:area-skip" in data:
@@ -142,6 +148,7 @@ async def _reviewer(fake: FakeTelegram, reviewer: FakeUser, done: asyncio.Event)
         await asyncio.sleep(0.7)
 
 
+@pytest.mark.kill9
 async def test_kill_9_during_intake_and_review_loses_and_repeats_nothing(tmp_path) -> None:
     rng = random.Random(9)
     async with FakeTelegram() as fake:
@@ -224,6 +231,13 @@ async def test_kill_9_during_intake_and_review_loses_and_repeats_nothing(tmp_pat
             pending = conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
             assert pending.fetchone()[0] == 0
         assert len(references) == len(all_receipts), "every receipt is one stored tip"
+        with sqlite3.connect(tmp_path / "data" / "tipline.sqlite3") as conn:
+            parts = conn.execute(
+                "SELECT r.reference, COUNT(i.position), COUNT(i.blob_name) FROM reports r"
+                " JOIN items i ON i.uid = r.uid GROUP BY r.reference"
+            ).fetchall()
+        for reference, count, files in parts:
+            assert count == 2 * files, f"{reference}: a photo stored without its caption"
 
         sent_at = {
             (c.params.get("chat_id"), c.result["message_id"]): c.at

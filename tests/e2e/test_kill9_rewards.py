@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import (
     FINANCE_CHAT,
     FINANCE_CLERK,
@@ -455,6 +457,7 @@ def _dump(bot: BotProcess, fake: FakeTelegram, database: Path) -> None:
             print("REWARD", row)
 
 
+@pytest.mark.kill9
 async def test_kill_9_during_review_and_rewards_pays_each_reward_once(tmp_path: Path) -> None:
     rng = random.Random(59)
     database = tmp_path / "data" / "tipline.sqlite3"
