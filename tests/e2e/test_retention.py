@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 
 import pytest
 
-from tests.e2e.conftest import REVIEW_CHAT, REVIEWER, Clock, RunningBot, make_settings, write_policy
+from tests.e2e.conftest import (
+    FINANCE_CHAT,
+    REVIEW_CHAT,
+    REVIEWER,
+    Clock,
+    RunningBot,
+    make_settings,
+    write_policy,
+)
 from tests.e2e.flows import added, begin, submit
 from tests.e2e.review_flows import answer_of, card_shows, press
 from tests.images import jpeg_with_gps
@@ -32,6 +39,10 @@ async def bot(fake, tmp_path, clock):
     await running.start()
     yield running
     await running.stop()
+
+
+def _digests(fake) -> list:
+    return [m for m in fake.messages_in(FINANCE_CHAT) if "Daily digest" in m["_plain"]]
 
 
 def _files(folder) -> list:
@@ -70,8 +81,11 @@ async def test_closed_tip_is_shredded_after_the_period(fake, bot: RunningBot, cl
     finished = (
         f"SELECT COUNT(*) FROM outbox WHERE status != 'pending' AND finished_at <= {clock() + 60}"
     )
+    digests = len(_digests(fake))
     clock.advance(29 * DAY)
-    await asyncio.sleep(2)  # two sweeps at 29 days: too early to purge
+    # A positive signal first: each sweep catches up one missed daily digest, and retention
+    # runs in the same sweep right after the jobs. Two more digests: a whole sweep has run.
+    await fake.wait_until(lambda: len(_digests(fake)) >= digests + 2, timeout=15)
     with sqlite3.connect(database) as conn:
         assert conn.execute("SELECT shredded_at FROM reports").fetchone()[0] is None
         assert conn.execute(finished).fetchone()[0] > 0, "delivery records kept 30 days"
