@@ -19,7 +19,7 @@ from bot.domain.errors import (
     RaceLost,
     TipNotFound,
 )
-from bot.domain.items import prepare_text
+from bot.domain.items import IncomingAttachment, ItemKind, prepare_text
 from bot.domain.policy import load as load_policy
 from bot.domain.report import (
     DECIDED,
@@ -32,10 +32,12 @@ from bot.domain.report import (
 from bot.domain.staff import Actor
 from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
+from bot.services.intake import prepare_attachment
 from bot.services.review import ReviewService
 from storage import reports
 from storage.blobs import BlobStore
 from storage.db import Database
+from tests.images import jpeg_with_gps
 from tests.services import TipsterSide, service_env
 
 CHAT = -1001
@@ -246,3 +248,35 @@ async def test_a_duplicate_links_only_to_a_tip_of_the_same_review_group(desk) ->
             "SELECT COUNT(*) FROM outbox WHERE chat_id = ?", (CHAT - 1,)
         ) as cursor:
             assert (await cursor.fetchone())[0] == 0
+
+
+async def test_an_answer_and_its_caption_go_in_one_transaction(desk) -> None:
+    """A photo answer with a caption is one message: both parts are sealed into the tip and
+    both posts queued in one commit (with the tip's move back to review), or none."""
+    intake, review, db, *_, env = desk
+    answers = AnswerService(env)
+    ref = await _tip(intake, 2)
+    await review.act(ref, CHAT, ANNA, Action.CLAIM)
+    report = await review.prepare(ref, CHAT, ANNA, Action.ASK)
+    await review.remember_prompt(CHAT, 90, Action.ASK.value, report, ANNA)
+    await review.ask(await review.find_prompt(CHAT, 90), ANNA, "Which car?")
+    async with db.read() as conn:
+        [(sealed,)] = await conn.execute_fetchall(
+            "SELECT sealed_payload FROM outbox WHERE kind = 'tipster_question'"
+        )
+    token = json.loads(review.key_for(report).open("outbox", bytes(sealed)))["token"]
+    await answers.start_answer(2, token)
+    photo = prepare_attachment(
+        intake.policy, IncomingAttachment(ItemKind.PHOTO, jpeg_with_gps(), "image/jpeg")
+    )
+    await answers.add_answers(2, [photo, prepare_text(intake.policy, "the grey one")])
+    assert (await review.find(ref, CHAT)).status == ReportStatus.IN_REVIEW
+    async with db.read() as conn:
+        posted = await conn.execute_fetchall(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'answer_posted'"
+        )
+        items = await conn.execute_fetchall(
+            "SELECT COUNT(*), COUNT(blob_name) FROM items WHERE uid = ?", (report.uid,)
+        )
+    assert posted[0][0] == 2
+    assert tuple(items[0]) == (3, 1), "the tip's text, then the photo and its caption"
