@@ -37,6 +37,19 @@ def _private_text(update_id: int, user_id: int) -> dict[str, Any]:
     }
 
 
+def _application(fake: FakeTelegram, handler: Any) -> Any:
+    """A real PTB Application on the fake Bot API with one text handler."""
+    application = (
+        ApplicationBuilder().token(fake.token).base_url(f"{fake.url}/bot").updater(None).build()
+    )
+    application.add_handler(MessageHandler(filters.TEXT, handler))
+    return application
+
+
+def _vault() -> Vault:
+    return Vault(KeyRing.from_texts([new_master_key_text()]))
+
+
 async def test_no_user_or_chat_id_stays_in_memory_after_handling(tmp_path) -> None:
     db = await Database.open(tmp_path)
     await db.migrate()
@@ -46,11 +59,8 @@ async def test_no_user_or_chat_id_stays_in_memory_after_handling(tmp_path) -> No
         handled.append(update.update_id)
 
     async with FakeTelegram() as fake:
-        application = (
-            ApplicationBuilder().token(fake.token).base_url(f"{fake.url}/bot").updater(None).build()
-        )
-        application.add_handler(MessageHandler(filters.TEXT, note))
-        vault = Vault(KeyRing.from_texts([new_master_key_text()]))
+        application = _application(fake, note)
+        vault = _vault()
         pipeline = UpdatePipeline(application, db, vault)
         await application.initialize()
         try:
@@ -87,11 +97,8 @@ async def test_one_senders_burst_never_takes_the_slots_of_others(tmp_path) -> No
             other_handled.set()
 
     async with FakeTelegram() as fake:
-        application = (
-            ApplicationBuilder().token(fake.token).base_url(f"{fake.url}/bot").updater(None).build()
-        )
-        application.add_handler(MessageHandler(filters.TEXT, note))
-        vault = Vault(KeyRing.from_texts([new_master_key_text()]))
+        application = _application(fake, note)
+        vault = _vault()
         pipeline = UpdatePipeline(application, db, vault, max_concurrent=2)
         await application.initialize()
         try:
@@ -131,11 +138,8 @@ async def test_a_crash_with_2000_updates_in_the_inbox_handles_each_once_in_order
         await asyncio.sleep(0)
 
     async with FakeTelegram() as fake:
-        application = (
-            ApplicationBuilder().token(fake.token).base_url(f"{fake.url}/bot").updater(None).build()
-        )
-        application.add_handler(MessageHandler(filters.TEXT, note))
-        vault = Vault(KeyRing.from_texts([new_master_key_text()]))
+        application = _application(fake, note)
+        vault = _vault()
         await application.initialize()
         try:
             updates = tuple(
@@ -170,11 +174,8 @@ async def test_fetching_and_replay_pause_while_too_many_updates_are_in_hand(tmp_
         await release.wait()
 
     async with FakeTelegram() as fake:
-        application = (
-            ApplicationBuilder().token(fake.token).base_url(f"{fake.url}/bot").updater(None).build()
-        )
-        application.add_handler(MessageHandler(filters.TEXT, slow))
-        vault = Vault(KeyRing.from_texts([new_master_key_text()]))
+        application = _application(fake, slow)
+        vault = _vault()
         await application.initialize()
         try:
             updates = tuple(
@@ -208,11 +209,8 @@ async def test_an_update_that_keeps_failing_is_set_aside_and_the_admins_told(tmp
         handled.append(update.update_id)
 
     async with FakeTelegram() as fake:
-        application = (
-            ApplicationBuilder().token(fake.token).base_url(f"{fake.url}/bot").updater(None).build()
-        )
-        application.add_handler(MessageHandler(filters.TEXT, note))
-        vault = Vault(KeyRing.from_texts([new_master_key_text()]))
+        application = _application(fake, note)
+        vault = _vault()
         await application.initialize()
         try:
             updates = tuple(
