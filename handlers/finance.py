@@ -25,6 +25,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.domain.errors import PromptAnswered, ReviewError
 from bot.domain.policy import ClaimMode
 from bot.domain.prompts import PaidCheck, Payout, PromptKind, load_prompt_payload
+from bot.domain.reward import RewardStatus
 from bot.domain.staff import Actor
 from bot.services.reward_book import LedgerRow
 from bot.telegram import callbacks
@@ -319,7 +320,7 @@ async def ledger_command(update: Update, context: Context) -> None:
     message, month = asked
     runtime = context.bot_data.runtime
     rows = await runtime.book.ledger(*month)
-    paid = [r for r in rows if r.status == "paid"]
+    paid = [r for r in rows if r.status == RewardStatus.PAID]
     summary = _t(
         context,
         "reward.ledger_summary",

@@ -59,10 +59,6 @@ class AnswerService(UseCases):
         async with self._db.transaction() as conn:
             return await review_repo.close_session(conn, self._owner(user_id))
 
-    async def add_answer(self, user_id: int, item: PreparedItem) -> str:
-        """Seal one answer message into the tip and queue its post to the review chat."""
-        return await self.add_answers(user_id, [item])
-
     async def add_answers(self, user_id: int, items: Sequence[PreparedItem]) -> str:
         """Seal the parts of one answer message (a photo and its caption, say) into the tip
         and queue their posts to the review chat, in one transaction."""

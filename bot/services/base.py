@@ -38,7 +38,6 @@ class UseCases:
     """Base of the services: transactions, the notifier and the audit chain over one env."""
 
     def __init__(self, env: ServiceEnv) -> None:
-        self._env = env
         self._db = Transactions(env.db)
         self._vault = env.vault
         self._blobs = env.blobs

@@ -47,8 +47,6 @@ from bot.services.base import UseCases
 from storage import drafts, ratelimit
 from storage.records import DraftRecord
 
-Clock = Callable[[], float]
-
 
 @dataclass
 class DraftState:

@@ -35,7 +35,7 @@ from bot.domain.outbox import (
     notice_context,
 )
 from bot.domain.report import ReportStatus
-from bot.domain.reward import RewardStatus, approvals_needed
+from bot.domain.reward import ACTIVE, approvals_needed
 from bot.services.reward_book import RewardBook
 from bot.telegram.i18n import Html
 from bot.telegram.posts import CardState, FinanceView, Part, PostRenderer, TextPart, mention
@@ -177,7 +177,7 @@ class Composer:
             reward = await rewards_repo.latest_for_report(conn, report.id)
         chat = report.review_chat_id
         last = events[-1] if events else None
-        active = reward is not None and reward.status != RewardStatus.REFUSED
+        active = reward is not None and reward.status in ACTIVE
         names = self._names
         return CardState(
             reward_status=reward.status if reward else None,

@@ -17,7 +17,7 @@ from bot.domain.items import ItemKind
 from bot.domain.money import format_money
 from bot.domain.policy import Policy
 from bot.domain.report import Action, ReportStatus, allowed_actions
-from bot.domain.reward import Budget
+from bot.domain.reward import Budget, RewardStatus
 from bot.services.intake import item_payload
 from bot.telegram.callbacks import (
     AnswerButton,
@@ -459,9 +459,9 @@ class PostRenderer:
                 status=Html(t.text(lang, f"reward.state.{reward.status}")),
             )
         )
-        if reward.expires_at and reward.status == "offered":
+        if reward.expires_at and reward.status == RewardStatus.OFFERED:
             lines.append(t.text(lang, "reward.post.expires", when=_date(reward.expires_at)))
-        if reward.status == "paid" and reward.payout_reference:
+        if reward.status == RewardStatus.PAID and reward.payout_reference:
             lines.append(
                 t.text(
                     lang,
@@ -472,7 +472,7 @@ class PostRenderer:
                 )
             )
         buttons: Keyboard = ()
-        if reward.status == "proposed":
+        if reward.status == RewardStatus.PROPOSED:
             buttons = (
                 (
                     Button(

@@ -111,6 +111,8 @@ class MessageRateLimiter(BaseRateLimiter[int]):
             self._all_until = max(self._all_until, now + seconds)
             log.warning("a flood limit not about one chat: all messages wait %.0f s", seconds)
             return
+        if len(self._chat_until) > MAX_GROUP_LIMITERS:  # forget pauses that are over
+            self._chat_until = {c: t for c, t in self._chat_until.items() if t > now}
         self._chat_until[chat] = max(self._chat_until.get(chat, 0.0), now + seconds)
         self._recent.append((now, chat))
         while self._recent and self._recent[0][0] < now - GLOBAL_FLOOD_WINDOW_SECONDS:

@@ -176,11 +176,11 @@ async def test_questions_need_contact_and_answers_reopen_review(desk, tmp_path) 
     await answers.start_answer(2, token)
     assert await answers.answering(2)
     assert not await answers.answering(3)
-    await answers.add_answer(2, prepare_text(intake.policy, "At nine"))
+    await answers.add_answers(2, [prepare_text(intake.policy, "At nine")])
     assert (await review.find(ref, CHAT)).status == ReportStatus.IN_REVIEW
     await review.act(ref, CHAT, ANNA, Action.VERIFY)
     with pytest.raises(AnswerClosed):
-        await answers.add_answer(2, prepare_text(intake.policy, "more"))
+        await answers.add_answers(2, [prepare_text(intake.policy, "more")])
 
 
 async def test_audit_chain_verifies_and_catches_edits(desk) -> None:
