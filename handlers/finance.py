@@ -361,6 +361,24 @@ async def budget_command(update: Update, context: Context) -> None:
     )
 
 
+async def repost_command(update: Update, context: Context) -> None:
+    """/repost <ref>: post the tip's reward proposal again (after it was set aside)."""
+    staff = await _DOOR.message(update, context)
+    if staff is None:
+        return
+    actor, message, chat_id = staff
+    reference = " ".join(context.args or []).strip()
+    if not reference:
+        await message.reply_text(_t(context, "reward.usage.repost"))
+        return
+    try:
+        report = await context.bot_data.runtime.rewards.repost(reference, chat_id, actor)
+    except ReviewError as error:
+        await message.reply_text(await _error_text(context, error))
+        return
+    await message.reply_text(_t(context, "reward.reposted", reference=report.reference))
+
+
 def build(finance_chat: int) -> list[BaseHandler[Update, Context, object]]:
     in_finance = filters.Chat(chat_id=finance_chat)
     return [
@@ -368,5 +386,6 @@ def build(finance_chat: int) -> list[BaseHandler[Update, Context, object]]:
         CommandHandler("paid", paid_command, filters=in_finance),
         CommandHandler("ledger", ledger_command, filters=in_finance),
         CommandHandler("budget", budget_command, filters=in_finance),
+        CommandHandler("repost", repost_command, filters=in_finance),
         MessageHandler(in_finance & filters.REPLY & filters.TEXT & ~filters.COMMAND, prompt_reply),
     ]

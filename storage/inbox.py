@@ -53,6 +53,14 @@ async def quarantine(conn: aiosqlite.Connection, update_id: int, now: int) -> No
     await conn.execute("UPDATE inbox SET quarantined_at = ? WHERE update_id = ?", (now, update_id))
 
 
+async def purge_quarantined(conn: aiosqlite.Connection, before: int) -> int:
+    """Delete updates set aside before `before` (kept that long for the operator to look)."""
+    cursor = await conn.execute(
+        "DELETE FROM inbox WHERE quarantined_at IS NOT NULL AND quarantined_at < ?", (before,)
+    )
+    return cursor.rowcount
+
+
 async def remove(conn: aiosqlite.Connection, update_id: int) -> None:
     await conn.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
 

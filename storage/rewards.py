@@ -109,6 +109,11 @@ async def set_finance_message(conn: aiosqlite.Connection, reward_id: int, messag
     )
 
 
+async def forget_finance_message(conn: aiosqlite.Connection, reward_id: int) -> None:
+    """The reward is to be posted anew: its next post becomes the one that is refreshed."""
+    await conn.execute("UPDATE rewards SET finance_message_id = NULL WHERE id = ?", (reward_id,))
+
+
 async def approvals(conn: aiosqlite.Connection, reward_id: int) -> list[tuple[int, int]]:
     rows = await fetch_all(
         conn,

@@ -166,6 +166,12 @@ class RewardMovedOn(RewardError):
     key = "reward.error.moved_on"
 
 
+class NoRewardToRepost(RewardError):
+    """/repost in a finance chat: the tip has no reward in progress there."""
+
+    key = "reward.error.none_to_repost"
+
+
 class OverBudget(RewardError):
     key = "reward.error.over_budget"
 

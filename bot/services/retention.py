@@ -6,7 +6,8 @@ copy (`secure_delete` zeroes freed space in the database file itself). What rema
 reference, category, dates, states, and the ledger's amounts.
 
 The outbox's record of a finished delivery (its payload was erased when it was sent) is
-deleted after `[retention] outbox_days`.
+deleted after `[retention] outbox_days`, and so is an incoming update set aside as poison
+(kept sealed that long so an operator can look into it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import logging
 import aiosqlite
 
 from bot.services.base import ServiceEnv, UseCases
-from storage import drafts, outbox, reports
+from storage import drafts, inbox, outbox, reports
 from storage import review as review_repo
 from storage import rewards as rewards_repo
 from storage.records import ReportRecord
@@ -70,8 +71,14 @@ class RetentionService(UseCases):
     async def purge_delivery_records(self) -> int:
         """Delete outbox rows finished longer ago than `outbox_days`, a batch per transaction
         so the database lock is never held for long (the first run after an upgrade may find
-        millions). Not run at start-up, so it never delays the bot becoming ready."""
+        millions), and updates set aside that long ago. Not run at start-up, so it never
+        delays the bot becoming ready."""
         cutoff = int(self._clock()) - self._outbox_days * 86_400
+        async with self._db.transaction() as conn:
+            poison = await inbox.purge_quarantined(conn, cutoff)
+        if poison:  # it may hold a tip's text: no old page may keep a copy
+            await self._db.database.checkpoint()
+            log.info("retention: deleted %d update(s) set aside as poison", poison)
         deleted = 0
         while True:
             async with self._db.transaction() as conn:

@@ -26,7 +26,7 @@ from bot.domain.errors import (
     TipNotFound,
 )
 from bot.domain.items import ItemKind
-from bot.domain.outbox import TipsterNotice, TipsterQuestion
+from bot.domain.outbox import AnswerPosted, TipsterNotice, TipsterQuestion
 from bot.domain.prompts import PromptKind
 from bot.domain.report import (
     OPEN,
@@ -343,12 +343,13 @@ class ReviewService(UseCases):
         return report
 
     async def repost(self, reference: str, chat_id: int, actor: Actor) -> ReportRecord:
-        """Post a tip again (its post was set aside, or deleted from the chat): a new card
-        with its parts; the old card, if any, stops being refreshed."""
+        """Post a tip again (its post was set aside, or deleted from the chat): a new card with
+        its parts, then each answer the tipster gave, under it; the old card, if any, stops
+        being refreshed."""
         now = self.now()
         async with self._db.transaction() as conn:
             report = await self._load(conn, reference, chat_id)
-            self.key_for(report)  # a shredded tip has nothing left to post
+            key = self.key_for(report)  # a shredded tip has nothing left to post
             await reports.forget_review_message(conn, report.id)
             await review_repo.add_event(
                 conn, report_id=report.id, at=now, actor_id=actor.user_id, action="repost"
@@ -357,6 +358,10 @@ class ReviewService(UseCases):
                 conn, at=now, actor_id=actor.user_id, action="repost", report_ref=report.reference
             )
             await self._notify.post_tip(conn, report, now, not_before=now)
+            for item in await drafts.items(conn, report.uid):
+                if "answer_to" in item_payload(key, item.sealed):
+                    answer = AnswerPosted(position=item.position)
+                    await self._notify.to_staff(conn, report, report.review_chat_id, answer, now)
         self._on_outbox()
         return report
 

@@ -24,6 +24,7 @@ from bot.domain.errors import (
     AlreadyRewarded,
     HeldByOther,
     JustificationMissing,
+    NoRewardToRepost,
     NotVerified,
     OverBudget,
     ProposerCannotApprove,
@@ -291,6 +292,29 @@ class RewardService(UseCases):
         assert updated is not None
         self._on_outbox()
         return updated
+
+    async def repost(self, reference: str, chat_id: int, actor: Actor) -> ReportRecord:
+        """Post the tip's reward in progress again in this finance chat (its post was set
+        aside, or deleted); the old post, if any, stops being refreshed."""
+        now = self.now()
+        async with self._db.transaction() as conn:
+            report = await reports.by_reference(conn, reference.strip().upper())
+            reward = await active_reward(conn, report.id) if report is not None else None
+            if report is None or reward is None or reward.finance_chat_id != chat_id:
+                raise NoRewardToRepost(reference=reference)
+            self._notify.key(report)  # a shredded tip has nothing left to post
+            await rewards_repo.forget_finance_message(conn, reward.id)
+            await self._audit.append(
+                conn,
+                at=now,
+                actor_id=actor.user_id,
+                action="reward_repost",
+                report_ref=report.reference,
+                details={"reward": reward.id},
+            )
+            await self._notify.to_staff(conn, report, chat_id, RewardPost(reward=reward.id), now)
+        self._on_outbox()
+        return report
 
     async def check_proposal(self, reward_id: int, chat_id: int) -> RewardRecord:
         async with self._db.read() as conn:

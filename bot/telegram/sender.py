@@ -62,8 +62,14 @@ IDLE_POLL_SECONDS = 1.0
 ROUND_ROWS = 500
 BACKLOG_ROWS = 100
 BACKLOG_PAUSE_SECONDS = 0.1
-# A tip's post that can never be delivered is reported to its chat (/repost brings it back).
-REPORTED_FAILURES = frozenset({OutboxKind.TIP_POSTED})
+# A staff post that can never be delivered is reported, by reference only, to the chat it was
+# for, with the catalogue key that says so; /repost there brings it back. A failed answer is
+# reported like the tip's post: the tip posted again shows every answer.
+REPORTED_FAILURES = {
+    OutboxKind.TIP_POSTED: "staff.post_failed",
+    OutboxKind.ANSWER_POSTED: "staff.post_failed",
+    OutboxKind.REWARD_POST: "reward.post_failed",
+}
 
 
 def keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
@@ -296,18 +302,19 @@ class Sender:
 
     async def _fail(self, row: OutboxRecord, reason: str) -> None:
         """End a row that can never be delivered, so the rows after it go through. When it
-        was the tip's post, its review chat is told in the same commit, by reference only,
-        and /repost brings it back."""
+        was a post staff rely on (the tip's, an answer, a reward proposal), the chat it was for
+        is told in the same commit, by reference only, and /repost there brings it back."""
         now = int(self._clock())
+        key = REPORTED_FAILURES.get(OutboxKind(row.kind))
         async with self._db.transaction() as conn:
             await outbox_repo.finish(conn, row.id, "failed", now, reason)
-            if row.kind not in REPORTED_FAILURES or row.report_id is None:
+            if key is None or row.report_id is None or row.chat_id is None:
                 return
             report = await reports.by_id(conn, row.report_id)
             if report is None or report.wrapped_key is None:
                 return
-            notice = StaffText(key="staff.post_failed")
-            await Notifier(self._vault).to_staff(conn, report, report.review_chat_id, notice, now)
+            notice = StaffText(key=key)
+            await Notifier(self._vault).to_staff(conn, report, row.chat_id, notice, now)
         self.wake()
 
     async def _finish(self, row: OutboxRecord, status: str, error: str | None = None) -> None:

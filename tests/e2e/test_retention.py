@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
@@ -81,6 +82,19 @@ async def test_closed_tip_is_shredded_after_the_period(fake, bot: RunningBot, cl
     finished = (
         f"SELECT COUNT(*) FROM outbox WHERE status != 'pending' AND finished_at <= {clock() + 60}"
     )
+    # An update set aside as poison (sealed, never handled) is kept as long, then deleted.
+    poison = b"POISON-UPDATE-CANARY" * 8
+
+    def set_aside() -> None:  # in a thread: the bot in this event loop may hold the lock
+        with sqlite3.connect(database, timeout=10) as conn:
+            conn.execute(
+                "INSERT INTO inbox (update_id, sealed, received_at, attempts, quarantined_at)"
+                " VALUES (1, ?, ?, 3, ?)",
+                [poison, int(clock()), int(clock())],
+            )
+
+    await asyncio.to_thread(set_aside)
+    secrets["quarantined update"] = poison
     digests = len(_digests(fake))
     clock.advance(29 * DAY)
     # A positive signal first: each sweep catches up one missed daily digest, and retention
@@ -89,6 +103,7 @@ async def test_closed_tip_is_shredded_after_the_period(fake, bot: RunningBot, cl
     with sqlite3.connect(database) as conn:
         assert conn.execute("SELECT shredded_at FROM reports").fetchone()[0] is None
         assert conn.execute(finished).fetchone()[0] > 0, "delivery records kept 30 days"
+        assert conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] == 1, "poison kept"
     clock.advance(2 * DAY)
 
     def shredded() -> bool:
@@ -99,6 +114,7 @@ async def test_closed_tip_is_shredded_after_the_period(fake, bot: RunningBot, cl
     await bot.stop()
     with sqlite3.connect(database) as conn:
         assert conn.execute(finished).fetchone()[0] == 0, "old delivery records are deleted"
+        assert conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] == 0, "poison deleted"
     assert not _files(data_dir / "blobs")
     for path in _files(data_dir):
         content = path.read_bytes()

@@ -321,6 +321,43 @@ async def test_a_tip_post_telegram_refuses_is_reported_and_can_be_reposted(
     assert "v1:r:claim:" + reference in fake.button_data(card)
 
 
+async def test_an_answer_post_telegram_refuses_is_reported_and_comes_back_with_the_tip(
+    fake, bot: RunningBot
+) -> None:
+    """An answer Telegram refuses for good is reported like the tip's post; /repost posts the
+    tip again with every answer under the new card."""
+    anna, _, tipster = _setup_staff(fake)
+    _, ref = await tip_with_card(fake, tipster, "A van at the canal lock every night")
+    await answer_of(fake, press(fake, anna, ref, "claim"))
+    await answer_of(fake, press(fake, anna, ref, "ask"))
+    prompt = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: "write your question" in m["_plain"]
+    )
+    fake.user_sends_text(
+        anna, "Which lock?", chat_id=REVIEW_CHAT, reply_to_message_id=prompt["message_id"]
+    )
+    question = await fake.wait_for_message(tipster.id, lambda m: "Which lock?" in m["_plain"])
+    fake.refuse_if = lambda method, params: (
+        params.get("chat_id") == REVIEW_CHAT and "the third lock" in str(params.get("text", ""))
+    )
+    fake.user_presses(
+        tipster, question, next(d for d in fake.button_data(question) if d.startswith("v1:a:"))
+    )
+    await fake.wait_for_message(tipster.id, lambda m: "Send your answer now" in m["_plain"])
+    fake.user_sends_text(tipster, "It is the third lock, east bank")
+    notice = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: "could not be delivered" in m["_plain"]
+    )
+    assert ref in notice["_plain"] and "third lock" not in notice["_plain"]
+    fake.refuse_if = None
+    fake.user_sends_text(anna, f"/repost {ref}", chat_id=REVIEW_CHAT)
+    card = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: m["_plain"].startswith(f"📋 Tip {ref}")
+    )
+    again = await fake.wait_for_message(REVIEW_CHAT, lambda m: "the third lock" in m["_plain"])
+    assert again["reply_parameters"]["message_id"] == card["message_id"], "under the new card"
+
+
 async def test_a_missing_attachment_file_ends_its_row_and_lets_the_rest_through(
     fake, bot: RunningBot, settings
 ) -> None:

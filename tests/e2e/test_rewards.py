@@ -278,3 +278,43 @@ async def test_ledger_csv_totals_match_the_payouts(fake, bot: RunningBot) -> Non
     assert all(str(TIPSTER_ID) not in repr(r) for r in rows)
     fake.user_sends_text(clerk, "/budget", chat_id=FINANCE_CHAT)
     await fake.wait_for_message(FINANCE_CHAT, lambda m: "¥2,234.50 committed" in m["_plain"])
+
+
+async def test_a_reward_post_telegram_refuses_is_reported_and_can_be_reposted(
+    fake, bot: RunningBot
+) -> None:
+    """A proposal Telegram refuses for good does not vanish: the finance chat is told by
+    reference, /repost there posts it again, and the new post is the one that works."""
+    anna, clerk, _, tipster = _people(fake)
+    _, ref = await _verified_tip(fake, anna, tipster)
+    fake.refuse_if = lambda method, params: (
+        params.get("chat_id") == FINANCE_CHAT and "Reward proposal" in str(params.get("text", ""))
+    )
+    await _propose(fake, anna, ref, "seized_lt_10g", "Seized 8 g at the depot", posted=False)
+    notice = await fake.wait_for_message(
+        FINANCE_CHAT, lambda m: "could not be delivered" in m["_plain"]
+    )
+    assert ref in notice["_plain"] and "depot" not in notice["_plain"]
+    fake.refuse_if = None
+
+    fake.user_sends_text(clerk, "/repost T-2026-9999", chat_id=FINANCE_CHAT)
+    await fake.wait_for_message(FINANCE_CHAT, lambda m: "nothing to post again" in m["_plain"])
+    assert not any(m["_plain"].startswith("💰") for m in fake.messages_in(FINANCE_CHAT))
+
+    fake.user_sends_text(clerk, f"/repost {ref}", chat_id=FINANCE_CHAT)
+    await fake.wait_for_message(FINANCE_CHAT, lambda m: "will be posted again" in m["_plain"])
+    post = await fake.wait_for_message(
+        FINANCE_CHAT, lambda m: m["_plain"].startswith(f"💰 Reward proposal for {ref}")
+    )
+    assert "¥300.00" in post["_plain"]
+    data = next(d for d in fake.button_data(post) if d.startswith("v1:f:approve:"))
+    await answer_of(fake, fake.user_presses(clerk, post, data))
+    await fake.wait_for_message(tipster.id, lambda m: "reward of ¥300.00" in m["text"])
+    await fake.wait_until(
+        lambda: (
+            "offered"
+            in next(
+                m for m in fake.messages_in(FINANCE_CHAT) if m["message_id"] == post["message_id"]
+            )["_plain"]
+        )
+    )
