@@ -357,7 +357,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         print()
         print(fill_db.describe(fill))
     data = {
-        "benchmark": "tipline issue 6",
+        "benchmark": "tipline",
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "wall_seconds": round(time.monotonic() - began, 1),
         "machine": machine(),

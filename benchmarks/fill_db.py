@@ -649,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
     print(describe(result))
     path = write_json(
         {
-            "benchmark": "tipline issue 6: filled database",
+            "benchmark": "tipline: filled database",
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "machine": machine(),
             "parameters": {"tips": args.tips, "argv": sys.argv[1:]},

@@ -63,12 +63,12 @@ async def _rotate_key(settings: Settings) -> int:
     try:
         await db.migrate()
         await open_vault(ring, db)  # the index secret exists before anything is re-wrapped
-        ring = add_key_to_file(settings.key_file)
+        ring = add_key_to_file(settings.key_path)
         rotation = await rewrap_all(ring, db)
     finally:
         await db.close()
     print(
-        f"tipline: new master key {rotation.new_key_id} is first in {settings.key_file};"
+        f"tipline: new master key {rotation.new_key_id} is first in {settings.key_path};"
         f" {rotation.rewrapped} key(s) re-wrapped and {rotation.resealed} queued item(s)"
         " re-sealed under it. Back up the key file now, before you remove any old key."
     )

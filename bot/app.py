@@ -263,6 +263,7 @@ async def _run_schedules(context: Context) -> None:
     """Run reminders and expiries whose time has come (durable: due times live in SQLite)."""
     runtime = context.bot_data.runtime
     ran = await runtime.jobs.sweep() + await runtime.retention.purge_due()
+    await runtime.retention.expire_contacts()
     await runtime.retention.purge_delivery_records()
     if ran:
         log.info("ran %d scheduled job(s)", ran)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -23,11 +24,23 @@ EXPECTED = {
     "finance_chat_id": "the numeric id of the finance group, like -1001234567891",
     "data_dir": "a directory path, like ./data",
     "master_key": "base64 of 32 random bytes (make one with: tipline keygen)",
-    "key_file": "a file path, like ./secrets/master.key",
+    "key_file": "a file path outside the data directory, like /etc/tipline/master.key",
     "staff_language": "en or zh",
     "policy_file": "the path of an existing policy.toml",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
 }
+
+
+# Where an earlier version created the key by default: beside ./data, so a copy of the working
+# directory carried both. Still used when it is there, with a warning.
+LEGACY_KEY_FILE = Path("./secrets/master.key")
+
+
+def default_key_file() -> Path:
+    """The key's default home: the user's configuration directory, outside the working
+    directory and the data directory."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "tipline" / "master.key"
 
 
 class ConfigError(Exception):
@@ -47,12 +60,12 @@ class Settings(BaseSettings):
     finance_chat_id: int
     data_dir: Path = Path("./data")
     master_key: SecretStr | None = None
-    key_file: Path = Path("./secrets/master.key")
+    key_file: Path | None = None  # None: LEGACY_KEY_FILE if it exists, else default_key_file()
     staff_language: Literal["en", "zh"] = "en"
     policy_file: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("master_key", "policy_file", mode="before")
+    @field_validator("master_key", "policy_file", "key_file", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -103,6 +116,14 @@ class Settings(BaseSettings):
         return value.strip().upper() if isinstance(value, str) else value
 
     @property
+    def key_path(self) -> Path:
+        """The key file in use: the one configured, else the legacy one if it exists, else the
+        default outside the working directory."""
+        if self.key_file is not None:
+            return self.key_file
+        return LEGACY_KEY_FILE if LEGACY_KEY_FILE.exists() else default_key_file()
+
+    @property
     def bot_base_url(self) -> str:
         return f"{self.api_url}/bot"
 
@@ -129,12 +150,35 @@ def dotenv_exposed(path: Path = Path(".env")) -> bool:
     return path.exists() and bool(path.stat().st_mode & 0o077)
 
 
+def _warn_if_beside_data(key: Path, data_dir: Path) -> None:
+    """A key in the data directory, or with it in the working directory, is copied with it."""
+    key_at, data_at, here = key.resolve(), data_dir.resolve(), Path.cwd().resolve()
+    if key_at.is_relative_to(data_at):
+        where = "inside the data directory"
+    elif key_at.is_relative_to(here) and data_at.is_relative_to(here):
+        where = "in the working directory, with the data directory"
+    else:
+        return
+    log.warning(
+        "The master key file is %s, so a copy of that folder holds both the data and the key"
+        " that opens it. Keep the key on other storage and point TIPLINE_KEY_FILE at it.",
+        where,
+    )
+
+
 def load_key_ring(settings: Settings) -> vault.KeyRing:
     """The master key from TIPLINE_MASTER_KEY, else the key file, created on first start."""
     if settings.master_key is not None:
         return vault.KeyRing.from_texts([settings.master_key.get_secret_value()])
-    path = settings.key_file
+    path = settings.key_path
+    _warn_if_beside_data(path, settings.data_dir)
     if not path.exists():
+        if (settings.data_dir / "tipline.sqlite3").exists():
+            raise ConfigError(
+                f"TIPLINE_KEY_FILE: there is no key at {path}, but {settings.data_dir} holds a"
+                " database: set TIPLINE_KEY_FILE (or TIPLINE_MASTER_KEY) to the key that opens"
+                " it. A new key would not"
+            )
         vault.KeyRing.create_file(path)
         log.warning(
             "Created a new master key at %s (mode 0600). Back it up apart from the data"

@@ -70,12 +70,13 @@ async def insert(
     review_chat_id: int,
     now: int,
     receipt_box: bytes | None = None,
+    contact_until: int | None = None,
 ) -> int:
     cursor = await conn.execute(
         "INSERT INTO reports (uid, reference, year, seq, receipt_hash, category, alias, language,"
         " status, key_id, wrapped_key, sealed_area, sealed_contact, review_chat_id,"
-        " submitted_at, updated_at, receipt_box)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " submitted_at, updated_at, receipt_box, contact_until)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             uid,
             reference,
@@ -94,6 +95,7 @@ async def insert(
             now,
             now,
             receipt_box,
+            contact_until if sealed_contact is not None else None,
         ),
     )
     assert cursor.lastrowid is not None
@@ -122,6 +124,45 @@ async def clear_contact(conn: aiosqlite.Connection, report_id: int, now: int) ->
         (now, report_id),
     )
     return cursor.rowcount > 0
+
+
+async def extend_contact(conn: aiosqlite.Connection, report_id: int, until: int) -> None:
+    """Keep the contact until at least `until` (a message to the tipster); a closed tip's
+    contact is not extended: it goes once its last messages are out."""
+    await conn.execute(
+        "UPDATE reports SET contact_until = MAX(COALESCE(contact_until, 0), ?)"
+        " WHERE id = ? AND sealed_contact IS NOT NULL AND status != 'closed'",
+        (until, report_id),
+    )
+
+
+async def end_contact_at(conn: aiosqlite.Connection, report_id: int, at: int) -> None:
+    """The contact goes as soon as nothing keeps it (the tip was closed)."""
+    await conn.execute(
+        "UPDATE reports SET contact_until = MIN(COALESCE(contact_until, ?), ?)"
+        " WHERE id = ? AND sealed_contact IS NOT NULL",
+        (at, at, report_id),
+    )
+
+
+async def contacts_expired(
+    conn: aiosqlite.Connection, now: int, keep_for: Sequence[str], limit: int = 500
+) -> list[int]:
+    """Tips whose contact is past its time, with no message to the tipster waiting and no
+    reward in one of the `keep_for` states."""
+    marks = ", ".join("?" for _ in keep_for) or "NULL"
+    rows = await fetch_all(
+        conn,
+        "SELECT r.id FROM reports r WHERE r.sealed_contact IS NOT NULL"
+        " AND r.contact_until IS NOT NULL AND r.contact_until <= ?"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.report_id = r.id"
+        "   AND o.target = 'tipster' AND o.status = 'pending')"
+        f" AND NOT EXISTS (SELECT 1 FROM rewards w WHERE w.report_id = r.id"
+        f"   AND w.status IN ({marks}))"
+        " ORDER BY r.contact_until LIMIT ?",
+        [now, *keep_for, limit],
+    )
+    return [int(row[0]) for row in rows]
 
 
 async def forget_review_message(conn: aiosqlite.Connection, report_id: int) -> None:

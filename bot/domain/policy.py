@@ -251,6 +251,7 @@ class _Jobs(_Table):
 class _Retention(_Table):
     days_after_close: Positive
     outbox_days: Positive
+    contact_days: Positive
 
 
 class Policy(_Table):
@@ -288,6 +289,10 @@ class Policy(_Table):
     @property
     def outbox_days(self) -> int:
         return self.retention.outbox_days
+
+    @property
+    def contact_days(self) -> int:
+        return self.retention.contact_days
 
 
 _REASONS = {

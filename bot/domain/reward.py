@@ -34,6 +34,8 @@ REWARD_TRANSITIONS: dict[RewardStatus, frozenset[RewardStatus]] = {
 ACTIVE = frozenset(set(RewardStatus) - {RewardStatus.REFUSED})
 # Approved money the month's budget carries (an expired offer gives its amount back).
 COMMITTED = frozenset({RewardStatus.OFFERED, RewardStatus.PAID})
+# A reward not yet settled: the tipster may still have to hear of it, be reminded, claim it.
+IN_PROGRESS = frozenset({RewardStatus.PROPOSED, RewardStatus.OFFERED})
 # Shown to the receipt holder on /status; a proposal is not news until finance approves it.
 SHOWN_TO_TIPSTER = frozenset({RewardStatus.OFFERED, RewardStatus.PAID, RewardStatus.EXPIRED})
 

@@ -43,7 +43,7 @@ class UseCases:
         self._blobs = env.blobs
         self._policy = env.policy
         self._audit = AuditLog(env.vault)
-        self._notify = Notifier(env.vault)
+        self._notify = Notifier(env.vault, env.policy.contact_days * 86_400)
         self._clock = env.clock
         self._on_outbox = env.on_outbox
 

@@ -40,4 +40,6 @@ async def move_report(
             holder_id=fresh.holder_id if fresh else None,
             status=fresh.status if fresh else "",
         )
+    if move.target is ReportStatus.CLOSED:  # a closed tip keeps no way to its tipster
+        await reports.end_contact_at(conn, report.id, now)
     return fresh

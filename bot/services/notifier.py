@@ -22,13 +22,16 @@ from bot.domain.outbox import (
     TipPosted,
     notice_context,
 )
-from storage import outbox
+from storage import outbox, reports
 from storage.records import ReportRecord
 
 
 class Notifier:
-    def __init__(self, vault: Vault) -> None:
+    def __init__(self, vault: Vault, contact_seconds: int | None = None) -> None:
+        """`contact_seconds`: how long after a message to the tipster their contact is kept
+        (only the services, which send to tipsters, need it)."""
         self._vault = vault
+        self._contact_seconds = contact_seconds
 
     def key(self, report: ReportRecord) -> DataKey:
         """The tip's data key; a shredded tip has none and is not found."""
@@ -105,6 +108,9 @@ class Notifier:
         if report.sealed_contact is None and not isinstance(payload, Receipt | DeleteDialogue):
             return
         await self._enqueue(conn, report, payload, now, not_before=not_before)
+        if report.sealed_contact is not None:  # news keeps the contact a while longer
+            assert self._contact_seconds is not None, "a tipster's notifier needs contact_days"
+            await reports.extend_contact(conn, report.id, now + self._contact_seconds)
 
     async def notice(
         self, conn: aiosqlite.Connection, chat_id: int, payload: StaffNotice, now: int

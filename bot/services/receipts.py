@@ -163,6 +163,7 @@ class ReceiptService(UseCases):
             ),
             now=now - now % 60,
             receipt_box=receipt_box_public(normalized, draft.uid),
+            contact_until=now + self._policy.contact_days * 86_400,
         )
         report = await reports.by_id(conn, report_id)
         assert report is not None

@@ -17,6 +17,7 @@ import logging
 
 import aiosqlite
 
+from bot.domain.reward import IN_PROGRESS
 from bot.services.base import ServiceEnv, UseCases
 from storage import drafts, inbox, outbox, reports
 from storage import review as review_repo
@@ -67,6 +68,20 @@ class RetentionService(UseCases):
             await self._db.database.checkpoint()
             log.info("retention: destroyed the content of %d closed tip(s)", shredded)
         return shredded
+
+    async def expire_contacts(self) -> int:
+        """Erase the contact of every tip past its time (`contact_days` after the last message
+        to the tipster, or its close), unless a reward is in progress or a message to the
+        tipster still waits; then checkpoint, so no old page keeps the sealed chat."""
+        now = int(self._clock())
+        async with self._db.transaction() as conn:
+            due = await reports.contacts_expired(conn, now, sorted(IN_PROGRESS))
+            for report_id in due:
+                await reports.clear_contact(conn, report_id, now)
+        if due:
+            await self._db.database.checkpoint()
+            log.info("retention: erased the contact of %d tip(s)", len(due))
+        return len(due)
 
     async def purge_delivery_records(self) -> int:
         """Delete outbox rows finished longer ago than `outbox_days`, a batch per transaction

@@ -387,7 +387,11 @@ class PostRenderer:
     def receipt(self, report: ReportRecord, receipt: str, contact_allowed: bool) -> TextPart:
         """The receipt, shown once, in a code entity so it can be copied."""
         t, lang = self._t, report.language
-        contact = t.text(lang, "receipt.contact_yes" if contact_allowed else "receipt.contact_no")
+        contact = t.text(
+            lang,
+            "receipt.contact_yes" if contact_allowed else "receipt.contact_no",
+            days=self._policy.contact_days,
+        )
         return TextPart(
             t.text(
                 lang,

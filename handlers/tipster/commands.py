@@ -22,7 +22,8 @@ COMMANDS = ("start", "report", "status", "forget", "cancel", "help")
 async def start(update: Update, context: Context) -> None:
     """Explain the line and its promises, with a button to report."""
     keyboard = InlineKeyboardMarkup([[button(context, update, "button.report", StartReport())]])
-    await say(update, t(context, update, "start.welcome"), keyboard)
+    days = context.bot_data.runtime.policy.contact_days
+    await say(update, t(context, update, "start.welcome", days=days), keyboard)
 
 
 async def help_command(update: Update, context: Context) -> None:

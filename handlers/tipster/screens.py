@@ -134,7 +134,12 @@ def summary(context: Context, update: Update, view: DraftView) -> str:
     if view.has_unscrubbed_files:
         lines += [t(context, update, "summary.warning_files"), ""]
     lines.append(
-        t(context, update, "summary.contact_yes" if view.contact_allowed else "summary.contact_no")
+        t(
+            context,
+            update,
+            "summary.contact_yes" if view.contact_allowed else "summary.contact_no",
+            days=context.bot_data.runtime.policy.contact_days,
+        )
     )
     if view.delete_after:
         lines.append(t(context, update, "summary.wipe_yes"))

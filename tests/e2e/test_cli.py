@@ -90,6 +90,26 @@ async def test_a_key_file_others_can_read_is_refused(tmp_path, fake) -> None:
     assert code == 2 and "chmod 600" in err and "Traceback" not in err
 
 
+async def test_the_key_lives_apart_from_the_data_and_is_never_replaced(tmp_path, fake) -> None:
+    """By default the key is made outside the working directory. A key file inside the data
+    directory is warned about, and a database whose key is missing is never given a new one
+    (it could not open the tips)."""
+    home = tmp_path.parent / f"{tmp_path.name}-home"  # a configuration home elsewhere
+    env = _env(tmp_path, fake, XDG_CONFIG_HOME=str(home / ".config"))
+    code, _, err = await run_cli(tmp_path, env, "audit-verify")
+    key_file = home / ".config" / "tipline" / "master.key"
+    assert code == 0 and key_file.exists() and not key_file.is_relative_to(tmp_path / "data")
+    assert "copy of that folder holds both" not in err
+    key_file.rename(tmp_path / "elsewhere.key")
+    code, _, err = await run_cli(tmp_path, env, "audit-verify")
+    assert code == 2 and "holds a database" in err and not key_file.exists(), err
+
+    inside = tmp_path / "data" / "master.key"
+    (tmp_path / "elsewhere.key").rename(inside)
+    code, _, err = await run_cli(tmp_path, {**env, "TIPLINE_KEY_FILE": str(inside)}, "audit-verify")
+    assert code == 0 and "inside the data directory" in err, err
+
+
 async def test_run_answers_a_tipster_and_stops_cleanly_on_sigterm(tmp_path, fake) -> None:
     env = _env(tmp_path, fake)
     process = await asyncio.create_subprocess_exec(
@@ -112,7 +132,7 @@ async def test_run_answers_a_tipster_and_stops_cleanly_on_sigterm(tmp_path, fake
         _, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 0, err.decode()
     log = err.decode()
-    key_file = tmp_path / "secrets" / "master.key"
+    key_file = Path(env["XDG_CONFIG_HOME"]) / "tipline" / "master.key"  # not beside ./data
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert log.count("Created a new master key") == 1 and str(key_file) in log
     assert fake.token not in log and "4242424242" not in log
@@ -121,7 +141,7 @@ async def test_run_answers_a_tipster_and_stops_cleanly_on_sigterm(tmp_path, fake
 async def test_rotate_key_and_backup(tmp_path, fake) -> None:
     env = _env(tmp_path, fake)
     assert (await run_cli(tmp_path, env, "audit-verify"))[0] == 0  # creates the key and the index
-    key_file = tmp_path / "secrets" / "master.key"
+    key_file = Path(env["XDG_CONFIG_HOME"]) / "tipline" / "master.key"
     first = key_file.read_text().splitlines()
     code, out, err = await run_cli(tmp_path, env, "rotate-key")
     assert code == 0, err

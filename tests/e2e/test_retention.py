@@ -130,3 +130,85 @@ async def test_closed_tip_is_shredded_after_the_period(fake, bot: RunningBot, cl
     await bot.start()
     fake.user_sends_text(tipster, f"/status {receipt}")
     await fake.wait_for_message(tipster.id, lambda m: "Closed." in m["_plain"])
+
+
+def _contact_of(database, reference: str) -> bytes | None:
+    with sqlite3.connect(database, timeout=10) as conn:
+        row = conn.execute(
+            "SELECT sealed_contact FROM reports WHERE reference = ?", [reference]
+        ).fetchone()
+    return row[0]
+
+
+async def test_a_contact_is_erased_some_days_after_the_last_message(
+    fake, bot: RunningBot, clock
+) -> None:
+    """With contact allowed, the sealed chat is kept `contact_days` (30) after the last message
+    to the tipster, then erased from the files: later news reaches nobody, /status says so."""
+    anna = fake.add_user(REVIEWER, "Anna")
+    tipster = fake.add_user(TIPSTER_ID, "T")
+    await begin(fake, tipster)
+    fake.user_sends_text(tipster, "Pills handed out behind the bus depot")
+    await added(fake, tipster)
+    receipt = await submit(fake, tipster)
+    card = await fake.wait_for_message(REVIEW_CHAT, lambda m: "bus depot" in m["_plain"])
+    ref = card["_plain"].split()[2]
+    clock.advance(10 * DAY)
+    await answer_of(fake, press(fake, anna, ref, "claim"))
+    await fake.wait_for_message(tipster.id, lambda m: "reviewer is looking" in m["_plain"])
+    database = bot.settings.data_dir / "tipline.sqlite3"
+    sealed = await asyncio.to_thread(_contact_of, database, ref)
+    assert sealed is not None
+
+    digests = len(_digests(fake))
+    clock.advance(29 * DAY)  # 39 days after the tip, 29 after the last message: kept
+    await fake.wait_until(lambda: len(_digests(fake)) >= digests + 2, timeout=15)
+    assert await asyncio.to_thread(_contact_of, database, ref) is not None
+    clock.advance(2 * DAY)
+
+    async def erased() -> bool:
+        return await asyncio.to_thread(_contact_of, database, ref) is None
+
+    for _ in range(100):
+        if await erased():
+            break
+        await asyncio.sleep(0.1)
+    assert await erased(), "the contact outlived contact_days"
+    fake.user_sends_text(tipster, f"/status {receipt}")
+    await fake.wait_for_message(tipster.id, lambda m: "No contact is stored" in m["_plain"])
+    await answer_of(fake, press(fake, anna, ref, "verify"))
+    await card_shows(fake, ref, "verified")
+    fake.user_sends_text(anna, f"/tip {ref}", chat_id=REVIEW_CHAT)  # a later, positive signal
+    await fake.wait_for_message(REVIEW_CHAT, lambda m: m["_plain"].startswith(f"{ref} · "))
+    await bot.stop()
+    assert not any("Verified" in m["_plain"] for m in fake.messages_in(tipster.id))
+    for path in _files(bot.settings.data_dir):
+        assert sealed not in path.read_bytes(), f"the sealed contact survives in {path.name}"
+
+
+async def test_closing_a_tip_erases_its_contact_once_its_last_notice_is_out(
+    fake, bot: RunningBot
+) -> None:
+    anna = fake.add_user(REVIEWER, "Anna")
+    tipster = fake.add_user(TIPSTER_ID, "T")
+    await begin(fake, tipster)
+    fake.user_sends_text(tipster, "A grow room above the noodle shop")
+    await added(fake, tipster)
+    await submit(fake, tipster)
+    card = await fake.wait_for_message(REVIEW_CHAT, lambda m: "noodle shop" in m["_plain"])
+    ref = card["_plain"].split()[2]
+    database = bot.settings.data_dir / "tipline.sqlite3"
+    for action, shown in (("claim", "in review"), ("unfounded", "unfounded")):
+        await answer_of(fake, press(fake, anna, ref, action))
+        await card_shows(fake, ref, shown)
+    assert await asyncio.to_thread(_contact_of, database, ref) is not None
+    await answer_of(fake, press(fake, anna, ref, "close"))
+    await card_shows(fake, ref, "closed")
+    for _ in range(100):
+        if await asyncio.to_thread(_contact_of, database, ref) is None:
+            break
+        await asyncio.sleep(0.1)
+    assert await asyncio.to_thread(_contact_of, database, ref) is None, "kept after the close"
+    told = [m["_plain"] for m in fake.messages_in(tipster.id)]
+    assert any("reviewer is looking" in text for text in told)
+    assert any("could not be confirmed" in text for text in told), "the last notice went first"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from bot.config import ConfigError, load_settings
@@ -33,7 +36,8 @@ def test_defaults_and_empty_optional_values(clean_env) -> None:
     assert settings.file_base_url == "https://api.telegram.org/file/bot"
     assert settings.master_key is None and settings.policy_file is None
     assert settings.staff_language == "en"
-    assert str(settings.key_file) == "secrets/master.key"
+    assert settings.key_file is None
+    assert settings.key_path == Path(os.environ["XDG_CONFIG_HOME"]) / "tipline" / "master.key"
 
 
 def test_dotenv_in_the_working_directory_is_read(clean_env, tmp_path) -> None:
