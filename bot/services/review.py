@@ -231,25 +231,6 @@ class ReviewService(UseCases):
         async with self._db.read() as conn:
             return await review_repo.get_prompt(conn, chat_id, message_id)
 
-    async def replace_prompt(
-        self, old: PromptRecord, message_id: int, kind: PromptKind, actor: Actor, payload: str
-    ) -> None:
-        """Close `old` and open the next prompt of the same tip in its chat, in one commit."""
-        async with self._db.transaction() as conn:
-            await consume_prompt(conn, old)
-            await review_repo.add_prompt(
-                conn,
-                PromptRecord(
-                    old.chat_id,
-                    message_id,
-                    kind,
-                    old.report_id,
-                    actor.user_id,
-                    self.now(),
-                    payload,
-                ),
-            )
-
     async def ask(self, prompt: PromptRecord, actor: Actor, question: str) -> Outcome:
         """Relay a question to the tipster (a Reply button carries a one-use random token)."""
         text = " ".join(question.split()) if "\n" not in question else question.strip()
