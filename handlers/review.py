@@ -217,6 +217,8 @@ async def prompt_reply(update: Update, context: Context) -> None:
         if prompt.kind == PromptKind.ASK:
             outcome = await review.ask(prompt, actor, text)
             reply = _t(context, "staff.asked", reference=outcome.report.reference)
+            if outcome.relayed is not None:
+                reply += "\n" + _t(context, "staff.asked_inert", question=outcome.relayed)
         elif prompt.kind == PromptKind.REWARD:
             reward = await context.bot_data.runtime.rewards.propose(prompt, actor, text)
             reply = _t(

@@ -3,6 +3,7 @@
 Every move is one transaction: a compare-and-set on the report's status (the first of two
 racing reviewers wins), a history event, an audit row, and the outbox rows it causes (the
 card in the review chat is refreshed; the tipster hears what they should, in their language).
+A question is relayed with its links and mentions made inert (bot.domain.inert).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bot.domain.errors import (
     TextTooLongForStaff,
     TipNotFound,
 )
+from bot.domain.inert import make_inert
 from bot.domain.items import ItemKind
 from bot.domain.outbox import AnswerPosted, TipsterNotice, TipsterQuestion
 from bot.domain.prompts import PromptKind
@@ -70,6 +72,7 @@ async def consume_prompt(conn: aiosqlite.Connection, prompt: PromptRecord) -> No
 class Outcome:
     report: ReportRecord
     previous: ReportStatus
+    relayed: str | None = None  # a question as the tipster sees it, when links were made inert
 
 
 @dataclass(frozen=True)
@@ -232,12 +235,14 @@ class ReviewService(UseCases):
             return await review_repo.get_prompt(conn, chat_id, message_id)
 
     async def ask(self, prompt: PromptRecord, actor: Actor, question: str) -> Outcome:
-        """Relay a question to the tipster (a Reply button carries a one-use random token)."""
+        """Relay a question to the tipster (a Reply button carries a one-use random token),
+        with its links and mentions made inert; the history keeps it as written."""
         text = " ".join(question.split()) if "\n" not in question else question.strip()
         if not text:
             raise TextMissing()
         if len(text) > MAX_QUESTION_CHARS:
             raise TextTooLongForStaff(limit=MAX_QUESTION_CHARS)
+        relayed = make_inert(text)
         token = secrets.token_urlsafe(16)
         now = self.now()
         async with self._db.transaction() as conn:
@@ -262,10 +267,10 @@ class ReviewService(UseCases):
                 at=now,
             )
             await self._notify.to_tipster(
-                conn, report, TipsterQuestion(question=text, token=token, id=question_id), now
+                conn, report, TipsterQuestion(question=relayed, token=token, id=question_id), now
             )
         self._on_outbox()
-        return outcome
+        return Outcome(outcome.report, outcome.previous, relayed if relayed != text else None)
 
     async def mark_duplicate(
         self, prompt: PromptRecord, actor: Actor, original_ref: str
