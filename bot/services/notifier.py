@@ -2,7 +2,8 @@
 
 Every payload is a typed model of bot.domain.outbox, sealed under the tip's data key (or, for
 notices about no tip, under a short-lived subkey of the master key), so the outbox holds only
-sealed bytes. A tipster's message is queued only when their contact is stored.
+sealed bytes. A tipster's message is queued only when their contact is stored, and its row
+keeps only the hour it was queued (the sender coarsens its other times once it is sent).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.domain.outbox import (
     TipPosted,
     notice_context,
 )
+from bot.domain.timing import coarse
 from storage import outbox
 from storage.records import ReportRecord
 
@@ -47,13 +49,14 @@ class Notifier:
         not_before: int | None = None,
         sealed: bool = True,
     ) -> None:
+        tipster = payload.recipient is Recipient.TIPSTER
         await outbox.enqueue(
             conn,
             target=payload.recipient,
             kind=payload.kind,
             report_id=report.id,
             chat_id=chat_id,
-            now=now,
+            now=coarse(now) if tipster else now,
             not_before=now if not_before is None else not_before,
             sealed_payload=self.key(report).seal("outbox", payload.dump()) if sealed else None,
         )
@@ -86,9 +89,11 @@ class Notifier:
         chat_id: int,
         payload: Payload,
         now: int,
+        *,
+        not_before: int | None = None,
     ) -> None:
         assert payload.recipient is Recipient.STAFF
-        await self._enqueue(conn, report, payload, now, chat_id=chat_id)
+        await self._enqueue(conn, report, payload, now, chat_id=chat_id, not_before=not_before)
 
     async def to_tipster(
         self,
