@@ -1,7 +1,9 @@
 """The finance group: approve or refuse proposals, record payouts against claim codes, ledger.
 
-Members of the finance chat only; anonymous admins refused. The service enforces the rules
-(never the proposer, two approvers above the threshold, one reward per case, budget).
+Members of the finance chat only; anonymous admins refused. The services enforce the rules
+(never the proposer nor anyone who held or verified the tip, two approvers above the
+threshold, one reward per case, budget; the payer approved nothing, and only the clerk who ran
+/paid presses "ID checked" and gives the voucher).
 """
 
 from __future__ import annotations
@@ -115,7 +117,7 @@ async def _ask_voucher(
         if update.callback_query is not None:
             await update.callback_query.answer(_t(context, "staff.error.forged"), show_alert=True)
         return
-    details = load_prompt_payload(PaidCheck, check.payload)
+    details = runtime.payouts.check_clerk(check, actor)  # only the clerk who ran /paid
     report = await runtime.review.by_id(check.report_id)
     name = await runtime.sender.staff_name(chat_id, actor.user_id)
     prompt = await context.bot.send_message(
@@ -130,12 +132,8 @@ async def _ask_voucher(
         reply_markup=ForceReply(selective=True),
     )
     try:  # the check closes and the voucher prompt opens in one commit
-        await runtime.review.replace_prompt(
-            check,
-            prompt.message_id,
-            PromptKind.PAYOUT,
-            actor,
-            payload=Payout(reward=details.reward, id_checked=id_checked).model_dump_json(),
+        await runtime.payouts.continue_payout(
+            check, prompt.message_id, actor, id_checked=id_checked
         )
     except PromptAnswered:  # a second press won the race; its voucher prompt is the live one
         if update.callback_query is not None:

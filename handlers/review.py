@@ -24,6 +24,8 @@ from bot.domain.policy import Tier
 from bot.domain.prompts import PromptKind
 from bot.domain.report import Action
 from bot.domain.staff import Actor
+from bot.domain.timing import day
+from bot.services.answers import TIPSTER_ACTOR
 from bot.services.review import HistoryEntry
 from bot.telegram import callbacks
 from bot.telegram.callbacks import NoContactButton, ProposeReward, ReviewMove, TierChoice
@@ -217,6 +219,8 @@ async def prompt_reply(update: Update, context: Context) -> None:
         if prompt.kind == PromptKind.ASK:
             outcome = await review.ask(prompt, actor, text)
             reply = _t(context, "staff.asked", reference=outcome.report.reference)
+            if outcome.relayed is not None:
+                reply += "\n" + _t(context, "staff.asked_inert", question=outcome.relayed)
         elif prompt.kind == PromptKind.REWARD:
             reward = await context.bot_data.runtime.rewards.propose(prompt, actor, text)
             reply = _t(
@@ -243,15 +247,14 @@ def _when(at: int) -> str:
 
 
 async def _entry_line(context: Context, chat_id: int, entry: HistoryEntry) -> str:
-    who = (
-        _t(context, "staff.tipster")
-        if entry.actor_id == 0
-        else await _name(context, chat_id, entry.actor_id)
-    )
+    """One line of a tip's history. Staff actions show the minute; what the tipster did (and
+    what the bot did on its own) only the date, like the tip's submission."""
+    tipster = entry.actor_id == TIPSTER_ACTOR
+    who = _t(context, "staff.tipster") if tipster else await _name(context, chat_id, entry.actor_id)
     line = _t(
         context,
         "staff.tip.entry",
-        when=_when(entry.at),
+        when=day(entry.at) if tipster else _when(entry.at),
         name=who,
         action=Html(_t(context, f"staff.action.{entry.action}")),
     )
@@ -289,7 +292,7 @@ async def tip_command(update: Update, context: Context) -> None:
             "staff.tip.header",
             reference=history.report.reference,
             status=Html(_t(context, f"staff.state.{history.report.status}")),
-            when=_when(history.report.submitted_at),
+            date=day(history.report.submitted_at),
         ),
     ]
     lines += [await _entry_line(context, chat_id, entry) for entry in history.entries]
@@ -388,7 +391,7 @@ async def search_command(update: Update, context: Context) -> None:
             "staff.search.line",
             reference=r.reference,
             status=Html(_t(context, f"staff.state.{r.status}")),
-            when=_when(r.submitted_at),
+            date=day(r.submitted_at),
         )
         for r in found[:30]
     ]

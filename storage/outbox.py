@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aiosqlite
 
 from storage.db import fetch_all
@@ -73,14 +75,47 @@ async def record_part(
 
 
 async def finish(
-    conn: aiosqlite.Connection, outbox_id: int, status: str, now: int, error: str | None = None
+    conn: aiosqlite.Connection,
+    outbox_id: int,
+    status: str,
+    now: int,
+    error: str | None = None,
+    *,
+    not_before: int | None = None,
 ) -> None:
-    """Close a row; its sealed payload is no longer needed and is erased."""
+    """Close a row; its sealed payload is no longer needed and is erased. A given
+    `not_before` replaces the due time it was sent at."""
     await conn.execute(
-        "UPDATE outbox SET status = ?, finished_at = ?, last_error = ?, sealed_payload = NULL"
-        " WHERE id = ?",
-        (status, now, error, outbox_id),
+        "UPDATE outbox SET status = ?, finished_at = ?, last_error = ?, sealed_payload = NULL,"
+        " not_before = COALESCE(?, not_before) WHERE id = ?",
+        (status, now, error, not_before, outbox_id),
     )
+
+
+async def held_back(
+    conn: aiosqlite.Connection, kind: str, report_ids: Sequence[int], now: int
+) -> set[int]:
+    """Of these reports, those with a pending row of this kind due only after `now`."""
+    if not report_ids:
+        return set()
+    marks = ", ".join("?" for _ in report_ids)
+    rows = await fetch_all(
+        conn,
+        "SELECT report_id FROM outbox WHERE status = 'pending' AND kind = ? AND not_before > ?"
+        f" AND report_id IN ({marks})",
+        [kind, now, *report_ids],
+    )
+    return {int(row[0]) for row in rows}
+
+
+async def drop_pending(conn: aiosqlite.Connection, report_id: int, kind: str, now: int) -> int:
+    """End the report's pending rows of one kind unsent (they are queued anew)."""
+    cursor = await conn.execute(
+        "UPDATE outbox SET status = 'dropped', finished_at = ?, sealed_payload = NULL"
+        " WHERE status = 'pending' AND report_id = ? AND kind = ?",
+        (now, report_id, kind),
+    )
+    return cursor.rowcount
 
 
 async def purge_finished(conn: aiosqlite.Connection, before: int, limit: int) -> int:

@@ -58,3 +58,14 @@ async def pending_of_kind(conn: aiosqlite.Connection, kind: str) -> bool:
         conn, "SELECT 1 FROM schedules WHERE kind = ? AND status = 'pending' LIMIT 1", [kind]
     )
     return bool(rows)
+
+
+async def pending_for_reports(conn: aiosqlite.Connection, kind: str) -> dict[int, int]:
+    """Reports with pending rows of this kind, each with its latest due time."""
+    rows = await fetch_all(
+        conn,
+        "SELECT report_id, MAX(due_at) FROM schedules WHERE kind = ? AND status = 'pending'"
+        " AND report_id IS NOT NULL GROUP BY report_id",
+        [kind],
+    )
+    return {int(row[0]): int(row[1]) for row in rows}

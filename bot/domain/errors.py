@@ -158,6 +158,24 @@ class ProposerCannotApprove(RewardError):
     key = "reward.error.own_proposal"
 
 
+class CaseWorkerCannotApprove(RewardError):
+    """The approver held the tip or moved it to verified: their own case."""
+
+    key = "reward.error.own_case"
+
+
+class ApproverCannotPay(RewardError):
+    """Whoever approved a reward may not also record its payout."""
+
+    key = "reward.error.approver_pays"
+
+
+class NotYourPayout(RewardError):
+    """A payout is continued ("ID checked", the voucher) only by the person who ran /paid."""
+
+    key = "reward.error.not_your_payout"
+
+
 class AlreadyApproved(RewardError):
     key = "reward.error.already_approved"
 

@@ -1,12 +1,23 @@
 """Reward states with their one transition table, and the scheme's rules: how many approvals
-an amount needs, what counts against the monthly budget, how a proposal reads."""
+an amount needs, who may approve and who may pay (four eyes between people, not accounts),
+what counts against the monthly budget, how a proposal reads."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.domain.errors import AmountOutOfRange, JustificationMissing, RewardMovedOn
+from bot.domain.errors import (
+    AlreadyApproved,
+    AmountOutOfRange,
+    ApproverCannotPay,
+    CaseWorkerCannotApprove,
+    JustificationMissing,
+    NotYourPayout,
+    ProposerCannotApprove,
+    RewardMovedOn,
+)
 from bot.domain.money import AmountError, parse_amount
 from bot.domain.policy import Policy, Tier
 
@@ -51,6 +62,56 @@ def check_reward_move(current: str, target: RewardStatus) -> RewardStatus:
 def approvals_needed(policy: Policy, amount_minor: int) -> int:
     """Four eyes always (the proposer never approves); six above the policy's threshold."""
     return 2 if amount_minor > policy.rewards.second_approval_above_minor else 1
+
+
+# The moves on a tip's history that make someone one of its case workers: taking it (claim,
+# reopen) and deciding it was verified.
+HOLDING_ACTIONS = frozenset({"claim", "reopen"})
+VERIFIED = "verified"
+
+
+def case_workers(
+    holder_id: int | None, moves: Iterable[tuple[int, str, str | None]]
+) -> frozenset[int]:
+    """Who worked the case: its holder now, whoever held it before (claimed or reopened it),
+    and whoever moved it to verified. `moves` are (actor, action, status moved to)."""
+    workers = {holder_id} if holder_id is not None else set()
+    for actor, action, to_status in moves:
+        if action in HOLDING_ACTIONS or to_status == VERIFIED:
+            workers.add(actor)
+    return frozenset(workers)
+
+
+def check_approver(
+    approver: int,
+    *,
+    proposer: int,
+    workers: Collection[int],
+    approvers: Collection[int],
+    needed: int,
+) -> None:
+    """Four eyes between people: nobody approves a reward they proposed, nor one for a tip
+    they held or verified, nor the same reward twice."""
+    if approver == proposer:
+        raise ProposerCannotApprove()
+    if approver in workers:
+        raise CaseWorkerCannotApprove()
+    if approver in approvers:
+        raise AlreadyApproved(needed=needed)
+
+
+def check_payer(payer: int, approvers: Collection[int]) -> None:
+    """Whoever approved a reward never records its payout: the money needs another pair of
+    hands than the decision."""
+    if payer in approvers:
+        raise ApproverCannotPay()
+
+
+def check_same_clerk(clerk: int, started_by: int) -> None:
+    """A payout started with /paid is continued ("ID checked", the voucher) by the person who
+    ran it, who met the claimant and is recorded as the payer."""
+    if clerk != started_by:
+        raise NotYourPayout()
 
 
 @dataclass(frozen=True)

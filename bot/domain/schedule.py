@@ -12,6 +12,7 @@ class ScheduleKind(StrEnum):
     SLA_REMINDER = "sla_reminder"
     SLA_ESCALATION = "sla_escalation"
     AWAITING_TIMEOUT = "awaiting_timeout"
+    ANSWER_SHOWN = "answer_shown"
     DIGEST_FINANCE = "digest_finance"
     DIGEST_REVIEW = "digest_review"
 

@@ -2,7 +2,11 @@
 
 A question's Reply button carries a one-use token; pressing it opens an answer window for
 the tipster (found only by a keyed pseudonym of their user id). Each message sent while it
-is open is sealed into the tip and posted under its card as the bot's own copy.
+is open is sealed into the tip and posted under its card as the bot's own copy, after a
+random delay like the tip's own post ([review] post_delay_max_seconds), so that its arrival
+in the review chat does not tell when the tipster wrote it. What else reviewers can see of
+an answer (the history's "answered", the tip back in review, its card) happens when the
+answer is shown, not before: `show_answer`, run by the schedule that falls due then.
 """
 
 from __future__ import annotations
@@ -11,16 +15,45 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import aiosqlite
+
 from bot.domain.errors import AnswerClosed
 from bot.domain.items import PreparedItem
 from bot.domain.outbox import AnswerPosted
 from bot.domain.report import OPEN, ReportStatus
+from bot.domain.schedule import ScheduleKind
+from bot.domain.timing import coarse, post_delay
 from bot.services.base import UseCases
 from bot.services.moves import move_report
-from storage import drafts, reports
+from bot.services.notifier import Notifier
+from storage import drafts, reports, schedules
 from storage import review as review_repo
+from storage.records import ReportRecord
 
 TIPSTER_ACTOR = 0  # events caused by the tipster carry no id at all
+
+
+async def show_answer(
+    conn: aiosqlite.Connection, notify: Notifier, report: ReportRecord, now: int
+) -> ReportRecord:
+    """What reviewers see of an answer once it is shown: "answered" in the tip's history (the
+    hour only), a tip that was waiting for the tipster back in review, its card refreshed."""
+    at = coarse(now)
+    await review_repo.add_event(
+        conn, report_id=report.id, at=at, actor_id=TIPSTER_ACTOR, action="answer"
+    )
+    if report.status != ReportStatus.AWAITING_TIPSTER:
+        return report
+    moved = await move_report(
+        conn,
+        report,
+        ReportStatus.IN_REVIEW,
+        holder_id=report.holder_id,
+        now=at,
+        duplicate_of=report.duplicate_of,
+    )
+    await notify.card(conn, moved, at)
+    return moved
 
 
 @dataclass(frozen=True)
@@ -61,9 +94,12 @@ class AnswerService(UseCases):
 
     async def add_answers(self, user_id: int, items: Sequence[PreparedItem]) -> str:
         """Seal the parts of one answer message (a photo and its caption, say) into the tip
-        and queue their posts to the review chat, in one transaction."""
+        and queue their posts to the review chat after the random delay, in one transaction;
+        the rest of what reviewers see of it waits for the same moment."""
         owner = self._owner(user_id)
         now = self.now()
+        at = coarse(now)  # all that is kept of when the tipster answered
+        shown = now + post_delay(self._policy.review.post_delay_max_seconds)
         async with self._db.read() as conn:
             question_id = await review_repo.session(conn, owner, now)
             question = await review_repo.question_by_id(conn, question_id) if question_id else None
@@ -82,27 +118,25 @@ class AnswerService(UseCases):
                 current = await reports.by_id(conn, report.id)
                 if current is None or ReportStatus(current.status) not in OPEN:
                     raise AnswerClosed()
-                await review_repo.mark_answered(conn, question.id, now)
-                await review_repo.add_event(
-                    conn, report_id=report.id, at=now, actor_id=TIPSTER_ACTOR, action="answer"
-                )
-                if current.status == ReportStatus.AWAITING_TIPSTER:
-                    current = await move_report(
-                        conn,
-                        current,
-                        ReportStatus.IN_REVIEW,
-                        holder_id=current.holder_id,
-                        now=now,
-                        duplicate_of=current.duplicate_of,
-                    )
-                    await self._notify.card(conn, current, now)
+                await review_repo.mark_answered(conn, question.id, at)
                 for item, name in zip(items, names, strict=True):
                     payload = {**item.payload, "answer_to": question.id}
                     position = await drafts.add_item(
                         conn, report.uid, key.seal("item", json.dumps(payload).encode()), name
                     )
                     await self._notify.to_staff(
-                        conn, current, report.review_chat_id, AnswerPosted(position=position), now
+                        conn,
+                        current,
+                        report.review_chat_id,
+                        AnswerPosted(position=position),
+                        at,
+                        not_before=shown,
+                    )
+                if shown <= now:
+                    await show_answer(conn, self._notify, current, now)
+                else:
+                    await schedules.add(
+                        conn, kind=ScheduleKind.ANSWER_SHOWN, due_at=shown, report_id=report.id
                     )
         except BaseException:
             for written in names:

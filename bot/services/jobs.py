@@ -5,7 +5,8 @@ start, so nothing that fell due while the bot was down is lost. Each row is clai
 compare-and-set update in the same transaction as its effects: two sweepers never run it twice.
 
 Kinds (bot.domain.schedule): reward deadlines, SLA reminders for unclaimed tips and escalation
-to the review chat's admins, unanswered questions returning to review, and the digests.
+to the review chat's admins, unanswered questions returning to review, a tipster's answer
+shown once its random delay is over, and the digests.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.domain.outbox import Param, RewardRefresh, StaffNotice, StaffText, Tips
 from bot.domain.report import OPEN, ReportStatus
 from bot.domain.reward import ACTIVE, RewardStatus, check_reward_move
 from bot.domain.schedule import DIGEST_KINDS, REWARD_KINDS, UNCLAIMED_KINDS, ScheduleKind
+from bot.services.answers import show_answer
 from bot.services.base import ServiceEnv, UseCases
 from bot.services.moves import move_report
 from storage import reports, schedules
@@ -63,9 +65,11 @@ class Jobs(UseCases):
                     if kind in REWARD_KINDS:
                         await self._reward(conn, job, kind, report, now)
                     elif kind in UNCLAIMED_KINDS:
-                        await self._unclaimed(conn, kind, report, now)
+                        await self._unclaimed(conn, job, kind, report, now)
                     elif kind is ScheduleKind.AWAITING_TIMEOUT:
                         await self._awaiting(conn, report, now)
+                    elif kind is ScheduleKind.ANSWER_SHOWN:
+                        await show_answer(conn, self._notify, report, now)
         self._on_outbox()
         return True
 
@@ -84,12 +88,21 @@ class Jobs(UseCases):
         )
 
     async def _unclaimed(
-        self, conn: aiosqlite.Connection, kind: ScheduleKind, report: ReportRecord, now: int
+        self,
+        conn: aiosqlite.Connection,
+        job: ScheduleRecord,
+        kind: ScheduleKind,
+        report: ReportRecord,
+        now: int,
     ) -> None:
         if report.status != ReportStatus.NEW:
             return
-        hours = max(1, (now - report.submitted_at) // 3600)
         escalate = kind is ScheduleKind.SLA_ESCALATION
+        # Counted from the tip's post (its due time is the post's plus these hours), not from
+        # the stored submission, which keeps only the hour.
+        review = self._policy.review
+        waited = review.escalate_unclaimed_hours if escalate else review.remind_unclaimed_hours
+        hours = waited + max(0, now - job.due_at) // 3600
         await self._staff_text(
             conn,
             report,

@@ -2,7 +2,8 @@
 
 Every payload is a typed model of bot.domain.outbox, sealed under the tip's data key (or, for
 notices about no tip, under a short-lived subkey of the master key), so the outbox holds only
-sealed bytes. A tipster's message is queued only when their contact is stored.
+sealed bytes. A tipster's message is queued only when their contact is stored, and its row
+keeps only the hour it was queued (the sender coarsens its other times once it is sent).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.domain.outbox import (
     TipPosted,
     notice_context,
 )
+from bot.domain.timing import coarse
 from storage import outbox, reports
 from storage.records import ReportRecord
 
@@ -50,13 +52,14 @@ class Notifier:
         not_before: int | None = None,
         sealed: bool = True,
     ) -> None:
+        tipster = payload.recipient is Recipient.TIPSTER
         await outbox.enqueue(
             conn,
             target=payload.recipient,
             kind=payload.kind,
             report_id=report.id,
             chat_id=chat_id,
-            now=now,
+            now=coarse(now) if tipster else now,
             not_before=now if not_before is None else not_before,
             sealed_payload=self.key(report).seal("outbox", payload.dump()) if sealed else None,
         )
@@ -89,9 +92,11 @@ class Notifier:
         chat_id: int,
         payload: Payload,
         now: int,
+        *,
+        not_before: int | None = None,
     ) -> None:
         assert payload.recipient is Recipient.STAFF
-        await self._enqueue(conn, report, payload, now, chat_id=chat_id)
+        await self._enqueue(conn, report, payload, now, chat_id=chat_id, not_before=not_before)
 
     async def to_tipster(
         self,
@@ -110,7 +115,8 @@ class Notifier:
         await self._enqueue(conn, report, payload, now, not_before=not_before)
         if report.sealed_contact is not None:  # news keeps the contact a while longer
             assert self._contact_seconds is not None, "a tipster's notifier needs contact_days"
-            await reports.extend_contact(conn, report.id, now + self._contact_seconds)
+            # To the hour: the receipt is queued the moment the tipster sends the tip.
+            await reports.extend_contact(conn, report.id, coarse(now) + self._contact_seconds)
 
     async def notice(
         self, conn: aiosqlite.Connection, chat_id: int, payload: StaffNotice, now: int

@@ -9,7 +9,6 @@ hourly keyed pseudonym, never the user id.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -30,6 +29,7 @@ from bot.domain.items import Step
 from bot.domain.outbox import DeleteDialogue, Payload, Receipt
 from bot.domain.report import ReportStatus
 from bot.domain.schedule import ScheduleKind
+from bot.domain.timing import coarse, post_delay
 from bot.services.base import ServiceEnv, UseCases
 from bot.services.intake import DraftState, draft_key, draft_owner
 from bot.services.reward_book import RewardBook, TipsterReward
@@ -75,8 +75,7 @@ class ReceiptService(UseCases):
         owner = draft_owner(self._vault, user_id)
         receipt = codes.new_receipt()
         now = self.now()
-        delay_max = self._policy.review.post_delay_max_seconds
-        delay = secrets.randbelow(delay_max + 1) if delay_max else 0
+        delay = post_delay(self._policy.review.post_delay_max_seconds)
         async with self._db.transaction() as conn:
             draft = await drafts.get(conn, owner)
             if draft is None:
@@ -135,7 +134,7 @@ class ReceiptService(UseCases):
         now: int,
     ) -> ReportRecord:
         """The report, under the draft's key, routed to its review chat. Its stored time is
-        the minute, so it cannot pinpoint the moment someone was seen using their phone."""
+        the hour, so it cannot pinpoint the moment someone was seen using their phone."""
         normalized = codes.normalize_receipt(receipt)
         assert normalized is not None and state.category is not None
         year = datetime.fromtimestamp(now, UTC).year
@@ -161,9 +160,9 @@ class ReceiptService(UseCases):
             review_chat_id=self._policy.review.chat_for(
                 self._review_chat_id, state.category, area_key
             ),
-            now=now - now % 60,
+            now=coarse(now),
             receipt_box=receipt_box_public(normalized, draft.uid),
-            contact_until=now + self._policy.contact_days * 86_400,
+            contact_until=coarse(now) + self._policy.contact_days * 86_400,
         )
         report = await reports.by_id(conn, report_id)
         assert report is not None
@@ -206,7 +205,7 @@ class ReceiptService(UseCases):
         """Erase the stored way to reach the tipster for this tip; False if none was stored."""
         report = await self._find_by_receipt(user_id, receipt_text)
         async with self._db.transaction() as conn:
-            return await reports.clear_contact(conn, report.id, self.now())
+            return await reports.clear_contact(conn, report.id, coarse(self.now()))
 
     async def purge_old_counters(self) -> None:
         """Drop abuse counters of past windows, and markers of updates too old to come again

@@ -3,6 +3,11 @@
 Every move is one transaction: a compare-and-set on the report's status (the first of two
 racing reviewers wins), a history event, an audit row, and the outbox rows it causes (the
 card in the review chat is refreshed; the tipster hears what they should, in their language).
+
+A tip whose post is still held back by its random delay does not exist for the desk yet
+(/tip, /queue, /search, /note, /repost do not know it), and an answer still held back is not
+searched: otherwise asking again and again would tell reviewers when the tipster wrote. A
+question is relayed with its links and mentions made inert (bot.domain.inert).
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from bot.domain.errors import (
     TextTooLongForStaff,
     TipNotFound,
 )
+from bot.domain.inert import make_inert
 from bot.domain.items import ItemKind
-from bot.domain.outbox import AnswerPosted, TipsterNotice, TipsterQuestion
+from bot.domain.outbox import AnswerPosted, OutboxKind, TipPosted, TipsterNotice, TipsterQuestion
 from bot.domain.prompts import PromptKind
 from bot.domain.report import (
     OPEN,
@@ -41,7 +47,7 @@ from bot.domain.staff import Actor
 from bot.services.base import UseCases
 from bot.services.intake import item_payload
 from bot.services.moves import move_report
-from storage import drafts, reports, schedules
+from storage import drafts, outbox, reports, schedules
 from storage import review as review_repo
 from storage.records import EventRecord, PromptRecord, ReportRecord
 
@@ -70,6 +76,7 @@ async def consume_prompt(conn: aiosqlite.Connection, prompt: PromptRecord) -> No
 class Outcome:
     report: ReportRecord
     previous: ReportStatus
+    relayed: str | None = None  # a question as the tipster sees it, when links were made inert
 
 
 @dataclass(frozen=True)
@@ -94,11 +101,19 @@ class ReviewService(UseCases):
         return self._notify.key(report)
 
     async def _load(self, conn: aiosqlite.Connection, reference: str, chat_id: int) -> ReportRecord:
-        """The report with this reference that belongs to this review chat."""
+        """The report with this reference that belongs to this review chat and has been
+        posted there (a tip still held back by its delay is not found)."""
         report = await reports.by_reference(conn, reference.strip().upper())
         if report is None or report.review_chat_id != chat_id:
             raise TipNotFound(reference=reference)
+        if await self._held_back(conn, [report]):
+            raise TipNotFound(reference=reference)
         return report
+
+    async def _held_back(self, conn: aiosqlite.Connection, found: list[ReportRecord]) -> set[int]:
+        """Which of these tips are still waiting for their post's random delay to pass."""
+        waiting = [r.id for r in found if r.review_message_id is None]
+        return await outbox.held_back(conn, TipPosted.kind, waiting, self.now())
 
     async def by_id(self, report_id: int) -> ReportRecord:
         async with self._db.read() as conn:
@@ -231,32 +246,15 @@ class ReviewService(UseCases):
         async with self._db.read() as conn:
             return await review_repo.get_prompt(conn, chat_id, message_id)
 
-    async def replace_prompt(
-        self, old: PromptRecord, message_id: int, kind: PromptKind, actor: Actor, payload: str
-    ) -> None:
-        """Close `old` and open the next prompt of the same tip in its chat, in one commit."""
-        async with self._db.transaction() as conn:
-            await consume_prompt(conn, old)
-            await review_repo.add_prompt(
-                conn,
-                PromptRecord(
-                    old.chat_id,
-                    message_id,
-                    kind,
-                    old.report_id,
-                    actor.user_id,
-                    self.now(),
-                    payload,
-                ),
-            )
-
     async def ask(self, prompt: PromptRecord, actor: Actor, question: str) -> Outcome:
-        """Relay a question to the tipster (a Reply button carries a one-use random token)."""
+        """Relay a question to the tipster (a Reply button carries a one-use random token),
+        with its links and mentions made inert; the history keeps it as written."""
         text = " ".join(question.split()) if "\n" not in question else question.strip()
         if not text:
             raise TextMissing()
         if len(text) > MAX_QUESTION_CHARS:
             raise TextTooLongForStaff(limit=MAX_QUESTION_CHARS)
+        relayed = make_inert(text)
         token = secrets.token_urlsafe(16)
         now = self.now()
         async with self._db.transaction() as conn:
@@ -281,10 +279,10 @@ class ReviewService(UseCases):
                 at=now,
             )
             await self._notify.to_tipster(
-                conn, report, TipsterQuestion(question=text, token=token, id=question_id), now
+                conn, report, TipsterQuestion(question=relayed, token=token, id=question_id), now
             )
         self._on_outbox()
-        return outcome
+        return Outcome(outcome.report, outcome.previous, relayed if relayed != text else None)
 
     async def mark_duplicate(
         self, prompt: PromptRecord, actor: Actor, original_ref: str
@@ -358,10 +356,17 @@ class ReviewService(UseCases):
                 conn, at=now, actor_id=actor.user_id, action="repost", report_ref=report.reference
             )
             await self._notify.post_tip(conn, report, now, not_before=now)
+            # Answers still held back are queued again with the rest, under the new card, and
+            # none is shown before the last of them was due.
+            held = await schedules.pending_for_reports(conn, ScheduleKind.ANSWER_SHOWN)
+            due = max(now, held.get(report.id, now))
+            await outbox.drop_pending(conn, report.id, OutboxKind.ANSWER_POSTED, now)
             for item in await drafts.items(conn, report.uid):
                 if "answer_to" in item_payload(key, item.sealed):
                     answer = AnswerPosted(position=item.position)
-                    await self._notify.to_staff(conn, report, report.review_chat_id, answer, now)
+                    await self._notify.to_staff(
+                        conn, report, report.review_chat_id, answer, now, not_before=due
+                    )
         self._on_outbox()
         return report
 
@@ -379,23 +384,33 @@ class ReviewService(UseCases):
 
     async def queue(self, chat_id: int) -> list[ReportRecord]:
         async with self._db.read() as conn:
-            return await reports.list_by_status(conn, [s.value for s in OPEN], chat_id)
+            found = await reports.list_by_status(conn, [s.value for s in OPEN], chat_id)
+            held = await self._held_back(conn, found)
+        return [report for report in found if report.id not in held]
 
     async def search(self, chat_id: int, words: str) -> list[ReportRecord]:
-        """Tips of this chat whose text contains every word (decrypted in memory)."""
+        """Tips of this chat whose text (and answers) contain every word (decrypted in
+        memory)."""
         terms = [w.casefold() for w in words.split() if w]
         if not terms:
             raise TextMissing()
         async with self._db.read() as conn:
             recent = await reports.list_recent(conn, chat_id, self._policy.review.search_limit)
+            held = await self._held_back(conn, recent)
+            answering = await schedules.pending_for_reports(conn, ScheduleKind.ANSWER_SHOWN)
             found: list[ReportRecord] = []
             for report in recent:
+                if report.id in held:
+                    continue
                 key = self.key_for(report)
                 texts = [report.reference, report.alias]
                 for item in await drafts.items(conn, report.uid):
                     payload = item_payload(key, item.sealed)
-                    if payload["kind"] == ItemKind.TEXT:
-                        texts.append(payload["text"])
+                    if payload["kind"] != ItemKind.TEXT:
+                        continue
+                    if "answer_to" in payload and report.id in answering:
+                        continue  # an answer (maybe this one) is still held back
+                    texts.append(payload["text"])
                 if report.sealed_area is not None:
                     texts.append(key.open_text("area", report.sealed_area))
                 haystack = "\n".join(texts).casefold()

@@ -3,10 +3,11 @@
 Money is integer minor units. A claim code exists only as a keyed hash (to find the offer when
 the claimant presents it) and sealed to the tipster's receipt (so `/status` can show it to
 whoever holds the receipt). While a message carrying it waits in the outbox it is sealed there,
-and erased once sent. The proposer never approves; above the policy threshold two different
-people must. Every move passes the reward table (bot.domain.reward) and a compare-and-set in
-the database; every step is audited. Deadlines are run by bot.services.jobs; reading (the
-tipster's view, the budget, the ledger) is RewardBook's.
+and erased once sent. Nobody approves a reward they proposed, nor one for a tip they held or
+verified; above the policy threshold two different people must. Every move passes the reward
+table (bot.domain.reward) and a compare-and-set in the database; every step is audited.
+Deadlines are run by bot.services.jobs; reading (the tipster's view, the budget, the ledger)
+is RewardBook's.
 """
 
 from __future__ import annotations
@@ -20,14 +21,12 @@ from bot.crypto.vault import seal_to_receipt
 from bot.domain import codes
 from bot.domain.deadlines import add_months
 from bot.domain.errors import (
-    AlreadyApproved,
     AlreadyRewarded,
     HeldByOther,
     JustificationMissing,
     NoRewardToRepost,
     NotVerified,
     OverBudget,
-    ProposerCannotApprove,
     RewardMovedOn,
     TipNotFound,
     UnknownTier,
@@ -40,6 +39,8 @@ from bot.domain.reward import (
     Budget,
     RewardStatus,
     approvals_needed,
+    case_workers,
+    check_approver,
     check_reward_move,
     parse_proposal,
 )
@@ -165,12 +166,18 @@ class RewardService(UseCases):
         async with self._db.transaction() as conn:
             reward, report = await reward_of_chat(conn, reward_id, self._finance_chat)
             check_reward_move(reward.status, RewardStatus.OFFERED)
-            if reward.proposer_id == actor.user_id:
-                raise ProposerCannotApprove()
             needed = approvals_needed(self._policy, reward.amount_minor)
             approvers = [a for a, _ in await rewards_repo.approvals(conn, reward.id)]
-            if actor.user_id in approvers:
-                raise AlreadyApproved(needed=needed)
+            events = await review_repo.events(conn, report.id)
+            check_approver(
+                actor.user_id,
+                proposer=reward.proposer_id,
+                workers=case_workers(
+                    report.holder_id, ((e.actor_id, e.action, e.to_status) for e in events)
+                ),
+                approvers=approvers,
+                needed=needed,
+            )
             final = len(approvers) + 1 >= needed
             if final:
                 await self._check_budget(conn, reward, now)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.crypto.vault import DataKey
+from bot.domain.inert import make_inert
 from bot.domain.items import ItemKind
 from bot.domain.money import format_money
 from bot.domain.policy import Policy
@@ -365,10 +366,13 @@ class PostRenderer:
         )
 
     def question(self, report: ReportRecord, question: str, token: str) -> TextPart:
-        """The reviewers' question, with a Reply button carrying a one-use token."""
+        """The reviewers' question, with a Reply button carrying a one-use token. Its links
+        and mentions are inert (made so when it was asked; again here for a question queued
+        by an earlier version), it is escaped as text, and no link preview is ever shown."""
         t, lang = self._t, report.language
+        inert = make_inert(question)
         return TextPart(
-            t.text(lang, "notice.question", reference=report.reference, question=question),
+            t.text(lang, "notice.question", reference=report.reference, question=inert),
             ((Button(t.text(lang, "button.answer"), encode(AnswerButton(token))),),),
         )
 

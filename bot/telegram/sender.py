@@ -3,7 +3,9 @@
 A row's parts are recorded as they are delivered, so a post interrupted by a crash or an
 outage resumes where it stopped. Transient errors (429, 5xx, timeouts, a staff chat that is
 briefly unreachable) are retried with backoff and jitter; only permanent errors for a tipster
-(they blocked the bot) end a row as failed, which is recorded, never silent.
+(they blocked the bot) end a row as failed, which is recorded, never silent. A finished row to
+a tipster keeps only the hour it was due and finished (bot.domain.timing): its record, kept
+for `outbox_days`, must not say to the second when the tipster was using the bot.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from bot.domain.outbox import (
     StaffText,
     TipPosted,
 )
+from bot.domain.timing import coarse
 from bot.services.notifier import Notifier
 from bot.services.reward_book import RewardBook
 from bot.telegram.composer import Composer, Opened, PermanentFailure, StaffNames
@@ -162,13 +165,20 @@ class Sender:
         now = self._clock()
         groups: dict[tuple[str, int | None], list[OutboxRecord]] = {}
         waiting: set[tuple[str, int | None]] = set()
+        answers_waiting: set[tuple[str, int | None]] = set()
         next_due = now + IDLE_POLL_SECONDS
         for row in rows:
             group = (row.target, row.report_id) if row.report_id else (row.target, row.chat_id)
             if group in waiting or group in self._workers:
                 continue
+            answer = row.kind == OutboxKind.ANSWER_POSTED
+            if answer and group in answers_waiting:
+                continue
             if row.not_before > now:
-                waiting.add(group)
+                # An answer held back by its random delay holds back only the answers after
+                # it: the card and the staff's own messages about the tip go on, so a card
+                # that stopped refreshing cannot tell reviewers that an answer is on its way.
+                (answers_waiting if answer else waiting).add(group)
                 next_due = min(next_due, row.not_before)
                 continue
             groups.setdefault(group, []).append(row)
@@ -269,7 +279,8 @@ class Sender:
             async with self._db.transaction() as conn:
                 await outbox_repo.record_part(conn, row.id, index + 1, anchor)
                 if index == len(parts) - 1:  # the last part: finished in the same commit
-                    await outbox_repo.finish(conn, row.id, "sent", int(self._clock()), None)
+                    at, due = self._finished_at(row)
+                    await outbox_repo.finish(conn, row.id, "sent", at, None, not_before=due)
                 if index == 0 and isinstance(payload, TipPosted):
                     await reports.set_review_message(conn, report.id, message.message_id)
                 if index == 0 and isinstance(payload, RewardPost):
@@ -306,8 +317,9 @@ class Sender:
         is told in the same commit, by reference only, and /repost there brings it back."""
         now = int(self._clock())
         key = REPORTED_FAILURES.get(OutboxKind(row.kind))
+        at, due = self._finished_at(row)
         async with self._db.transaction() as conn:
-            await outbox_repo.finish(conn, row.id, "failed", now, reason)
+            await outbox_repo.finish(conn, row.id, "failed", at, reason, not_before=due)
             if key is None or row.report_id is None or row.chat_id is None:
                 return
             report = await reports.by_id(conn, row.report_id)
@@ -317,9 +329,17 @@ class Sender:
             await Notifier(self._vault).to_staff(conn, report, row.chat_id, notice, now)
         self.wake()
 
+    def _finished_at(self, row: OutboxRecord) -> tuple[int, int | None]:
+        """When a row finished, and the due time to keep: a tipster's row keeps the hour."""
+        now = int(self._clock())
+        if row.target == Recipient.TIPSTER:
+            return coarse(now), coarse(now)
+        return now, None
+
     async def _finish(self, row: OutboxRecord, status: str, error: str | None = None) -> None:
+        at, due = self._finished_at(row)
         async with self._db.transaction() as conn:
-            await outbox_repo.finish(conn, row.id, status, int(self._clock()), error)
+            await outbox_repo.finish(conn, row.id, status, at, error, not_before=due)
 
     async def _edit(self, chat_id: int, message_id: int, part: Part) -> None:
         assert isinstance(part, TextPart)

@@ -6,11 +6,13 @@ is SIGKILLed and restarted at least 20 times, while the cases are worked one aft
 kills strike 0-80 ms after the bot receives an update, inside its handling. People
 do what they would do on their phones: a reviewer claims, verifies and proposes a reward
 (the 💰 button, a tier, then a reply to the bot's prompt); finance approves it (never the
-proposer: the reviewer who is also in finance tries to approve her own proposal and is
-refused; above the threshold two different clerks approve); the tipster reads the claim
-code from /status with the receipt; a clerk pays it with /paid, the "ID checked" button and
-a reply with the voucher number. Whoever sees nothing happen does it again (presses again,
-replies again, starts the step over), and a stale button or prompt only means starting over.
+proposer nor the tip's holder: the reviewer who is also in finance tries to approve her own
+proposal and is refused; above the threshold two different clerks approve); the tipster reads
+the claim code from /status with the receipt; a cashier who approved nothing pays it with
+/paid, the "ID checked" button and a reply with the voucher number (every role a different
+person, as four eyes between people require). Whoever sees nothing happen does it again
+(presses again, replies again, starts the step over), and a stale button or prompt only means
+starting over.
 
 At the end the database and the fake's record prove: each tip is stored once and verified,
 and has exactly one reward, paid once against the voucher given, approved by the right
@@ -56,6 +58,7 @@ CASES = 8
 PATIENCE = 2.5  # how long a person waits for a sign of life before doing it again
 SECOND_REVIEWER = 700000003
 SECOND_CLERK = 700000004
+CASHIER = 700000005  # pays; never approves
 CODE = re.compile(r"<code>([0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5})</code>")
 # (tier, the reviewer's reply to the prompt, amount shown, approvers needed)
 TIERS = (
@@ -386,6 +389,7 @@ def _cases(fake: FakeTelegram, rng: random.Random) -> list[Case]:
     bo = fake.add_user(SECOND_REVIEWER, "Bo")
     chen = fake.add_user(FINANCE_CLERK, "Chen")
     li = fake.add_user(SECOND_CLERK, "Li")
+    wu = fake.add_user(CASHIER, "Wu")
     cases = []
     for n in range(CASES):
         tier, reply, amount, needed = TIERS[n % len(TIERS)]
@@ -399,7 +403,7 @@ def _cases(fake: FakeTelegram, rng: random.Random) -> list[Case]:
                 reply=reply,
                 amount=amount,
                 approvers=clerks[:needed],
-                payer=rng.choice([chen, li]),
+                payer=wu,
                 voucher=f"V-2026-{n:04d}",
             )
         )
@@ -473,6 +477,7 @@ async def test_kill_9_during_review_and_rewards_pays_each_reward_once(tmp_path: 
             {fake.bot_id: "member", REVIEWER: "member", FINANCE_CLERK: "member"},
         )
         fake.set_member(FINANCE_CHAT, SECOND_CLERK, "member")
+        fake.set_member(FINANCE_CHAT, CASHIER, "member")
         cases = _cases(fake, rng)
         env = _env(tmp_path, fake)
         bot = BotProcess(tmp_path, env, fake)
@@ -582,6 +587,7 @@ def _check_database(database: Path, cases: list[Case]) -> None:
             ]
             assert sorted(approvers) == sorted(a.id for a in case.approvers)
             assert proposer not in approvers, "four eyes"
+            assert paid_by not in approvers and paid_by != proposer, "the payer decided nothing"
             open_schedules = conn.execute(
                 "SELECT COUNT(*) FROM schedules WHERE reward_id = ? AND status = 'pending'",
                 (reward_id,),

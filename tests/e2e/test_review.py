@@ -391,3 +391,45 @@ async def test_a_missing_attachment_file_ends_its_row_and_lets_the_rest_through(
             "SELECT last_error FROM outbox WHERE status = 'failed' AND kind = 'tip_posted'"
         ).fetchall()
     assert pending == 0 and failed == [("an attachment file of the tip is missing",)]
+
+
+LURE_QUESTION = (
+    "Is this you? https://evil.example/x or evil.example, ask @lure_bot at t.me/lure"
+    " or write to someone@evil.example"
+)
+LINK_ENTITIES = {"url", "email", "mention", "text_link", "text_mention"}
+
+
+async def test_a_question_with_lures_reaches_the_tipster_with_nothing_to_tap(
+    fake, bot: RunningBot
+) -> None:
+    """Links, addresses and mentions in a reviewer's question are relayed inert: the message
+    the tipster gets has no entity Telegram would make clickable (the fake finds them as
+    Telegram does), no preview, and the reviewer is told what the tipster reads."""
+    anna, _, tipster = _setup_staff(fake)
+    _, ref = await tip_with_card(fake, tipster, "Dealer uses a phone shop as a front")
+    await answer_of(fake, press(fake, anna, ref, "claim"))
+    await answer_of(fake, press(fake, anna, ref, "ask"))
+    prompt = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: "write your question" in m["_plain"]
+    )
+    fake.user_sends_text(
+        anna, LURE_QUESTION, chat_id=REVIEW_CHAT, reply_to_message_id=prompt["message_id"]
+    )
+    told = await fake.wait_for_message(REVIEW_CHAT, lambda m: "Question relayed" in m["_plain"])
+    assert "made inert" in told["_plain"] and "evil[.]example" in told["_plain"]
+    question = await fake.wait_for_message(
+        tipster.id, lambda m: "The reviewers have a question" in m["_plain"]
+    )
+    found = {e["type"] for e in question["_entities"]}
+    assert not found & LINK_ENTITIES, question["_entities"]
+    assert "italic" in found  # the fake did parse the message's own formatting
+    plain = question["_plain"]
+    for lure in ("https://", "evil.example", "@lure_bot", "t.me/", "someone@"):
+        assert lure not in plain
+    assert "lure_bot" in plain and "evil[.]example" in plain  # still readable
+    assert question["link_preview_options"] == {"is_disabled": True}
+    # The history keeps the question as it was written, for the reviewers only.
+    fake.user_sends_text(anna, f"/tip {ref}", chat_id=REVIEW_CHAT)
+    history = await fake.wait_for_message(REVIEW_CHAT, lambda m: "asked the tipster" in m["_plain"])
+    assert "https://evil.example/x" in history["_plain"]

@@ -22,6 +22,7 @@ from tests.e2e.review_flows import answer_of, card_shows, find_card, press, tip_
 
 TIPSTER_ID = 8200000001
 SECOND_CLERK = 700000004
+DORA = 700000005
 TIP_TEXT = "CANARY-REWARD-TIP Depot behind the rice mill stores heroin"
 CODE = re.compile(r"<code>([0-9A-Z]{5}-[0-9A-Z]{5}-[0-9A-Z]{5})</code>")
 DAY = 86_400
@@ -112,7 +113,7 @@ async def _pay(fake, clerk, code, voucher) -> None:
 
 
 async def test_propose_approve_claim_and_pay(fake, bot: RunningBot) -> None:
-    anna, clerk, _, tipster = _people(fake)
+    anna, clerk, second, tipster = _people(fake)
     receipt, ref = await _verified_tip(fake, anna, tipster)
     post = await _propose(fake, anna, ref, "seized_lt_10g", "Seized 8 g at the depot")
     assert "¥300.00" in post["_plain"] and "AnnaReviewer" in post["_plain"]
@@ -132,18 +133,85 @@ async def test_propose_approve_claim_and_pay(fake, bot: RunningBot) -> None:
     status = await fake.wait_for_message(stranger.id, lambda m: "claim code" in m["_plain"])
     assert code in status["_plain"]
 
-    fake.user_sends_text(clerk, "/paid ABCDE-FGH12-34567", chat_id=FINANCE_CHAT)
+    fake.user_sends_text(second, "/paid ABCDE-FGH12-34567", chat_id=FINANCE_CHAT)
     await fake.wait_for_message(FINANCE_CHAT, lambda m: "No open reward matches" in m["_plain"])
-    await _pay(fake, clerk, code, "V-2026-0001")
+    await _pay(fake, second, code, "V-2026-0001")  # not the approver
     await fake.wait_for_message(tipster.id, lambda m: "has been paid" in m["_plain"])
     await fake.wait_until(lambda: "V-2026-0001" in _post(fake, ref)["_plain"])
+    assert "by ClerkLi" in _post(fake, ref)["_plain"]
     await card_shows(fake, ref, "paid")
-    fake.user_sends_text(clerk, f"/paid {code}", chat_id=FINANCE_CHAT)
+    fake.user_sends_text(second, f"/paid {code}", chat_id=FINANCE_CHAT)
     await fake.wait_for_message(FINANCE_CHAT, lambda m: "No open reward matches" in m["_plain"])
 
     finance_side = repr(fake.messages_in(FINANCE_CHAT))
     for secret in ("CANARY-REWARD-TIP", "rice mill", "TipsterWang", str(TIPSTER_ID), receipt):
         assert secret not in finance_side
+
+
+async def test_four_eyes_are_people_holder_approver_and_payer_apart(fake, bot) -> None:
+    """The reviewer who held the tip cannot approve its reward, nor can the one who verified
+    it; the approver cannot pay it; "ID checked" and the voucher belong to whoever ran /paid.
+    Each refusal says why and changes nothing."""
+    anna, clerk, second, tipster = _people(fake)
+    dora = fake.add_user(DORA, "DoraAdmin")
+    fake.set_member(REVIEW_CHAT, DORA, "administrator")
+    fake.set_member(FINANCE_CHAT, DORA, "member")
+    _, ref = await tip_with_card(fake, tipster, "Pills handed out behind the cinema")
+    await answer_of(fake, press(fake, anna, ref, "claim"))  # Anna holds it
+    await card_shows(fake, ref, "in review")
+    await answer_of(fake, press(fake, dora, ref, "verify"))  # Dora, an admin, verifies it
+    await card_shows(fake, ref, "verified")
+    await _propose(fake, anna, ref, "seized_lt_10g", "Seized 6 g behind the cinema")
+
+    own = await answer_of(fake, _approve(fake, anna, ref))
+    assert own["show_alert"] and "You proposed this reward" in own["text"]
+    verifier = await answer_of(fake, _approve(fake, dora, ref))
+    assert verifier["show_alert"] and "held or verified this tip" in verifier["text"]
+    assert "Approvals: 0 of 1" in _post(fake, ref)["_plain"]
+    await answer_of(fake, _approve(fake, clerk, ref))
+    offered = await fake.wait_for_message(tipster.id, lambda m: "reward of ¥300.00" in m["text"])
+    code = CODE.search(offered["text"]).group(1)
+
+    sent = fake.user_sends_text(clerk, f"/paid {code}", chat_id=FINANCE_CHAT)
+    refused = await fake.wait_for_message(
+        FINANCE_CHAT, lambda m: m.get("_reply_to") == sent["message_id"]
+    )
+    assert "You approved this reward" in refused["_plain"]
+    assert not any("Claim code valid" in m["_plain"] for m in fake.messages_in(FINANCE_CHAT))
+
+    sent = fake.user_sends_text(second, f"/paid {code}", chat_id=FINANCE_CHAT)
+    check = await fake.wait_for_message(FINANCE_CHAT, lambda m: "Claim code valid" in m["_plain"])
+    await fake.wait_until(lambda: bool(fake.button_data(_message(fake, check["message_id"]))))
+    idok = fake.button_data(_message(fake, check["message_id"]))[0]
+    stranger = await answer_of(
+        fake, fake.user_presses(clerk, _message(fake, check["message_id"]), idok)
+    )
+    assert stranger["show_alert"] and "who ran /paid" in stranger["text"]
+    assert not any("voucher number" in m["_plain"] for m in fake.messages_in(FINANCE_CHAT))
+    assert fake.button_data(_message(fake, check["message_id"])) == [idok], "nothing changed"
+
+    await answer_of(fake, fake.user_presses(second, _message(fake, check["message_id"]), idok))
+    prompt = await fake.wait_for_message(FINANCE_CHAT, lambda m: "voucher number" in m["_plain"])
+    reply = fake.user_sends_text(
+        clerk, "V-CLERK", chat_id=FINANCE_CHAT, reply_to_message_id=prompt["message_id"]
+    )
+    wrong = await fake.wait_for_message(
+        FINANCE_CHAT, lambda m: m.get("_reply_to") == reply["message_id"]
+    )
+    assert "who ran /paid" in wrong["_plain"]
+    assert "offered" in _post(fake, ref)["_plain"]
+    fake.user_sends_text(
+        second, "V-2026-0042", chat_id=FINANCE_CHAT, reply_to_message_id=prompt["message_id"]
+    )
+    await fake.wait_for_message(FINANCE_CHAT, lambda m: "Payout of" in m["_plain"])
+    await fake.wait_until(lambda: "V-2026-0042" in _post(fake, ref)["_plain"])
+    assert (
+        "by ClerkLi" in _post(fake, ref)["_plain"] and "V-CLERK" not in _post(fake, ref)["_plain"]
+    )
+
+
+def _message(fake, message_id: int) -> dict:
+    return next(m for m in fake.messages_in(FINANCE_CHAT) if m["message_id"] == message_id)
 
 
 async def test_two_approvers_above_the_threshold(fake, bot: RunningBot) -> None:

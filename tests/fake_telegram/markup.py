@@ -6,6 +6,7 @@ import html
 import re
 from dataclasses import dataclass, field
 
+from .autolink import with_found_entities
 from .models import JSONDict, bad_request
 
 _TAG_ENTITY = {
@@ -160,9 +161,12 @@ def _close(tag: _Open, position: int, stack: list[_Open], entities: list[JSONDic
 def format_text(
     text: str, parse_mode: str | None, entities: list[JSONDict] | None
 ) -> tuple[str, list[JSONDict]]:
-    """Plain text and entities of a text or caption as Telegram would store it."""
+    """Plain text and entities of a text or caption as Telegram would store it, with the
+    links, mentions, hashtags and commands Telegram finds in it by itself (autolink.py)."""
     if entities:
-        return text, list(entities)
-    if parse_mode and parse_mode.upper() == "HTML":
-        return parse_html(text)
-    return text, []
+        plain, given = text, list(entities)
+    elif parse_mode and parse_mode.upper() == "HTML":
+        plain, given = parse_html(text)
+    else:
+        plain, given = text, []
+    return plain, with_found_entities(plain, given)

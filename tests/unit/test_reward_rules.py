@@ -12,11 +12,14 @@ from bot.domain.errors import (
     AlreadyApproved,
     AlreadyRewarded,
     AmountOutOfRange,
+    ApproverCannotPay,
+    CaseWorkerCannotApprove,
     CodeRateLimited,
     CodeUnknown,
     IdNotChecked,
     JustificationMissing,
     NotVerified,
+    NotYourPayout,
     OverBudget,
     ProposerCannotApprove,
 )
@@ -37,6 +40,7 @@ from tests.services import TipsterSide, service_env
 
 CHAT, FINANCE = -1001, -1002
 ANNA, CHEN, LI = Actor(11), Actor(21), Actor(22)
+BO, WU = Actor(12, is_admin=True), Actor(23)
 DAY = 86_400
 
 
@@ -153,6 +157,69 @@ async def test_four_eyes_and_threshold(scheme) -> None:
     assert (await rewards.approve(big.id, LI)).reward.status == "offered"
 
 
+async def test_four_eyes_are_people_not_accounts(scheme) -> None:
+    """Whoever held or verified the tip never approves its reward; whoever approved never
+    pays it; only the clerk who ran /paid carries the payout on. A refusal changes nothing."""
+    intake, review, rewards, db, _, _, _, payouts = scheme
+    # Anna holds the tip; Bo, an admin of the review chat, verifies it. Both are in finance.
+    reference, receipt = await _claimed_and_verified(intake, review, 1, holder=ANNA, verifier=BO)
+    report = await review.find(reference, CHAT)
+    message_id = _next_message_id()
+    await review.remember_prompt(CHAT, message_id, "reward", report, BO, payload="seized_lt_10g")
+    reward = await rewards.propose(await review.find_prompt(CHAT, message_id), BO, "why")
+    with pytest.raises(ProposerCannotApprove):
+        await rewards.approve(reward.id, BO)  # proposed it (and verified it)
+    with pytest.raises(CaseWorkerCannotApprove):
+        await rewards.approve(reward.id, ANNA)  # holds the tip, even in the finance group
+    other, _ = await _claimed_and_verified(intake, review, 2, holder=ANNA, verifier=BO)
+    proposed = await _propose(review, rewards, other, "seized_lt_10g", "why")  # by Anna
+    with pytest.raises(CaseWorkerCannotApprove):
+        await rewards.approve(proposed.id, BO)  # verified it, though Anna holds it
+    assert (await rewards.approve(reward.id, CHEN)).reward.status == "offered"
+
+    async with db.read() as conn:
+        stored = await rewards_repo.by_id(conn, reward.id)
+    code = open_with_receipt(receipt.replace("-", ""), report.uid, stored.code_for_receipt)
+    code = code.decode()
+    with pytest.raises(ApproverCannotPay):
+        await payouts.find_offer(code, CHEN)
+    offer = await payouts.find_offer(code, LI)
+    check_id = _next_message_id()
+    check_payload = f'{{"reward": {offer.reward.id}, "amount": {offer.reward.amount_minor}}}'
+    await review.remember_prompt(FINANCE, check_id, "paid_check", report, LI, check_payload)
+    check = await review.find_prompt(FINANCE, check_id)
+    with pytest.raises(NotYourPayout):
+        payouts.check_clerk(check, WU)  # "ID checked" pressed by another clerk
+    with pytest.raises(NotYourPayout):
+        await payouts.continue_payout(check, _next_message_id(), WU, id_checked=True)
+    assert await review.find_prompt(FINANCE, check_id) is not None, "nothing changed"
+    voucher_id = _next_message_id()
+    await payouts.continue_payout(check, voucher_id, LI, id_checked=True)
+    voucher = await review.find_prompt(FINANCE, voucher_id)
+    with pytest.raises(NotYourPayout):
+        await payouts.pay(reward.id, WU, "V-9", id_checked=True, prompt=voucher)
+    with pytest.raises(ApproverCannotPay):
+        await payouts.pay(reward.id, CHEN, "V-9", id_checked=True)
+    async with db.read() as conn:
+        assert (await rewards_repo.by_id(conn, reward.id)).status == "offered"
+    paid = await payouts.pay(reward.id, LI, "V-9", id_checked=True, prompt=voucher)
+    assert paid.status == "paid" and paid.paid_by == LI.user_id
+
+
+async def _claimed_and_verified(
+    intake, review, user: int, *, holder: Actor, verifier: Actor
+) -> tuple[str, str]:
+    await intake.start(user, "en")
+    await intake.choose_category(user, "other")
+    await intake.choose_area(user, area_key=None, typed=None)
+    await intake.add_text(user, "tip")
+    await intake.review(user)
+    submission = await intake.submit(user, user)
+    await review.act(submission.reference, CHAT, holder, Action.CLAIM)
+    await review.act(submission.reference, CHAT, verifier, Action.VERIFY)
+    return submission.reference, submission.receipt
+
+
 async def test_budget_blocks_the_final_approval(scheme) -> None:
     intake, review, rewards, _, _, _, env, _ = scheme
     ref, _ = await _verified(intake, review, 1)
@@ -177,17 +244,17 @@ async def test_claim_code_is_only_a_hash_and_opens_with_the_receipt(scheme) -> N
     view = await RewardBook(env).for_tipster(report, normalized)
     assert view.claim_code == code
     assert (await RewardBook(env).for_tipster(report, "0" * 20)).claim_code is None
-    offer = await payouts.find_offer(code.lower(), CHEN)
+    offer = await payouts.find_offer(code.lower(), LI)
     assert offer.reference == ref
     with pytest.raises(IdNotChecked):
-        await payouts.pay(reward.id, CHEN, "V-1", id_checked=False)
-    paid = await payouts.pay(reward.id, CHEN, "V-1", id_checked=True)
+        await payouts.pay(reward.id, LI, "V-1", id_checked=False)
+    paid = await payouts.pay(reward.id, LI, "V-1", id_checked=True)
     assert paid.status == "paid" and paid.code_for_receipt is None
     for _ in range(2):
         with pytest.raises(CodeUnknown):
-            await payouts.find_offer(code, CHEN)
+            await payouts.find_offer(code, LI)
     with pytest.raises(CodeRateLimited):
-        await payouts.find_offer(code, CHEN)
+        await payouts.find_offer(code, LI)
 
 
 async def test_a_due_schedule_runs_once_even_when_two_sweepers_race(scheme) -> None:
