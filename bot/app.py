@@ -193,6 +193,7 @@ def build_runtime(
         sender=sender,
         retention=RetentionService(env),
         jobs=Jobs(env),
+        windows=env.window_keys,
     )
 
 
@@ -246,7 +247,13 @@ async def start_runtime(
     await runtime.jobs.ensure_digests()
     await runtime.jobs.sweep()
     await runtime.retention.purge_due()
+    await _expire_window_keys(runtime)
     return runtime
+
+
+async def _expire_window_keys(runtime: Runtime) -> None:
+    """Delete the window keys whose time is over (and spent inbox keys)."""
+    await runtime.windows.expire()
 
 
 async def _sweep(context: Context) -> None:
@@ -262,6 +269,7 @@ async def _sweep(context: Context) -> None:
 async def _run_schedules(context: Context) -> None:
     """Run reminders and expiries whose time has come (durable: due times live in SQLite)."""
     runtime = context.bot_data.runtime
+    await _expire_window_keys(runtime)
     ran = await runtime.jobs.sweep() + await runtime.retention.purge_due()
     await runtime.retention.purge_delivery_records()
     if ran:

@@ -9,6 +9,7 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.crypto.vault import Vault
+from bot.crypto.windows import WindowKeys
 from bot.domain.policy import Policy
 from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
@@ -45,6 +46,7 @@ class Runtime:
     sender: Sender
     retention: RetentionService
     jobs: Jobs
+    windows: WindowKeys
 
     @property
     def review_chats(self) -> frozenset[int]:
