@@ -338,6 +338,7 @@ async def _serve(
             runtime.vault,
             clock=clock,
             alert_chat_id=settings.review_chat_id,
+            windows=runtime.windows,
         )
         await pipeline.start()
         log.info("tipline is running")
