@@ -45,8 +45,9 @@ def window_specs(policy: Policy) -> list[WindowSpec]:
 @dataclass(frozen=True)
 class ServiceEnv:
     """The database, the vault, the sealed files, the policy, the staff chats, the time,
-    whom to wake once outbox rows are committed (the sender), and the window keys (one set for
-    the whole bot, made from the rest when not given)."""
+    whom to wake once outbox rows are committed (the sender), whom to tell once something was
+    erased (the WAL checkpoints), and the window keys (one set for the whole bot, made from
+    the rest when not given)."""
 
     db: Database
     vault: Vault
@@ -56,6 +57,7 @@ class ServiceEnv:
     finance_chat_id: int
     clock: Callable[[], float] = time.time
     on_outbox: Callable[[], None] = _nothing
+    on_erased: Callable[[], None] = _nothing
     windows: WindowKeys | None = None
 
     def __post_init__(self) -> None:
@@ -81,6 +83,7 @@ class UseCases:
         self._notify = Notifier(env.vault)
         self._clock = env.clock
         self._on_outbox = env.on_outbox
+        self._on_erased = env.on_erased
         self._windows = env.window_keys
 
     @property

@@ -398,6 +398,7 @@ class IntakeService(UseCases):
             items = await drafts.items(conn, draft.uid)
             await drafts.delete_items(conn, draft.uid)
             await drafts.delete(conn, draft.owner)
+        self._on_erased()
         for item in items:
             if item.blob_name:
                 await self._blobs.delete(item.blob_name)
@@ -413,6 +414,8 @@ class IntakeService(UseCases):
                 names += [i.blob_name for i in await drafts.items(conn, draft.uid) if i.blob_name]
                 await drafts.delete_items(conn, draft.uid)
                 await drafts.delete(conn, draft.owner)
+        if stale:
+            self._on_erased()
         for name in names:
             await self._blobs.delete(name)
         return len(stale)

@@ -5,7 +5,8 @@ tipster allows contact), its post to the review chat after a random delay, the S
 the receipt (sealed in the outbox, erased once sent) and the draft's deletion. `status` and
 `forget` take the receipt from any Telegram account; wrong receipts are rate limited under an
 hourly keyed pseudonym, never the user id. Pseudonyms are keyed under window keys
-(bot.crypto.windows), deleted when their day or hour is over.
+(bot.crypto.windows), deleted when their day or hour is over. After a submission or a
+`/forget` the WAL is checkpointed soon (`on_erased`), so the deleted draft or contact leaves it.
 """
 
 from __future__ import annotations
@@ -115,6 +116,7 @@ class ReceiptService(UseCases):
                 )
             await drafts.delete(conn, draft.owner)
         self._on_outbox()
+        self._on_erased()
         return Submission(receipt, report.reference, state.contact_allowed, draft.language)
 
     async def _count_tip(self, conn: aiosqlite.Connection, key: WindowKey, user_id: int) -> None:
@@ -209,7 +211,9 @@ class ReceiptService(UseCases):
         """Erase the stored way to reach the tipster for this tip; False if none was stored."""
         report = await self._find_by_receipt(user_id, receipt_text)
         async with self._db.transaction() as conn:
-            return await reports.clear_contact(conn, report.id, self.now())
+            cleared = await reports.clear_contact(conn, report.id, self.now())
+        self._on_erased()
+        return cleared
 
     async def purge_old_counters(self) -> None:
         """Drop abuse counters of past windows, and markers of updates too old to come again

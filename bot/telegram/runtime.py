@@ -13,6 +13,7 @@ from bot.crypto.windows import WindowKeys
 from bot.domain.policy import Policy
 from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
+from bot.services.checkpoints import Checkpoints
 from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
 from bot.services.payouts import PayoutService
@@ -47,6 +48,7 @@ class Runtime:
     retention: RetentionService
     jobs: Jobs
     windows: WindowKeys
+    checkpoints: Checkpoints
 
     @property
     def review_chats(self) -> frozenset[int]:
