@@ -35,6 +35,7 @@ from bot.logs import quiet_libraries
 from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
 from bot.services.base import ServiceEnv
+from bot.services.checkpoints import Checkpoints
 from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
 from bot.services.payouts import PayoutService
@@ -174,7 +175,8 @@ def build_runtime(
     book = RewardBook(env)
     renderer = PostRenderer(catalogue, policy, blobs, settings.staff_language)
     sender = Sender(db, vault, bot, renderer, book, clock=clock)
-    env = replace(env, on_outbox=sender.wake)
+    checkpoints = Checkpoints(db)
+    env = replace(env, on_outbox=sender.wake, on_erased=checkpoints.request)
     return Runtime(
         settings=settings,
         policy=policy,
@@ -193,6 +195,8 @@ def build_runtime(
         sender=sender,
         retention=RetentionService(env),
         jobs=Jobs(env),
+        windows=env.window_keys,
+        checkpoints=checkpoints,
     )
 
 
@@ -246,15 +250,25 @@ async def start_runtime(
     await runtime.jobs.ensure_digests()
     await runtime.jobs.sweep()
     await runtime.retention.purge_due()
+    await _expire_window_keys(runtime)
     return runtime
 
 
+async def _expire_window_keys(runtime: Runtime) -> None:
+    """Delete the window keys whose time is over (and spent inbox keys); a checkpoint follows,
+    so the deleted keys leave the WAL too."""
+    if await runtime.windows.expire():
+        runtime.checkpoints.request()
+
+
 async def _sweep(context: Context) -> None:
-    """Delete abandoned drafts, expired abuse counters and closed answer windows."""
+    """Delete abandoned drafts, expired abuse counters and closed answer windows, then
+    checkpoint the WAL (hourly, whatever happened)."""
     runtime = context.bot_data.runtime
     removed = await runtime.intake.purge_stale_drafts()
     await runtime.receipts.purge_old_counters()
     await runtime.answers.purge_expired_sessions()
+    await runtime.checkpoints.run()
     if removed:
         log.info("removed %d abandoned draft(s)", removed)
 
@@ -262,6 +276,7 @@ async def _sweep(context: Context) -> None:
 async def _run_schedules(context: Context) -> None:
     """Run reminders and expiries whose time has come (durable: due times live in SQLite)."""
     runtime = context.bot_data.runtime
+    await _expire_window_keys(runtime)
     ran = await runtime.jobs.sweep() + await runtime.retention.purge_due()
     await runtime.retention.expire_contacts()
     await runtime.retention.purge_delivery_records()
@@ -274,6 +289,7 @@ async def stop_runtime(application: TipApplication) -> None:
     if runtime is None:
         return
     await runtime.sender.stop()
+    await runtime.checkpoints.stop()
     await runtime.db.close()
 
 
@@ -331,6 +347,7 @@ async def _serve(
             runtime.vault,
             clock=clock,
             alert_chat_id=settings.review_chat_id,
+            windows=runtime.windows,
         )
         await pipeline.start()
         log.info("tipline is running")

@@ -18,6 +18,9 @@ import aiosqlite
 
 DB_FILENAME = "tipline.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
+# After a checkpoint lets the WAL start again from its beginning, it is truncated to this size:
+# the file stays bounded between the checkpoints that truncate it to nothing.
+JOURNAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -67,6 +70,7 @@ class Database:
             await conn.execute("PRAGMA synchronous = FULL")
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.execute("PRAGMA secure_delete = ON")
+            await conn.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT_BYTES}")
             await conn.execute("PRAGMA trusted_schema = OFF")
         except BaseException:
             await conn.close()
@@ -132,10 +136,21 @@ class Database:
         async with self._lock:
             yield self._conn
 
-    async def checkpoint(self) -> None:
-        """Fold the WAL into the main file and truncate it."""
+    async def checkpoint(self, wait_ms: int | None = None) -> bool:
+        """Fold the WAL into the main file and truncate it; False if another connection's read
+        kept it from completing. Never inside a transaction: it takes the lock. `wait_ms`
+        bounds how long it waits for such a reader (the busy timeout otherwise), since the
+        lock is held meanwhile."""
         async with self._lock:
-            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if wait_ms is not None:
+                await self._conn.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
+            try:
+                rows = await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                if wait_ms is not None:
+                    await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        row = next(iter(rows), None)
+        return row is not None and int(row[0]) == 0
 
 
 # Each call below is one trip to aiosqlite's thread (execute, fetch and close in one go): a

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aiosqlite
 
 from storage.db import fetch_all, fetch_one
@@ -26,8 +28,14 @@ def _draft(row: aiosqlite.Row) -> DraftRecord:
     )
 
 
-async def get(conn: aiosqlite.Connection, owner: bytes) -> DraftRecord | None:
-    row = await fetch_one(conn, f"SELECT {_DRAFT_COLUMNS} FROM drafts WHERE owner = ?", [owner])
+async def find(conn: aiosqlite.Connection, owners: Sequence[bytes]) -> DraftRecord | None:
+    """The draft keyed by any of these pseudonyms (a tipster has one draft at most)."""
+    if not owners:
+        return None
+    marks = ", ".join("?" for _ in owners)
+    row = await fetch_one(
+        conn, f"SELECT {_DRAFT_COLUMNS} FROM drafts WHERE owner IN ({marks})", list(owners)
+    )
     return _draft(row) if row else None
 
 
@@ -49,11 +57,18 @@ async def insert(conn: aiosqlite.Connection, draft: DraftRecord) -> None:
 
 
 async def update(
-    conn: aiosqlite.Connection, owner: bytes, *, step: str, sealed_state: bytes, now: int
+    conn: aiosqlite.Connection,
+    owner: bytes,
+    *,
+    step: str,
+    sealed_state: bytes,
+    now: int,
+    new_owner: bytes | None = None,
 ) -> None:
+    """Change the draft's step and state; `new_owner` re-keys it (a newer pseudonym)."""
     await conn.execute(
-        "UPDATE drafts SET step = ?, sealed_state = ?, updated_at = ? WHERE owner = ?",
-        (step, sealed_state, now, owner),
+        "UPDATE drafts SET owner = ?, step = ?, sealed_state = ?, updated_at = ? WHERE owner = ?",
+        (new_owner or owner, step, sealed_state, now, owner),
     )
 
 

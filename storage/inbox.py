@@ -15,12 +15,18 @@ class AlreadyApplied(Exception):
     """These markers are already committed: the work they name must change nothing again."""
 
 
-async def store(conn: aiosqlite.Connection, rows: Sequence[tuple[int, bytes]], now: int) -> None:
-    """Sealed updates as fetched; their handling starts now (attempt 1)."""
+async def store(
+    conn: aiosqlite.Connection,
+    rows: Sequence[tuple[int, bytes]],
+    now: int,
+    key_window: str | None = None,
+) -> None:
+    """Sealed updates as fetched (under the window key named `key_window`); their handling
+    starts now (attempt 1)."""
     await conn.executemany(
-        "INSERT OR IGNORE INTO inbox (update_id, sealed, received_at, attempts)"
-        " VALUES (?, ?, ?, 1)",
-        [(update_id, sealed, now) for update_id, sealed in rows],
+        "INSERT OR IGNORE INTO inbox (update_id, sealed, received_at, attempts, key_window)"
+        " VALUES (?, ?, ?, 1, ?)",
+        [(update_id, sealed, now, key_window) for update_id, sealed in rows],
     )
 
 
@@ -29,17 +35,18 @@ class InboxRow:
     update_id: int
     sealed: bytes
     attempts: int
+    key_window: str | None = None
 
 
 async def pending(conn: aiosqlite.Connection, after: int, limit: int) -> list[InboxRow]:
     """Rows not set aside, in update order, from after `after`."""
     rows = await fetch_all(
         conn,
-        "SELECT update_id, sealed, attempts FROM inbox WHERE update_id > ?"
+        "SELECT update_id, sealed, attempts, key_window FROM inbox WHERE update_id > ?"
         " AND quarantined_at IS NULL ORDER BY update_id LIMIT ?",
         [after, limit],
     )
-    return [InboxRow(int(row[0]), bytes(row[1]), int(row[2])) for row in rows]
+    return [InboxRow(int(row[0]), bytes(row[1]), int(row[2]), row[3]) for row in rows]
 
 
 async def count_attempt(conn: aiosqlite.Connection, update_ids: Sequence[int]) -> None:
@@ -81,8 +88,12 @@ async def record_applied(conn: aiosqlite.Connection, markers: Sequence[bytes], n
 
 
 async def all_sealed(conn: aiosqlite.Connection) -> list[tuple[int, bytes]]:
-    """Every row (set aside or not), for re-sealing under a new master key."""
-    rows = await fetch_all(conn, "SELECT update_id, sealed FROM inbox ORDER BY update_id")
+    """Every row (set aside or not) sealed under a subkey of a master key (by an earlier
+    version), for re-sealing under a new master key. Rows under a window key need none: the
+    key itself is re-wrapped."""
+    rows = await fetch_all(
+        conn, "SELECT update_id, sealed FROM inbox WHERE key_window IS NULL ORDER BY update_id"
+    )
     return [(int(row[0]), bytes(row[1])) for row in rows]
 
 

@@ -1,4 +1,5 @@
-"""Wrapped keys in the database: the vault's own secrets, and every report's and draft's key."""
+"""Wrapped keys in the database: the vault's own secrets, every report's and draft's key, and the
+window keys (pseudonyms, the inbox)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import aiosqlite
 
 from storage.db import fetch_all, fetch_one
 
-# (table, id column) of every table holding wrapped data keys.
-WRAPPED_KEY_TABLES = (("reports", "uid"), ("drafts", "uid"))
+# (table, id column) of every table holding wrapped data keys; the id is what the wrap is bound
+# to.
+WRAPPED_KEY_TABLES = (("reports", "uid"), ("drafts", "uid"), ("window_keys", "name"))
 
 
 async def get_secret(conn: aiosqlite.Connection, name: str) -> tuple[str, bytes] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aiosqlite
 
 from storage.db import fetch_all, fetch_one
@@ -108,18 +110,28 @@ async def open_session(
     )
 
 
-async def session(conn: aiosqlite.Connection, owner: bytes, now: int) -> int | None:
-    """The question a tipster is answering, if their session has not expired."""
+async def session(conn: aiosqlite.Connection, owners: Sequence[bytes], now: int) -> int | None:
+    """The question a tipster (known by any of these pseudonyms) is answering, if their session
+    has not expired; the latest one if there are several."""
+    if not owners:
+        return None
+    marks = ", ".join("?" for _ in owners)
     row = await fetch_one(
         conn,
-        "SELECT question_id FROM answer_sessions WHERE owner = ? AND expires_at > ?",
-        [owner, now],
+        f"SELECT question_id FROM answer_sessions WHERE owner IN ({marks}) AND expires_at > ?"
+        " ORDER BY expires_at DESC LIMIT 1",
+        [*owners, now],
     )
     return int(row[0]) if row else None
 
 
-async def close_session(conn: aiosqlite.Connection, owner: bytes) -> bool:
-    cursor = await conn.execute("DELETE FROM answer_sessions WHERE owner = ?", (owner,))
+async def close_session(conn: aiosqlite.Connection, owners: Sequence[bytes]) -> bool:
+    if not owners:
+        return False
+    marks = ", ".join("?" for _ in owners)
+    cursor = await conn.execute(
+        f"DELETE FROM answer_sessions WHERE owner IN ({marks})", tuple(owners)
+    )
     return cursor.rowcount > 0
 
 

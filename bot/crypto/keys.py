@@ -1,8 +1,9 @@
 """Opening the vault against the database, and rotating the master key.
 
-The index secret (for receipts, claim codes, pseudonyms and audit MACs) is created once and
+The index secret (for receipts, claim codes, update markers and audit MACs) is created once and
 kept wrapped in `vault_keys`. Rotation puts a new master key first in the key file, re-wraps
-every data key and the index secret under it, and says when the old key may be removed.
+every data key, every window key (pseudonyms, the inbox) and the index secret under it, and says
+when the old key may be removed.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def add_key_to_file(path: Path) -> KeyRing:
 
 
 async def rewrap_all(ring: KeyRing, db: Database) -> Rotation:
-    """Re-wrap every data key and the index secret under the ring's primary key."""
+    """Re-wrap every data key, every window key and the index secret under the ring's primary
+    key."""
     vault = Vault(ring)
     primary = ring.primary.key_id
     count = 0
@@ -105,8 +107,9 @@ def _sealed_by(sealed: bytes) -> str:
 
 
 async def _reseal_transient(vault: Vault, db: Database) -> int:
-    """Re-seal what is sealed under a transient subkey (updates in the inbox, pending staff
-    notices) under the primary key, so the retired key can go without losing them."""
+    """Re-seal what is sealed under a transient subkey (updates an earlier version put in the
+    inbox, pending staff notices) under the primary key, so the retired key can go without
+    losing them. Updates sealed under a window key need nothing: their key was re-wrapped."""
     primary = vault.ring.primary.key_id
     count = 0
     async with db.transaction() as conn:

@@ -2,9 +2,12 @@
 
 Every report has its own 256-bit data key. Fields and attachments are sealed with AES-GCM under
 it, bound to the report's uid and the field name. The data key is stored wrapped by a master key
-(key id beside it), so destroying the wrap destroys the report. Receipts, claim codes,
-pseudonyms, update markers and audit MACs are HMACs under subkeys of the index secret (a
-random key stored wrapped by the master key), so the database alone reveals nothing.
+(key id beside it), so destroying the wrap destroys the report. Receipts, claim codes, update
+markers and audit MACs are HMACs under subkeys of the index secret (a random key stored wrapped
+by the master key), so the database alone reveals nothing. Pseudonyms of tipsters and the
+update inbox use window keys instead (`WindowKey`, managed by bot.crypto.windows): random keys
+that are deleted when their window is over, so not even the master key links them to anyone
+afterwards.
 """
 
 from __future__ import annotations
@@ -191,9 +194,38 @@ class DataKey:
         return f"DataKey(uid={self.uid!r})"
 
 
+def keyed_pseudonym(key: bytes, purpose: str, user_id: int, period: str = "") -> bytes:
+    """HMAC-SHA256 of a Telegram user id for one purpose (and period), cut to 16 bytes."""
+    return hmac.digest(key, f"{purpose}:{period}:{user_id}".encode(), "sha256")[:16]
+
+
+class WindowKey(DataKey):
+    """A random key for one purpose and one window of time (or one batch of updates), stored
+    wrapped like a data key under its name, and deleted when the window is over. It keys the
+    tipster's pseudonyms of that window and seals what the window holds (the inbox)."""
+
+    __slots__ = ("expires_at", "opens_at", "purpose")
+
+    def __init__(self, name: str, purpose: str, key: bytes, opens_at: int, expires_at: int):
+        super().__init__(name, key)
+        self.purpose = purpose
+        self.opens_at = opens_at
+        self.expires_at = expires_at
+
+    @property
+    def name(self) -> str:
+        return self.uid
+
+    def pseudonym(self, user_id: int, period: str = "") -> bytes:
+        return keyed_pseudonym(self._key, self.purpose, user_id, period)
+
+    def __repr__(self) -> str:
+        return f"WindowKey(name={self.uid!r})"
+
+
 @dataclass(frozen=True)
 class IndexKeys:
-    """Keys for keyed hashes (receipts, claim codes, pseudonyms, audit MACs).
+    """Keys for keyed hashes (receipts, claim codes, update markers, audit MACs).
 
     They derive from one random index secret kept wrapped in the database, not from a master
     key, so rotating the master key changes no hash: old receipts keep working and the old
@@ -268,7 +300,7 @@ class Vault:
         return [hmac.new(self._index.receipt_key, message, hashlib.sha256).digest()]
 
     def marker(self, text: str) -> bytes:
-        """Keyed hash naming an update or a message, for the applied-updates markers."""
+        """Keyed hash naming an update, for the applied-updates markers (never a person)."""
         message = f"applied:{text}".encode()
         return hmac.new(self._index.pseudonym_key, message, hashlib.sha256).digest()[:16]
 
@@ -298,10 +330,23 @@ class Vault:
             raise VaultError(f"audit key {key_id} is not known")
         return hmac.new(self._index.audit_key, content, hashlib.sha256).digest()
 
-    def pseudonym(self, purpose: str, user_id: int, period: str = "") -> bytes:
-        """A keyed pseudonym of a Telegram user for one purpose (and period, if rotating)."""
-        message = f"{purpose}:{period}:{user_id}".encode()
-        return hmac.new(self._index.pseudonym_key, message, hashlib.sha256).digest()[:16]
+    def legacy_pseudonym(self, purpose: str, user_id: int) -> bytes:
+        """A pseudonym as versions before window keys made it (under the index secret). Only
+        to find a draft written before the upgrade; nothing is keyed by it any more."""
+        return keyed_pseudonym(self._index.pseudonym_key, purpose, user_id)
+
+    def new_window_key(
+        self, name: str, purpose: str, opens_at: int, expires_at: int
+    ) -> tuple[WindowKey, WrappedKey]:
+        """A fresh random window key and its wrap under the primary master key."""
+        material = secrets.token_bytes(KEY_BYTES)
+        return WindowKey(name, purpose, material, opens_at, expires_at), self.wrap(name, material)
+
+    def unwrap_window_key(
+        self, name: str, purpose: str, wrapped: WrappedKey, opens_at: int, expires_at: int
+    ) -> WindowKey:
+        material = self.unwrap(name, wrapped).material
+        return WindowKey(name, purpose, material, opens_at, expires_at)
 
 
 # ----- sealing to the receipt ------------------------------------------------------------------

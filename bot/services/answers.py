@@ -1,12 +1,13 @@
 """The tipster's side of a reviewers' question: the answer window and the answers.
 
 A question's Reply button carries a one-use token; pressing it opens an answer window for
-the tipster (found only by a keyed pseudonym of their user id). Each message sent while it
-is open is sealed into the tip and posted under its card as the bot's own copy, after a
-random delay like the tip's own post ([review] post_delay_max_seconds), so that its arrival
-in the review chat does not tell when the tipster wrote it. What else reviewers can see of
-an answer (the history's "answered", the tip back in review, its card) happens when the
-answer is shown, not before: `show_answer`, run by the schedule that falls due then.
+the tipster (found only by a keyed pseudonym of their user id, under an hourly window key kept
+as long as a session can last). Each message sent while it is open is sealed into the tip and
+posted under its card as the bot's own copy, after a random delay like the tip's own post
+([review] post_delay_max_seconds), so that its arrival in the review chat does not tell when
+the tipster wrote it. What else reviewers can see of an answer (the history's "answered", the
+tip back in review, its card) happens when the answer is shown, not before: `show_answer`,
+run by the schedule that falls due then.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from bot.domain.outbox import AnswerPosted
 from bot.domain.report import OPEN, ReportStatus
 from bot.domain.schedule import ScheduleKind
 from bot.domain.timing import coarse, post_delay
-from bot.services.base import UseCases
+from bot.services.base import ANSWER_WINDOW, UseCases
 from bot.services.moves import move_report
 from bot.services.notifier import Notifier
 from storage import drafts, reports, schedules
@@ -65,43 +66,51 @@ class AnswerStarted:
 class AnswerService(UseCases):
     """The tipster's use cases for answering a question."""
 
-    def _owner(self, user_id: int) -> bytes:
-        return self._vault.pseudonym("draft", user_id)
+    async def _owners(self, user_id: int) -> list[bytes]:
+        """The tipster's pseudonym under every live answer key, the newest first."""
+        return await self._windows.pseudonyms(ANSWER_WINDOW, user_id)
 
     async def start_answer(self, user_id: int, token: str) -> AnswerStarted:
         """The tipster pressed Reply: open their answer window for that question."""
         now = self.now()
         window = self._policy.review.answer_window_minutes * 60
+        owner = (await self._windows.current(ANSWER_WINDOW)).pseudonym(user_id)
+        older = [other for other in await self._owners(user_id) if other != owner]
         async with self._db.transaction() as conn:
             question = await review_repo.question_by_token(conn, self._vault.token_hash(token))
             report = await reports.by_id(conn, question.report_id) if question else None
             if question is None or report is None or ReportStatus(report.status) not in OPEN:
                 raise AnswerClosed()
-            await review_repo.open_session(conn, self._owner(user_id), question.id, now + window)
+            await review_repo.close_session(conn, older)
+            await review_repo.open_session(conn, owner, question.id, now + window)
         return AnswerStarted(report.reference, report.language)
 
     async def answering(self, user_id: int) -> bool:
+        owners = await self._owners(user_id)
+        if not owners:
+            return False  # no answer key is live, so no session is open
         async with self._db.read() as conn:
-            return await review_repo.session(conn, self._owner(user_id), self.now()) is not None
+            return await review_repo.session(conn, owners, self.now()) is not None
 
     async def purge_expired_sessions(self) -> None:
         async with self._db.transaction() as conn:
             await review_repo.purge_sessions(conn, self.now())
 
     async def end_answer(self, user_id: int) -> bool:
+        owners = await self._owners(user_id)
         async with self._db.transaction() as conn:
-            return await review_repo.close_session(conn, self._owner(user_id))
+            return await review_repo.close_session(conn, owners)
 
     async def add_answers(self, user_id: int, items: Sequence[PreparedItem]) -> str:
         """Seal the parts of one answer message (a photo and its caption, say) into the tip
         and queue their posts to the review chat after the random delay, in one transaction;
         the rest of what reviewers see of it waits for the same moment."""
-        owner = self._owner(user_id)
+        owners = await self._owners(user_id)
         now = self.now()
         at = coarse(now)  # all that is kept of when the tipster answered
         shown = now + post_delay(self._policy.review.post_delay_max_seconds)
         async with self._db.read() as conn:
-            question_id = await review_repo.session(conn, owner, now)
+            question_id = await review_repo.session(conn, owners, now)
             question = await review_repo.question_by_id(conn, question_id) if question_id else None
             report = await reports.by_id(conn, question.report_id) if question else None
         if question is None or report is None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.crypto.vault import Vault
+from bot.crypto.windows import WindowKeys, WindowSpec
 from bot.domain.policy import Policy
 from bot.services.audit import AuditLog
 from bot.services.notifier import Notifier
@@ -19,10 +20,34 @@ def _nothing() -> None:
     return None
 
 
+HOUR = 3600
+DAY = 86_400
+# Purposes of window keys (bot.crypto.windows), see docs/DECISIONS.md "Window keys".
+DRAFT_WINDOW = "draft"  # finds a draft; the draft moves to the newest key when it is written
+ANSWER_WINDOW = "answer"  # finds an open answer session
+TIPS_WINDOW = "tips"  # the daily tip limit's counter
+RECEIPT_WINDOW = "receipt"  # the hourly counter of wrong receipts
+
+
+def window_specs(policy: Policy) -> list[WindowSpec]:
+    """Each purpose's windows: a key is used for writing during its window, for look-ups until
+    its grace is over too, and then deleted. A draft untouched for `draft_ttl_hours` is stale
+    and an answer session lasts `answer_window_minutes`, so their keys last that much longer
+    than their hour; a counter is only read in its own day or hour."""
+    return [
+        WindowSpec(DRAFT_WINDOW, HOUR, policy.intake.draft_ttl_hours * HOUR),
+        WindowSpec(ANSWER_WINDOW, HOUR, policy.review.answer_window_minutes * 60),
+        WindowSpec(TIPS_WINDOW, DAY),
+        WindowSpec(RECEIPT_WINDOW, HOUR),
+    ]
+
+
 @dataclass(frozen=True)
 class ServiceEnv:
-    """The database, the vault, the sealed files, the policy, the staff chats, the time, and
-    whom to wake once outbox rows are committed (the sender)."""
+    """The database, the vault, the sealed files, the policy, the staff chats, the time,
+    whom to wake once outbox rows are committed (the sender), whom to tell once something was
+    erased (the WAL checkpoints), and the window keys (one set for the whole bot, made from
+    the rest when not given)."""
 
     db: Database
     vault: Vault
@@ -32,6 +57,18 @@ class ServiceEnv:
     finance_chat_id: int
     clock: Callable[[], float] = time.time
     on_outbox: Callable[[], None] = _nothing
+    on_erased: Callable[[], None] = _nothing
+    windows: WindowKeys | None = None
+
+    def __post_init__(self) -> None:
+        if self.windows is None:
+            keys = WindowKeys(self.vault, self.db, window_specs(self.policy), self.clock)
+            object.__setattr__(self, "windows", keys)
+
+    @property
+    def window_keys(self) -> WindowKeys:
+        assert self.windows is not None
+        return self.windows
 
 
 class UseCases:
@@ -46,6 +83,8 @@ class UseCases:
         self._notify = Notifier(env.vault, env.policy.contact_days * 86_400)
         self._clock = env.clock
         self._on_outbox = env.on_outbox
+        self._on_erased = env.on_erased
+        self._windows = env.window_keys
 
     @property
     def policy(self) -> Policy:

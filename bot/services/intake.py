@@ -1,8 +1,10 @@
 """Intake: the draft of a tip while the tipster writes it (bot.services.receipts submits it).
 
-The tipster is known here only by keyed pseudonyms of their user id: a stable one that finds
-their draft while it exists, and a daily one for the tip limit. The draft, its parts and its
-files are sealed under the tip's own data key from the first message on.
+The tipster is known here only by keyed pseudonyms of their user id under window keys
+(bot.crypto.windows): an hourly one that finds their draft while it exists (each write moves the
+draft to the newest hour's pseudonym; look-ups try every hour whose key is still kept), and a
+daily one for the tip limit. The draft, its parts and its files are sealed under the tip's own
+data key from the first message on.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.crypto.vault import DataKey, Vault, WrappedKey
+from bot.crypto.windows import WindowKeys
 from bot.domain.errors import (
     AreaTooLong,
     DailyLimitReached,
@@ -43,7 +46,7 @@ from bot.domain.items import (
 from bot.domain.media import looks_like_image
 from bot.domain.policy import Policy
 from bot.media import images
-from bot.services.base import UseCases
+from bot.services.base import DRAFT_WINDOW, TIPS_WINDOW, UseCases
 from storage import drafts, ratelimit
 from storage.records import DraftRecord
 
@@ -83,9 +86,19 @@ class DraftState:
         )
 
 
-def draft_owner(vault: Vault, user_id: int) -> bytes:
-    """The keyed pseudonym that finds a tipster's draft while it exists."""
-    return vault.pseudonym("draft", user_id)
+async def draft_owners(windows: WindowKeys, user_id: int) -> list[bytes]:
+    """Every pseudonym the tipster's draft may be keyed by: one per live hour's key, and the
+    one a version before window keys used (its next write moves such a draft to the newest
+    hour's)."""
+    legacy = windows.vault.legacy_pseudonym(DRAFT_WINDOW, user_id)
+    return [*await windows.pseudonyms(DRAFT_WINDOW, user_id), legacy]
+
+
+async def draft_owners_to_write(windows: WindowKeys, user_id: int) -> tuple[bytes, list[bytes]]:
+    """The pseudonym a draft written now is keyed by (the newest hour's), and every one it may
+    still have."""
+    newest = (await windows.current(DRAFT_WINDOW)).pseudonym(user_id)
+    return newest, await draft_owners(windows, user_id)
 
 
 def draft_key(vault: Vault, draft: DraftRecord) -> DataKey:
@@ -141,11 +154,11 @@ def prepare_attachment(policy: Policy, incoming: IncomingAttachment) -> Prepared
 class IntakeService(UseCases):
     """The tipster's use cases; each one is a single transaction."""
 
-    def _owner(self, user_id: int) -> bytes:
-        return draft_owner(self._vault, user_id)
+    async def _owners(self, user_id: int) -> list[bytes]:
+        return await draft_owners(self._windows, user_id)
 
-    def _day(self) -> str:
-        return datetime.fromtimestamp(self.now(), UTC).strftime("%Y-%m-%d")
+    async def _owners_to_write(self, user_id: int) -> tuple[bytes, list[bytes]]:
+        return await draft_owners_to_write(self._windows, user_id)
 
     def _key(self, draft: DraftRecord) -> DataKey:
         return draft_key(self._vault, draft)
@@ -162,10 +175,11 @@ class IntakeService(UseCases):
             delete_after=state.delete_after,
         )
 
-    async def _tips_today(self, user_id: int) -> tuple[bytes, int]:
-        subject = self._vault.pseudonym("tips", user_id, self._day())
+    async def _tips_today(self, user_id: int) -> int:
+        key = await self._windows.current(TIPS_WINDOW)
+        day = datetime.fromtimestamp(key.opens_at, UTC).strftime("%Y-%m-%d")
         async with self._db.read() as conn:
-            return subject, await ratelimit.count(conn, "tips", subject, self._day())
+            return await ratelimit.count(conn, "tips", key.pseudonym(user_id), day)
 
     async def start(
         self, user_id: int, language: str, first_message_id: int | None = None
@@ -178,15 +192,16 @@ class IntakeService(UseCases):
         existing = await self.current(user_id)
         if existing is not None:
             return DraftView(**{**existing.__dict__, "resumed": True})
-        _, used = await self._tips_today(user_id)
+        used = await self._tips_today(user_id)
         if used >= self._policy.intake.max_tips_per_day:
             raise DailyLimitReached(limit=self._policy.intake.max_tips_per_day)
         uid = self._vault.new_uid()
         key, wrapped = self._vault.new_data_key(uid)
         now = self.now()
         state = DraftState(first_message_id=first_message_id)
+        owner, owners = await self._owners_to_write(user_id)
         record = DraftRecord(
-            owner=self._owner(user_id),
+            owner=owner,
             uid=uid,
             key_id=wrapped.key_id,
             wrapped_key=wrapped.blob,
@@ -197,15 +212,16 @@ class IntakeService(UseCases):
             updated_at=now,
         )
         async with self._db.transaction() as conn:
-            if await drafts.get(conn, record.owner) is None:
+            if await drafts.find(conn, owners) is None:
                 await drafts.insert(conn, record)
         view = await self.current(user_id)
         assert view is not None
         return view
 
     async def current(self, user_id: int) -> DraftView | None:
+        owners = await self._owners(user_id)
         async with self._db.read() as conn:
-            draft = await drafts.get(conn, self._owner(user_id))
+            draft = await drafts.find(conn, owners)
         if draft is None:
             return None
         return self._view(
@@ -218,8 +234,9 @@ class IntakeService(UseCases):
         allowed: frozenset[Step],
         change: Callable[[DraftState], Step],
     ) -> DraftView:
+        owner, owners = await self._owners_to_write(user_id)
         async with self._db.transaction() as conn:
-            draft = await drafts.get(conn, self._owner(user_id))
+            draft = await drafts.find(conn, owners)
             if draft is None:
                 raise NoDraft()
             if Step(draft.step) not in allowed:
@@ -233,6 +250,7 @@ class IntakeService(UseCases):
                 step=step,
                 sealed_state=key.seal("draft", state.dump()),
                 now=self.now(),
+                new_owner=owner,
             )
         return self._view(DraftRecord(**{**draft.__dict__, "step": str(step)}), state)
 
@@ -281,13 +299,13 @@ class IntakeService(UseCases):
     async def add_items(self, user_id: int, items: Sequence[PreparedItem]) -> DraftView:
         """Seal the parts of one message (a photo and its caption, say) into the draft in one
         transaction: all of them, or none when one is refused."""
-        owner = self._owner(user_id)
+        owner, owners = await self._owners_to_write(user_id)
         key: DataKey | None = None
         names: list[str | None] = [None] * len(items)
         if any(item.blob is not None for item in items):
             # Files are sealed and written before the transaction, so outside the lock.
             async with self._db.read() as conn:
-                draft = await drafts.get(conn, owner)
+                draft = await drafts.find(conn, owners)
             if draft is None:
                 raise NoDraft()
             key = self._key(draft)
@@ -298,7 +316,7 @@ class IntakeService(UseCases):
                     names[index] = fresh
                     await self._blobs.put(fresh, key.seal(f"blob:{fresh}", item.blob))
             async with self._db.transaction() as conn:
-                draft = await drafts.get(conn, owner)
+                draft = await drafts.find(conn, owners)
                 if draft is None or (key is not None and draft.uid != key.uid):
                     raise NoDraft()
                 key = key or self._key(draft)
@@ -312,10 +330,11 @@ class IntakeService(UseCases):
                     state.summaries.append(item.summary)
                 await drafts.update(
                     conn,
-                    owner,
+                    draft.owner,
                     step=Step.DESCRIBE,
                     sealed_state=key.seal("draft", state.dump()),
                     now=self.now(),
+                    new_owner=owner,
                 )
         except BaseException:
             for written in names:
@@ -371,13 +390,15 @@ class IntakeService(UseCases):
 
     async def cancel(self, user_id: int) -> bool:
         """Delete the draft, its items and its files; True when there was one."""
+        owners = await self._owners(user_id)
         async with self._db.transaction() as conn:
-            draft = await drafts.get(conn, self._owner(user_id))
+            draft = await drafts.find(conn, owners)
             if draft is None:
                 return False
             items = await drafts.items(conn, draft.uid)
             await drafts.delete_items(conn, draft.uid)
             await drafts.delete(conn, draft.owner)
+        self._on_erased()
         for item in items:
             if item.blob_name:
                 await self._blobs.delete(item.blob_name)
@@ -393,6 +414,8 @@ class IntakeService(UseCases):
                 names += [i.blob_name for i in await drafts.items(conn, draft.uid) if i.blob_name]
                 await drafts.delete_items(conn, draft.uid)
                 await drafts.delete(conn, draft.owner)
+        if stale:
+            self._on_erased()
         for name in names:
             await self._blobs.delete(name)
         return len(stale)

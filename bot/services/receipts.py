@@ -4,7 +4,9 @@
 tipster allows contact), its post to the review chat after a random delay, the SLA reminders,
 the receipt (sealed in the outbox, erased once sent) and the draft's deletion. `status` and
 `forget` take the receipt from any Telegram account; wrong receipts are rate limited under an
-hourly keyed pseudonym, never the user id.
+hourly keyed pseudonym, never the user id. Pseudonyms are keyed under window keys
+(bot.crypto.windows), deleted when their day or hour is over. After a submission or a
+`/forget` the WAL is checkpointed soon (`on_erased`), so the deleted draft or contact leaves it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot.crypto.vault import DataKey, receipt_box_public
+from bot.crypto.vault import DataKey, WindowKey, receipt_box_public
 from bot.domain import alias, codes
 from bot.domain.errors import (
     DailyLimitReached,
@@ -30,8 +32,8 @@ from bot.domain.outbox import DeleteDialogue, Payload, Receipt
 from bot.domain.report import ReportStatus
 from bot.domain.schedule import ScheduleKind
 from bot.domain.timing import coarse, post_delay
-from bot.services.base import ServiceEnv, UseCases
-from bot.services.intake import DraftState, draft_key, draft_owner
+from bot.services.base import RECEIPT_WINDOW, TIPS_WINDOW, ServiceEnv, UseCases
+from bot.services.intake import DraftState, draft_key, draft_owners
 from bot.services.reward_book import RewardBook, TipsterReward
 from storage import drafts, inbox, ratelimit, reports, schedules
 from storage.records import DraftRecord, ReportRecord
@@ -72,12 +74,13 @@ class ReceiptService(UseCases):
         self, user_id: int, chat_id: int, last_message_id: int | None = None
     ) -> Submission:
         """Turn the draft into a report, queue its post to reviewers, return the receipt."""
-        owner = draft_owner(self._vault, user_id)
+        owners = await draft_owners(self._windows, user_id)
+        tips_key = await self._windows.current(TIPS_WINDOW)
         receipt = codes.new_receipt()
         now = self.now()
         delay = post_delay(self._policy.review.post_delay_max_seconds)
         async with self._db.transaction() as conn:
-            draft = await drafts.get(conn, owner)
+            draft = await drafts.find(conn, owners)
             if draft is None:
                 raise NoDraft()
             if Step(draft.step) is not Step.CONFIRM:
@@ -86,7 +89,7 @@ class ReceiptService(UseCases):
             state = DraftState.load(key.open("draft", draft.sealed_state))
             if not state.summaries or state.category is None:
                 raise NothingToSubmit()
-            await self._count_tip(conn, user_id)
+            await self._count_tip(conn, tips_key, user_id)
             report = await self._file_report(conn, draft, key, state, receipt, chat_id, now)
             await self._notify.post_tip(conn, report, report.submitted_at, not_before=now + delay)
             review = self._policy.review
@@ -110,14 +113,16 @@ class ReceiptService(UseCases):
                 await self._notify.to_tipster(
                     conn, report, message, report.submitted_at, not_before=now
                 )
-            await drafts.delete(conn, owner)
+            await drafts.delete(conn, draft.owner)
         self._on_outbox()
+        self._on_erased()
         return Submission(receipt, report.reference, state.contact_allowed, draft.language)
 
-    async def _count_tip(self, conn: aiosqlite.Connection, user_id: int) -> None:
-        """Count the tip against the day's limit (a daily keyed pseudonym, never the id)."""
-        day = self._day()
-        subject = self._vault.pseudonym("tips", user_id, day)
+    async def _count_tip(self, conn: aiosqlite.Connection, key: WindowKey, user_id: int) -> None:
+        """Count the tip against the day's limit (a pseudonym under the day's key, never the
+        id)."""
+        day = datetime.fromtimestamp(key.opens_at, UTC).strftime("%Y-%m-%d")
+        subject = key.pseudonym(user_id)
         limit = self._policy.intake.max_tips_per_day
         if await ratelimit.count(conn, "tips", subject, day) >= limit:
             raise DailyLimitReached(limit=limit)
@@ -172,8 +177,9 @@ class ReceiptService(UseCases):
         """The report a typed receipt belongs to. A look-up only reads; a wrong receipt is
         counted (its one write) against an hourly keyed pseudonym, then refused."""
         limit = self._policy.intake.max_receipt_failures_per_hour
-        hour = self._hour()
-        subject = self._vault.pseudonym("receipt", user_id, hour)
+        key = await self._windows.current(RECEIPT_WINDOW)
+        hour = datetime.fromtimestamp(key.opens_at, UTC).strftime("%Y-%m-%dT%H")
+        subject = key.pseudonym(user_id)
         normalized = codes.normalize_receipt(text)
         async with self._db.read() as conn:
             if await ratelimit.count(conn, "receipt_fail", subject, hour) >= limit:
@@ -205,7 +211,9 @@ class ReceiptService(UseCases):
         """Erase the stored way to reach the tipster for this tip; False if none was stored."""
         report = await self._find_by_receipt(user_id, receipt_text)
         async with self._db.transaction() as conn:
-            return await reports.clear_contact(conn, report.id, coarse(self.now()))
+            cleared = await reports.clear_contact(conn, report.id, coarse(self.now()))
+        self._on_erased()
+        return cleared
 
     async def purge_old_counters(self) -> None:
         """Drop abuse counters of past windows, and markers of updates too old to come again

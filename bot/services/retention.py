@@ -7,7 +7,7 @@ reference, category, dates, states, and the ledger's amounts.
 
 The outbox's record of a finished delivery (its payload was erased when it was sent) is
 deleted after `[retention] outbox_days`, and so is an incoming update set aside as poison
-(kept sealed that long so an operator can look into it).
+(kept sealed that long so an operator can look into it), with the key that sealed it.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ import logging
 
 import aiosqlite
 
+from bot.crypto.windows import INBOX
 from bot.domain.reward import IN_PROGRESS
 from bot.services.base import ServiceEnv, UseCases
 from storage import drafts, inbox, outbox, reports
 from storage import review as review_repo
 from storage import rewards as rewards_repo
+from storage import windows as window_keys
 from storage.records import ReportRecord
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,8 @@ class RetentionService(UseCases):
         cutoff = int(self._clock()) - self._outbox_days * 86_400
         async with self._db.transaction() as conn:
             poison = await inbox.purge_quarantined(conn, cutoff)
+            if poison:
+                await window_keys.delete_unused_inbox_keys(conn, INBOX)
         if poison:  # it may hold a tip's text: no old page may keep a copy
             await self._db.database.checkpoint()
             log.info("retention: deleted %d update(s) set aside as poison", poison)

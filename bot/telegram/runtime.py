@@ -9,9 +9,11 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.config import Settings
 from bot.crypto.vault import Vault
+from bot.crypto.windows import WindowKeys
 from bot.domain.policy import Policy
 from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
+from bot.services.checkpoints import Checkpoints
 from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
 from bot.services.payouts import PayoutService
@@ -45,6 +47,8 @@ class Runtime:
     sender: Sender
     retention: RetentionService
     jobs: Jobs
+    windows: WindowKeys
+    checkpoints: Checkpoints
 
     @property
     def review_chats(self) -> frozenset[int]:

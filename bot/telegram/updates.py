@@ -3,9 +3,15 @@
 python-telegram-bot's own Updater confirms an update to Telegram as soon as it is fetched, so a
 crash mid-handler loses it. Here an update is committed to the inbox before the next
 getUpdates confirms it, then handled from the inbox. The first write transaction of its
-handling records keyed markers of the update (and of the message it carries) and deletes its
-inbox row; a redelivered update then changes nothing twice (see bot.services.unit). An
-update whose handling writes nothing has its row deleted afterwards.
+handling records a keyed marker of the update id and deletes its inbox row; a redelivered
+update then changes nothing twice (see bot.services.unit). An update whose handling writes
+nothing has its row deleted afterwards.
+
+Each batch of updates is sealed under a random key of its own (a window key, see
+bot.crypto.windows), stored wrapped beside the rows. Once no row of a batch is left, its key is
+deleted (with the next batch, or a second after the last of its updates was handled), so an
+old copy of a handled update (in the WAL, in a backup) opens for nobody, the master key's
+holder included. A row set aside as poison keeps its key until retention deletes the row.
 
 Updates from different people are handled concurrently (128 at once); updates from one person
 (or one chat, when there is no person) keep their order: a lock per sender, FIFO.
@@ -25,11 +31,13 @@ from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.crypto.vault import Vault, VaultError
+from bot.crypto.vault import Vault, VaultError, WindowKey
+from bot.crypto.windows import INBOX, WindowKeys, window_record
 from bot.domain.outbox import StaffNotice
 from bot.services.notifier import Notifier
 from bot.services.unit import Inbound, handling
 from storage import inbox
+from storage import windows as window_keys
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -44,6 +52,10 @@ MAX_IN_HAND = 2 * MAX_CONCURRENT
 # whose handling kills the process would otherwise be replayed first at every start.
 MAX_ATTEMPTS = 3
 REPLAY_BATCH = 500
+# How long after the last update of a batch was handled its key is deleted when no new batch
+# came meanwhile (a new batch deletes spent keys in its own transaction): one small write a
+# second at most, however many batches finish.
+RETIRE_KEYS_SECONDS = 1.0
 
 
 class UpdatePipeline:
@@ -61,10 +73,15 @@ class UpdatePipeline:
         poll_timeout: int = POLL_TIMEOUT_SECONDS,
         watchdog_seconds: float = WATCHDOG_SECONDS,
         alert_chat_id: int | None = None,
+        windows: WindowKeys | None = None,
     ) -> None:
         self._app = application
         self._db = db
         self._vault = vault
+        self._windows = windows or WindowKeys(vault, db, (), clock)
+        self._keys_in_use: dict[str, int] = {}  # batch key name -> its updates in hand
+        self._spent = False  # a batch key may seal no row any more
+        self._retire_task: asyncio.Task[None] | None = None
         self._clock = clock
         self._poll_timeout = poll_timeout
         self._watchdog_seconds = watchdog_seconds
@@ -96,15 +113,16 @@ class UpdatePipeline:
             poison = {row.update_id for row in batch if row.attempts >= MAX_ATTEMPTS}
             await self._count_attempts(batch, poison)
             set_aside += sorted(poison)
+            keys = await self._windows.batch_keys(r.key_window for r in batch if r.key_window)
             for row in batch:
                 if row.update_id in poison:
                     continue
-                update = self._open(row.update_id, row.sealed)
+                update = self._open(row, keys)
                 if update is None:
                     await self._remove(row.update_id)
                     continue
                 await self._room.wait()
-                self._dispatch(update)
+                self._dispatch(update, row.key_window)
                 replayed += 1
             after = batch[-1].update_id
         if after:
@@ -138,7 +156,7 @@ class UpdatePipeline:
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Stop fetching, then let the updates in hand finish (up to the grace period)."""
         self._stopping = True
-        for task in (self._watchdog_task, self._poll_task):
+        for task in (self._watchdog_task, self._poll_task, self._retire_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -149,6 +167,9 @@ class UpdatePipeline:
                 task.cancel()
             if pending:
                 log.warning("%d update(s) still in hand at stop stay in the inbox", len(pending))
+        if self._spent:
+            with contextlib.suppress(Exception):
+                await self._retire_spent_keys()
 
     # ----- fetching ------------------------------------------------------------------------
 
@@ -180,35 +201,78 @@ class UpdatePipeline:
             if not updates:
                 continue
             try:
-                await self._store(updates)
+                key_name = await self._store(updates)
             except Exception as exc:  # the loop must outlive anything; unconfirmed, they come again
                 log.error("storing updates failed (%s); fetching them again", type(exc).__name__)
                 await asyncio.sleep(1.0)
                 continue
             self._offset = max(update.update_id for update in updates) + 1
             for update in updates:
-                self._dispatch(update)
+                self._dispatch(update, key_name)
 
-    async def _store(self, updates: tuple[Update, ...]) -> None:
+    async def _store(self, updates: tuple[Update, ...]) -> str:
+        """Seal the batch under a fresh key and store both; spent batch keys are deleted in the
+        same transaction. Returns the key's name."""
+        key, wrapped = self._windows.new_batch_key()
         rows = [
             (
                 update.update_id,
-                self._vault.seal_transient(
-                    "inbox", str(update.update_id), json.dumps(update.to_dict()).encode()
-                ),
+                key.seal(_update_field(update.update_id), json.dumps(update.to_dict()).encode()),
             )
             for update in updates
         ]
-        async with self._db.transaction() as conn:
-            await inbox.store(conn, rows, int(self._clock()))
-
-    def _open(self, update_id: int, sealed: bytes) -> Update | None:
+        spent, self._spent = self._spent, False  # this transaction deletes every spent key
         try:
-            data = json.loads(self._vault.open_transient("inbox", str(update_id), sealed))
-            return Update.de_json(data, self._app.bot)
+            async with self._db.transaction() as conn:
+                await window_keys.insert(conn, window_record(key, wrapped))
+                await inbox.store(conn, rows, int(self._clock()), key.name)
+                await window_keys.delete_unused_inbox_keys(conn, INBOX, keep=key.name)
+        except BaseException:
+            self._spent = self._spent or spent
+            raise
+        return key.name
+
+    def _open(self, row: inbox.InboxRow, keys: dict[str, WindowKey]) -> Update | None:
+        update_id = row.update_id
+        try:
+            if row.key_window is None:  # sealed by an earlier version under a master subkey
+                plain = self._vault.open_transient("inbox", str(update_id), row.sealed)
+            else:
+                key = keys.get(row.key_window)
+                if key is None:
+                    raise VaultError("the key of this inbox row is gone")
+                plain = key.open(_update_field(update_id), row.sealed)
+            return Update.de_json(json.loads(plain), self._app.bot)
         except (VaultError, ValueError, KeyError, TypeError):
             log.error("inbox row %d cannot be read and is dropped", update_id)
             return None
+
+    def _key_done(self, key_name: str | None) -> None:
+        """One update of the batch sealed under `key_name` is no longer in hand."""
+        if key_name is None:
+            return
+        left = self._keys_in_use.get(key_name, 1) - 1
+        if left > 0:
+            self._keys_in_use[key_name] = left
+            return
+        self._keys_in_use.pop(key_name, None)
+        self._spent = True
+        if not self._stopping and (self._retire_task is None or self._retire_task.done()):
+            self._retire_task = asyncio.create_task(self._retire_soon(), name="tipline-inbox-keys")
+
+    async def _retire_soon(self) -> None:
+        await asyncio.sleep(RETIRE_KEYS_SECONDS)
+        if self._spent:
+            try:
+                await self._retire_spent_keys()
+            except Exception as exc:  # the next batch or the sweep deletes them
+                log.warning("deleting spent inbox keys failed (%s)", type(exc).__name__)
+
+    async def _retire_spent_keys(self) -> None:
+        """Delete the batch keys that seal no inbox row any more."""
+        self._spent = False
+        async with self._db.transaction() as conn:
+            await window_keys.delete_unused_inbox_keys(conn, INBOX)
 
     async def _watchdog(self) -> None:
         """Restart polling when getUpdates has not succeeded for a while."""
@@ -235,14 +299,17 @@ class UpdatePipeline:
         return 0
 
     def _markers(self, update: Update) -> list[bytes]:
-        markers = [self._vault.marker(f"u:{update.update_id}")]
-        message = update.message
-        if message is not None:
-            markers.append(self._vault.marker(f"m:{message.chat_id}:{message.message_id}"))
-        return markers
+        """The update id's marker. Telegram delivers a message in one update only, and the
+        update id names it; a marker of (chat, message id) would be a keyed hash of the
+        tipster's user id (their private chat's id) kept for two days."""
+        return [self._vault.marker(f"u:{update.update_id}")]
 
-    def _dispatch(self, update: Update) -> None:
-        task = asyncio.create_task(self._handle(update), name=f"update-{update.update_id}")
+    def _dispatch(self, update: Update, key_name: str | None = None) -> None:
+        if key_name is not None:
+            self._keys_in_use[key_name] = self._keys_in_use.get(key_name, 0) + 1
+        task = asyncio.create_task(
+            self._handle(update, key_name), name=f"update-{update.update_id}"
+        )
         self._in_flight.add(task)
         task.add_done_callback(self._done)
         self.most_in_hand = max(self.most_in_hand, len(self._in_flight))
@@ -254,11 +321,13 @@ class UpdatePipeline:
         if len(self._in_flight) < self._max_in_hand:
             self._room.set()
 
-    async def _handle(self, update: Update) -> None:
+    async def _handle(self, update: Update, key_name: str | None = None) -> None:
         try:
             await self._handle_in_order(update)
         except Exception as exc:  # a failed update stays in the inbox for the next start
             log.error("update %d could not be handled: %s", update.update_id, type(exc).__name__)
+        finally:
+            self._key_done(key_name)
 
     async def _handle_in_order(self, update: Update) -> None:
         key = self._sender_key(update)
@@ -299,3 +368,8 @@ class UpdatePipeline:
     async def _remove(self, update_id: int) -> None:
         async with self._db.transaction() as conn:
             await inbox.remove(conn, update_id)
+
+
+def _update_field(update_id: int) -> str:
+    """What an inbox row's seal is bound to: its update id."""
+    return f"update:{update_id}"

@@ -186,6 +186,11 @@ class FakeState:
         full = self._store_file(data, "photo", mime_type="image/jpeg", width=width, height=height)
         return self._photo_sizes(full)
 
+    @property
+    def last_update_id(self) -> int:
+        """The id of the newest update queued (to queue one again under its own id)."""
+        return self._last_update_id
+
     def _push_update(self, update: JSONDict) -> JSONDict:
         if "update_id" not in update:
             update["update_id"] = self._last_update_id + 1

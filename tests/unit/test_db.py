@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
 
+from bot.services.checkpoints import Checkpoints
 from storage.db import Database, DatabaseError, Migration, shipped_migrations
 
 
@@ -151,3 +153,29 @@ async def test_a_task_started_while_an_update_is_handled_is_not_that_update(tmp_
             assert next(iter(markers))[0] == 1
     finally:
         await db.close()
+
+
+async def test_checkpoints_after_erasures_are_coalesced_and_truncate_the_wal(tmp_path) -> None:
+    """A burst of erasures gets one checkpoint now and one when the interval is over (here
+    never: it is an hour), not one each; what is still wanted runs at stop."""
+    db = await Database.open(tmp_path)
+    await db.migrate()
+    wal = tmp_path / "tipline.sqlite3-wal"
+    checkpoints = Checkpoints(db, min_interval=3600)
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO applied_updates (marker, at) VALUES (x'01', 1)")
+    assert wal.stat().st_size > 0
+    for _ in range(50):
+        checkpoints.request()
+    while checkpoints.completed < 1:
+        await asyncio.sleep(0.01)
+    assert wal.stat().st_size == 0, "TRUNCATE leaves an empty WAL"
+    async with db.transaction() as conn:
+        await conn.execute("DELETE FROM applied_updates")
+    for _ in range(50):
+        checkpoints.request()
+    await asyncio.sleep(0)
+    assert checkpoints.completed == 1 and wal.stat().st_size > 0, "the next waits its turn"
+    await checkpoints.stop()
+    assert checkpoints.completed == 2 and wal.stat().st_size == 0
+    await db.close()

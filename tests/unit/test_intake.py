@@ -186,8 +186,9 @@ async def test_images_are_scrubbed_and_other_files_flagged(env) -> None:
     assert photo.kind is ItemKind.PHOTO and photo.metadata_removed
     assert pdf.kind is ItemKind.DOCUMENT and not pdf.metadata_removed and pdf.extension == ".pdf"
     assert view.has_unscrubbed_files
+    owners = await intake_module.draft_owners(service._windows, USER)
     async with db.read() as conn:
-        draft = await drafts.get(conn, vault.pseudonym("draft", USER))
+        draft = await drafts.find(conn, owners)
         items = await drafts.items(conn, draft.uid)
     key = vault.unwrap(draft.uid, intake_module.WrappedKey(draft.key_id, draft.wrapped_key))
     stored = key.open(f"blob:{items[0].blob_name}", await blobs.get(items[0].blob_name))
@@ -271,6 +272,53 @@ async def test_stale_drafts_are_purged(env) -> None:
     clock.now += 2 * 3600
     assert await service.purge_stale_drafts() == 1
     assert await service.current(USER) is None
+
+
+async def _window_keys(db: Database, purpose: str) -> list[str]:
+    async with db.read() as conn:
+        rows = await conn.execute_fetchall(
+            "SELECT name FROM window_keys WHERE purpose = ? ORDER BY opens_at", [purpose]
+        )
+    return [row[0] for row in rows]
+
+
+async def test_a_draft_moves_to_the_newest_hours_key_and_spent_keys_are_deleted(env) -> None:
+    """Look-ups try every key still kept, so a draft spans hours; each write moves it to the
+    newest hour's pseudonym, and a key is deleted once its hour and the draft's lifetime (24 h)
+    are over, as is the day's tip-counter key once its day is."""
+    service, db, _, clock, *_ = env
+    clock.now = 1_795_000_000 - 1_795_000_000 % 86_400 + 3600 + 60  # 01:01 UTC
+    await service.start(USER, "en")
+    [first] = await _window_keys(db, "draft")
+    assert len(await _window_keys(db, "tips")) == 1  # the limit was checked
+    clock.now += 5 * 3600
+    assert await service.current(USER) is not None, "found under the earlier hour's key"
+    await service.choose_category(USER, "other")
+    first_key, newest = await _window_keys(db, "draft")
+    assert first_key == first
+    newest_key = (await service._windows.live("draft"))[0]
+    async with db.read() as conn:
+        [owner] = await conn.execute_fetchall("SELECT owner FROM drafts")
+    assert bytes(owner[0]) == newest_key.pseudonym(USER), "the write moved it to this hour's key"
+    clock.now += 20 * 3600  # the first hour ended 25 h ago: its key goes; the draft stays found
+    assert await service._windows.expire() == 2  # that hour's key, and yesterday's tips key
+    assert await _window_keys(db, "draft") == [newest]
+    assert await _window_keys(db, "tips") == []
+    assert (await service.current(USER)).category == "other"
+
+
+async def test_a_draft_written_before_window_keys_is_found_and_moved_to_them(env) -> None:
+    service, db, _, _, _, vault, _ = env
+    await service.start(USER, "en")
+    legacy = vault.legacy_pseudonym("draft", USER)
+    async with db.transaction() as conn:  # keyed as the version before window keys keyed it
+        await conn.execute("UPDATE drafts SET owner = ?", (legacy,))
+    assert await service.current(USER) is not None
+    await service.choose_category(USER, "other")
+    newest = (await service._windows.live("draft"))[0].pseudonym(USER)
+    async with db.read() as conn:
+        [owner] = await conn.execute_fetchall("SELECT owner FROM drafts")
+    assert bytes(owner[0]) == newest != legacy
 
 
 async def test_report_row_holds_no_plain_ids(env) -> None:

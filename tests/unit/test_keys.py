@@ -6,11 +6,13 @@ import pytest
 
 from bot.crypto.keys import add_key_to_file, open_vault, rewrap_all
 from bot.crypto.vault import KeyRing, WrappedKey
+from bot.crypto.windows import window_record
 from bot.domain.outbox import NOTICE_PURPOSE, StaffNotice, notice_context
 from bot.domain.policy import load as load_policy
 from bot.services.audit import AuditLog
 from bot.services.notifier import Notifier
 from storage import inbox, outbox, reports
+from storage import windows as window_keys
 from storage.blobs import BlobStore
 from storage.db import Database
 from storage.lock import DataDirInUse, DataDirLock
@@ -39,6 +41,10 @@ async def test_rotation_rewraps_everything_and_the_old_key_can_be_removed(tmp_pa
         await AuditLog(vault).append(conn, at=1, actor_id=1, action="rotate", report_ref=None)
         # An update still in the inbox and a digest still queued: sealed under the old key.
         await inbox.store(conn, [(77, vault.seal_transient("inbox", "77", b"an update"))], 1)
+        # And one sealed under a batch key of its own, as this version seals them.
+        batch, wrapped = vault.new_window_key("inbox:batch", "inbox", 1, 1)
+        await window_keys.insert(conn, window_record(batch, wrapped))
+        await inbox.store(conn, [(78, batch.seal("update:78", b"a newer update"))], 1, batch.name)
         notice = StaffNotice(key="jobs.digest_review", params={"new": 1})
         await Notifier(vault).notice(conn, -1_001, notice, 1)
 
@@ -46,7 +52,9 @@ async def test_rotation_rewraps_everything_and_the_old_key_can_be_removed(tmp_pa
     assert new_ring.primary.key_id != old_ring.primary.key_id
     assert len(new_ring.keys) == 2
     rotation = await rewrap_all(new_ring, db)
-    assert rotation.rewrapped == 3  # one report, one draft, the index secret
+    # One report, one draft, the index secret, and the window keys: the drafts' hour, the
+    # tips' day, the inbox batch.
+    assert rotation.rewrapped == 6
     assert rotation.resealed == 2  # the inbox row and the queued notice
     assert rotation.retired_key_ids == (old_ring.primary.key_id,)
     assert rotation.left_under_retired == 0
@@ -66,7 +74,13 @@ async def test_rotation_rewraps_everything_and_the_old_key_can_be_removed(tmp_pa
     async with db.read() as conn:
         [(update_id, sealed)] = await inbox.all_sealed(conn)
         [(_, chat_id, sealed_notice)] = await outbox.pending_notices(conn)
+        [newer] = await window_keys.by_names(conn, ["inbox:batch"])
+        [newer_row] = await conn.execute_fetchall("SELECT sealed FROM inbox WHERE update_id = 78")
     assert fresh.open_transient("inbox", str(update_id), sealed) == b"an update"
+    batch_again = fresh.unwrap_window_key(
+        "inbox:batch", "inbox", WrappedKey(newer.key_id, newer.wrapped_key), 1, 1
+    )
+    assert batch_again.open("update:78", bytes(newer_row[0])) == b"a newer update"
     opened = fresh.open_transient(NOTICE_PURPOSE, notice_context(chat_id), sealed_notice)
     assert StaffNotice.model_validate_json(opened) == notice
     await db.close()

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from telegram import Update
 from telegram.ext import ApplicationBuilder, MessageHandler, filters
 
-from bot.crypto.vault import KeyRing, Vault, new_master_key_text
+from bot.crypto.vault import KeyRing, Vault, VaultError, new_master_key_text
 from bot.telegram.updates import UpdatePipeline
 from storage.db import Database
 from tests.fake_telegram import FakeTelegram
@@ -234,4 +235,66 @@ async def test_an_update_that_keeps_failing_is_set_aside_and_the_admins_told(tmp
             "SELECT sealed_payload FROM outbox WHERE kind = 'staff_notice' AND chat_id = -1009"
         )
     assert len(notices) == 1 and b"8400000001" not in bytes(notices[0][0])
+    async with db.read() as conn:
+        keys = await conn.execute_fetchall("SELECT name FROM window_keys WHERE purpose = 'inbox'")
+    assert len(list(keys)) == 1, "the set-aside row keeps the key of its batch"
+    await db.close()
+
+
+async def test_a_handled_updates_key_is_deleted_and_its_sealed_copy_opens_for_nobody(
+    tmp_path,
+) -> None:
+    """Each batch of updates is sealed under a key of its own, stored wrapped. Once the
+    batch's updates are handled the key is deleted: a copy of a sealed row (in the WAL, in a
+    backup) then opens for nobody, not even with the master key."""
+    db = await Database.open(tmp_path)
+    await db.migrate()
+    release = asyncio.Event()
+    handled: list[int] = []
+
+    async def slow(update: Update, _: object) -> None:
+        await release.wait()
+        handled.append(update.update_id)
+
+    async def inbox_rows() -> list[tuple[bytes, str]]:
+        async with db.read() as conn:
+            rows = await conn.execute_fetchall("SELECT sealed, key_window FROM inbox")
+        return [(bytes(row[0]), row[1]) for row in rows]
+
+    async def stored(name: str) -> bool:
+        async with db.read() as conn:
+            rows = await conn.execute_fetchall("SELECT 1 FROM window_keys WHERE name = ?", [name])
+        return bool(list(rows))
+
+    async with FakeTelegram() as fake:
+        application = _application(fake, slow)
+        vault = _vault()
+        await application.initialize()
+        pipeline = UpdatePipeline(application, db, vault, poll_timeout=1)
+        try:
+            await pipeline.start()
+            fake.inject_update(_private_text(1, 8_500_000_001))
+            for _ in range(1000):
+                rows = await inbox_rows()
+                if rows:
+                    break
+                await asyncio.sleep(0.01)
+            [(sealed, key_name)] = rows
+            assert key_name is not None and await stored(key_name), "sealed under a stored key"
+            release.set()
+            await _wait_until(lambda: handled == [1])
+            for _ in range(1000):  # the key goes about a second after its batch was handled
+                if not await stored(key_name):
+                    break
+                await asyncio.sleep(0.01)
+            assert not await stored(key_name), "the batch's key is deleted once it is handled"
+            await pipeline.stop()
+        finally:
+            await application.shutdown()
+    assert b"8500000001" not in sealed
+    with pytest.raises(VaultError):  # the master key alone opens nothing
+        vault.open_transient("inbox", "1", sealed)
+    async with db.read() as conn:
+        assert not list(await conn.execute_fetchall("SELECT * FROM window_keys"))
+        assert not list(await conn.execute_fetchall("SELECT * FROM inbox"))
     await db.close()

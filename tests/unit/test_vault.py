@@ -15,6 +15,7 @@ from bot.crypto.vault import (
     Vault,
     VaultError,
     WrappedKey,
+    keyed_pseudonym,
     new_master_key_text,
 )
 
@@ -95,13 +96,29 @@ def test_receipt_hash_is_keyed_by_the_index_secret_not_the_master_key() -> None:
     assert Vault(_ring(), index).receipt_hash("ABCD") == digest, "rotation keeps the index"
 
 
-def test_pseudonyms_depend_on_purpose_and_period_and_hide_the_id() -> None:
+def test_pseudonyms_depend_on_the_window_key_purpose_and_period_and_hide_the_id() -> None:
     vault = Vault(_ring())
-    a = vault.pseudonym("tips", 987654321, "2026-11-28")
-    assert a == vault.pseudonym("tips", 987654321, "2026-11-28")
-    assert a != vault.pseudonym("tips", 987654321, "2026-11-29")
-    assert a != vault.pseudonym("draft", 987654321, "2026-11-28")
+    tips, _ = vault.new_window_key("tips:0", "tips", 0, 86_400)
+    a = tips.pseudonym(987654321, "2026-11-28")
+    assert a == tips.pseudonym(987654321, "2026-11-28")
+    assert a != tips.pseudonym(987654321, "2026-11-29")
+    assert a == keyed_pseudonym(tips.material, "tips", 987654321, "2026-11-28")
+    assert a != keyed_pseudonym(tips.material, "draft", 987654321, "2026-11-28")
+    next_day, _ = vault.new_window_key("tips:86400", "tips", 86_400, 2 * 86_400)
+    assert a != next_day.pseudonym(987654321, "2026-11-28"), "each window has its own key"
     assert b"987654321" not in a
+
+
+def test_a_window_key_is_stored_wrapped_and_opens_only_under_its_name() -> None:
+    vault = Vault(_ring())
+    key, wrapped = vault.new_window_key("inbox:ab", "inbox", 5, 5)
+    sealed = key.seal("update:1", b"an update")
+    again = vault.unwrap_window_key("inbox:ab", "inbox", wrapped, 5, 5)
+    assert again.open("update:1", sealed) == b"an update"
+    with pytest.raises(VaultError):
+        vault.unwrap_window_key("inbox:cd", "inbox", wrapped, 5, 5)
+    with pytest.raises(VaultError):
+        again.open("update:2", sealed)
 
 
 @pytest.mark.parametrize(
