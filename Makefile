@@ -27,8 +27,8 @@ run: $(VENV)/.installed
 	$(BIN)/tipline run
 
 test: $(VENV)/.installed-test
-	$(BIN)/ruff check bot handlers storage tests benchmarks
-	$(BIN)/ruff format --check bot handlers storage tests benchmarks
+	$(BIN)/ruff check bot handlers storage sandbox tests benchmarks
+	$(BIN)/ruff format --check bot handlers storage sandbox tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q

@@ -26,8 +26,8 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
-from tests.fake_telegram import FakeTelegram
-from tests.fake_telegram.models import Upload
+from sandbox.emulator import FakeTelegram
+from sandbox.emulator.models import Upload
 
 JSONDict = dict[str, Any]
 
