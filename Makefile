@@ -35,6 +35,10 @@ test: $(VENV)/.installed-test
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
+# The screenshots in docs/: the browser test's tour, saved there (needs chromium, see .ci/run).
+screenshots: $(VENV)/.installed-test
+	TIPLINE_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/browser
+
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks
 

@@ -230,6 +230,7 @@ class Page:
     def application(self) -> web.Application:
         app = web.Application(client_max_size=MAX_UPLOAD + 64 * 1024, middlewares=[self._guard])
         app.router.add_get("/", self._index)
+        app.router.add_get("/favicon.ico", self._no_icon)
         app.router.add_get("/static/{name}", self._static)
         app.router.add_get("/files/{file_id}", self._file)
         app.router.add_get("/api/state", self._state)
@@ -284,6 +285,9 @@ class Page:
 
     async def _index(self, request: web.Request) -> web.StreamResponse:
         return self._static_file("index.html")
+
+    async def _no_icon(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(status=204)
 
     async def _static(self, request: web.Request) -> web.StreamResponse:
         return self._static_file(request.match_info["name"])
