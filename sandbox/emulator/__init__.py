@@ -1,4 +1,6 @@
-"""A fake Telegram Bot API server that a real python-telegram-bot application can talk to.
+"""The Bot API emulator: a Telegram Bot API server on 127.0.0.1 that a real python-telegram-bot
+application talks to over HTTP. The end-to-end tests, the benchmark and the sandbox all use it
+(the tests still import it as `tests.fake_telegram`).
 
 Usage::
 
@@ -16,9 +18,10 @@ Usage::
         reply = await fake.wait_for_message(42, lambda m: "Welcome" in m["_plain"])
         fake.user_presses(alice, reply, fake.button_data(reply)[0])
 
-Like Telegram, the fake rejects malformed HTML, over-long texts, callback_data over 64 bytes,
+Like Telegram, the emulator rejects malformed HTML, over-long texts, callback_data over 64 bytes,
 sends to unknown chats, replies to missing messages, edits that change nothing and
-unreadable photos (all 400), and sends to users who blocked the bot (403).
+unreadable photos (all 400), and sends to users who blocked the bot (403). `snapshot` keeps
+its chats in a file across restarts.
 """
 
 from .models import Call, FakeChat, FakeUser, StoredFile

@@ -230,6 +230,33 @@ async def test_staff_act_in_their_group_and_see_the_bot_there(sandbox, client) -
     assert said["message"]["reply_to"]["name"] == "Demo Finance B"
 
 
+async def test_edits_and_deletions_reach_the_page(sandbox, client) -> None:
+    """What the bot edits or deletes (here through the Bot API, as the bot does) changes or
+    leaves the page at once."""
+    async with client.get("/api/events") as response:
+        stream = Stream(response)
+        await _post(
+            client, "/api/send", {"pane": "citizen", "persona": "citizen", "text": "/start"}
+        )
+        _, welcome = await stream.next(bot_says("citizen", "Anonymous drug-crime tip line"))
+        message_id = welcome["message"]["id"]
+        api = f"{sandbox.fake.url}/bot{sandbox.fake.token}"
+        async with aiohttp.ClientSession() as bot:
+            edit = {"chat_id": people.CITIZEN.user_id, "message_id": message_id, "text": "<i>x</i>"}
+            async with bot.post(f"{api}/editMessageText", json={**edit, "parse_mode": "HTML"}):
+                pass
+            _, edited = await stream.next(
+                lambda name, data: name == "upsert" and data["message"]["id"] == message_id
+            )
+            assert edited["message"]["edited"] and edited["message"]["buttons"] == []
+            assert edited["message"]["entities"] == [{"type": "italic", "offset": 0, "length": 1}]
+            deletion = {"chat_id": people.CITIZEN.user_id, "message_id": message_id}
+            async with bot.post(f"{api}/deleteMessage", json=deletion):
+                pass
+            _, removed = await stream.next(lambda name, _: name == "remove")
+    assert removed == {"pane": "citizen", "id": message_id}
+
+
 def test_the_page_gets_text_and_entities_never_html() -> None:
     fake = FakeTelegram()
     fake.add_user(1, "Somebody")

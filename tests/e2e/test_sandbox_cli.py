@@ -92,6 +92,8 @@ def _cards(state: dict[str, Any]) -> list[str]:
 async def test_make_run_on_a_fresh_machine_starts_a_seeded_sandbox(tmp_path: Path) -> None:
     port = _free_port()
     env = _env(tmp_path)
+    # A real deployment's .env beside it is never read by the sandbox (nor its data touched).
+    (tmp_path / ".env").write_text("TIPLINE_BOT_TOKEN=1:REAL\nTIPLINE_DATA_DIR=./data\n")
     async with Run(tmp_path, env, "--port", str(port)) as first:
         assert first.line.startswith("tipline sandbox: open ")
         assert f"http://127.0.0.1:{port} " in first.line
