@@ -22,7 +22,7 @@ from selenium.webdriver.chrome.service import Service
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-INSTALL = "apt-get install -y chromium chromium-driver fonts-noto-cjk"
+INSTALL = "apt-get install -y chromium chromium-driver fonts-noto-cjk fonts-noto-color-emoji"
 TIPLINE = Path(sys.executable).parent / "tipline"
 
 
