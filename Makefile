@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench bench-memory clean
+.PHONY: run sandbox test screenshots bench bench-memory clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,21 +17,27 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(VENV)/.installed $@
 
+# With no .env and no TIPLINE_BOT_TOKEN: the sandbox (the real bot against a local Telegram
+# emulator, played in a browser; nothing reaches Telegram). With them: the real bot.
 run: $(VENV)/.installed
 	@if [ ! -f .env ] && [ -z "$$TIPLINE_BOT_TOKEN" ]; then \
-		echo "No .env found. Make one from the example and fill in the token and chat ids:"; \
-		echo "    cp .env.example .env && \$${EDITOR:-nano} .env"; \
-		echo "Then run 'make run' again. The README explains every setting."; \
-		exit 2; \
-	fi
-	$(BIN)/tipline run
+		exec $(BIN)/tipline sandbox; \
+	fi; \
+	exec $(BIN)/tipline run
+
+sandbox: $(VENV)/.installed
+	@exec $(BIN)/tipline sandbox
 
 test: $(VENV)/.installed-test
-	$(BIN)/ruff check bot handlers storage tests benchmarks
-	$(BIN)/ruff format --check bot handlers storage tests benchmarks
+	$(BIN)/ruff check bot handlers storage sandbox tests benchmarks
+	$(BIN)/ruff format --check bot handlers storage sandbox tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
+
+# The screenshots in docs/: the browser test's tour, saved there (needs chromium, see .ci/run).
+screenshots: $(VENV)/.installed-test
+	TIPLINE_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/browser
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks

@@ -1,10 +1,10 @@
-"""The fake Bot API from tests/, with a cheap per-chat feed of the bot's answers.
+"""The Bot API emulator (`sandbox.emulator`) as the benchmark drives it, with a lean mode.
 
-`FakeTelegram.wait_for_message` wakes every waiter on every change, which is fine for a test
-with three people and quadratic with hundreds of simulated tipsters. Here each stored bot
-message is pushed, with the moment it was stored, to a feed that only its own chat reads.
+The emulator already adds the latency to every call, feeds each chat's new bot messages to
+whoever waits in that chat (`feed`, cheap with hundreds of simulated tipsters), and counts
+every call and message. What the benchmark adds is the lean mode and the staff groups.
 
-The test fake remembers everything forever: every call (with its uploaded bytes), every raw
+The emulator remembers everything forever: every call (with its uploaded bytes), every raw
 request body, every message, callback query and file. That is about 100 KB a tip, fine for a
 few thousand tips and gigabytes for the 20,000 of the memory phase, where a growing harness
 would also slow down (garbage collection) the half it is meant to compare. `lean=True` keeps
@@ -15,19 +15,18 @@ finished tipster's chat, messages, photos and callback queries are forgotten onc
 `keep_group_messages` bot messages (`bot_message_count` still counts them all). What the bot
 sees does not change, unless it touches something forgotten again (it would get a 400, such as
 "chat not found", counted as a failed call, `method!`). The default (`lean=False`) is the
-test fake as it is.
+emulator as it is.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections import Counter, deque
-from collections.abc import Callable
 from typing import Any
 
-from tests.fake_telegram import FakeTelegram
-from tests.fake_telegram.models import Upload
+from sandbox.emulator import FakeTelegram
+from sandbox.emulator.server import AnswerTimeout, ChatFeed
+
+__all__ = ["FINANCE_CHAT", "REVIEW_CHAT", "AnswerTimeout", "BenchTelegram", "ChatFeed"]
 
 JSONDict = dict[str, Any]
 
@@ -37,54 +36,8 @@ REVIEWER = 700000001
 FINANCE_CLERK = 700000002
 
 
-class AnswerTimeout(Exception):
-    """No matching bot message arrived in time."""
-
-
-class ChatFeed:
-    """The bot's messages in one chat, in order, each with the time it was stored."""
-
-    def __init__(self) -> None:
-        self._items: deque[tuple[JSONDict, float]] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-
-    def push(self, message: JSONDict, stored_at: float) -> None:
-        self._items.append((message, stored_at))
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    async def next_matching(
-        self, predicate: Callable[[JSONDict], bool], seconds: float
-    ) -> tuple[JSONDict, float]:
-        """The next message matching `predicate`; earlier non-matching ones are consumed."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while True:
-            while self._items:
-                message, stored_at = self._items.popleft()
-                if predicate(message):
-                    return message, stored_at
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise AnswerTimeout()
-            self._waiter = loop.create_future()
-            try:
-                await asyncio.wait_for(self._waiter, remaining)
-            except TimeoutError:
-                pass
-            finally:
-                self._waiter = None
-
-
-class _Discard(list[bytes]):
-    """A list that keeps nothing appended to it (the fake's raw request bodies, when lean)."""
-
-    def append(self, item: bytes) -> None:
-        pass
-
-
 class BenchTelegram(FakeTelegram):
-    """FakeTelegram whose stored bot messages also go to the feed of their chat."""
+    """The emulator, lean if asked, with the two staff groups tipline checks at start-up."""
 
     def __init__(
         self,
@@ -94,64 +47,23 @@ class BenchTelegram(FakeTelegram):
         keep_finished: int = 1000,
         keep_group_messages: int = 1000,
     ) -> None:
-        super().__init__(latency=latency)
-        self._feeds: dict[int, ChatFeed] = {}
+        super().__init__(latency=latency, keep_requests=not lean, keep_calls=0 if lean else None)
         self.lean = lean
         self.keep_finished = keep_finished
         self.keep_group_messages = keep_group_messages
-        self._call_totals: Counter[str] = Counter()
-        self._message_totals: Counter[int] = Counter()
         self._finished: deque[int] = deque()
         self._queries_of: dict[int, list[str]] = {}
-        if lean:
-            self._outgoing = _Discard()
-
-    def feed(self, chat_id: int) -> ChatFeed:
-        """Start collecting the bot's messages in `chat_id` (from now on)."""
-        feed = self._feeds[chat_id] = ChatFeed()
-        return feed
-
-    def drop_feed(self, chat_id: int) -> None:
-        self._feeds.pop(chat_id, None)
 
     def _commit(self, msg: JSONDict) -> JSONDict:
-        # The one place the fake stores a new bot message (send*, copy, forward).
+        # The one place the emulator stores a new bot message (send*, copy, forward).
         rendered: JSONDict = super()._commit(msg)
         chat_id = int(msg["chat_id"])
-        self._message_totals[chat_id] += 1
-        feed = self._feeds.get(chat_id)
-        if feed is not None:
-            feed.push(msg, time.monotonic())
         if self.lean:
             if "_upload" in msg:
                 self._drop_upload_bytes(msg)
             if chat_id < 0:
                 self._trim_group(chat_id)
         return rendered
-
-    def bot_message_count(self, chat_id: int) -> int:
-        """Messages the bot has sent to a chat so far, deleted and forgotten ones included."""
-        return self._message_totals[chat_id]
-
-    def _record(
-        self,
-        method: str,
-        params: JSONDict,
-        uploads: dict[str, Upload],
-        at: float,
-        *,
-        error: str | None = None,
-        result: Any = None,
-    ) -> None:
-        self._call_totals[method + ("!" if error is not None else "")] += 1
-        if self.lean:
-            self._touch()
-        else:
-            super()._record(method, params, uploads, at, error=error, result=result)
-
-    def call_totals(self) -> Counter[str]:
-        """Bot API calls so far by method (failed ones as `method!`); kept in lean mode too."""
-        return Counter(self._call_totals)
 
     # --- lean mode ------------------------------------------------------------------------
 

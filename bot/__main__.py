@@ -140,7 +140,12 @@ def _command(command: str, settings: Settings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tipline", description="An anonymous tip line bot.")
+    parser = argparse.ArgumentParser(
+        prog="tipline",
+        description="An anonymous tip line bot.",
+        epilog="tipline sandbox [--port N] [--reset] [--seed]: try the whole tip line in a"
+        " browser, against a local Telegram emulator (nothing reaches Telegram).",
+    )
     parser.add_argument(
         "command",
         nargs="?",

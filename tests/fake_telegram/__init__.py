@@ -1,27 +1,9 @@
-"""A fake Telegram Bot API server that a real python-telegram-bot application can talk to.
+"""The Bot API emulator under the name the tests have always used.
 
-Usage::
-
-    async with FakeTelegram() as fake:
-        alice = fake.add_user(42, "Alice")
-        app = (
-            Application.builder()
-            .token(fake.token)
-            .base_url(fake.base_url)
-            .base_file_url(fake.base_file_url)
-            .build()
-        )
-        ...  # start the app and its updater (polling)
-        fake.user_sends_text(alice, "/start")
-        reply = await fake.wait_for_message(42, lambda m: "Welcome" in m["_plain"])
-        fake.user_presses(alice, reply, fake.button_data(reply)[0])
-
-Like Telegram, the fake rejects malformed HTML, over-long texts, callback_data over 64 bytes,
-sends to unknown chats, replies to missing messages, edits that change nothing and
-unreadable photos (all 400), and sends to users who blocked the bot (403).
+The emulator is product code now, `sandbox.emulator` (the sandbox runs the real bot against
+it); the tests keep importing `from tests.fake_telegram import FakeTelegram, FakeUser`.
 """
 
-from .models import Call, FakeChat, FakeUser, StoredFile
-from .server import FakeTelegram
+from sandbox.emulator import Call, FakeChat, FakeTelegram, FakeUser, StoredFile
 
 __all__ = ["Call", "FakeChat", "FakeTelegram", "FakeUser", "StoredFile"]

@@ -6,6 +6,7 @@ import asyncio
 import io
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from PIL import Image
 
@@ -81,11 +82,22 @@ class FakeState:
         self._poll_generation = 0
         self._closing = False
         self._changed = asyncio.Event()
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` (synchronously, it must not block) after every change of state."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def _touch(self) -> None:
         """Wake everyone waiting for a change of state."""
         self._changed.set()
         self._changed = asyncio.Event()
+        for listener in self._listeners:
+            listener()
 
     async def _wait_change(self, timeout: float) -> None:
         """Sleep until the next change of state or ``timeout``, whichever comes first."""

@@ -1,10 +1,14 @@
-"""A fake Telegram Bot API server on 127.0.0.1 for driving a real PTB application in tests."""
+"""The Bot API emulator's server on 127.0.0.1: the HTTP side, faults, and what it can tell.
+
+The end-to-end tests drive a real PTB application against it, the benchmark loads it with
+hundreds of simulated people, and the sandbox plays it from a web page.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -66,8 +70,67 @@ def _matches(predicate: Callable[[JSONDict], bool] | None, message: JSONDict) ->
         return False
 
 
+class AnswerTimeout(Exception):
+    """No matching bot message arrived in a chat feed in time."""
+
+
+class ChatFeed:
+    """The bot's new messages in one chat, in order, each with the moment it was stored.
+
+    `wait_for_message` wakes every waiter on every change, fine for a test with three people
+    and quadratic with hundreds of simulated tipsters; a feed is read by its own chat only.
+    """
+
+    def __init__(self) -> None:
+        self._items: deque[tuple[JSONDict, float]] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def push(self, message: JSONDict, stored_at: float) -> None:
+        self._items.append((message, stored_at))
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def next_matching(
+        self, predicate: Callable[[JSONDict], bool], seconds: float
+    ) -> tuple[JSONDict, float]:
+        """The next message matching `predicate`; earlier non-matching ones are consumed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            while self._items:
+                message, stored_at = self._items.popleft()
+                if predicate(message):
+                    return message, stored_at
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AnswerTimeout()
+            self._waiter = loop.create_future()
+            try:
+                await asyncio.wait_for(self._waiter, remaining)
+            except TimeoutError:
+                pass
+            finally:
+                self._waiter = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One message of a chat's history as a client shows it: the Bot API view, and what the
+    view leaves out (a bot message's force_reply, whether the message was deleted)."""
+
+    message: JSONDict
+    from_bot: bool
+    deleted: bool
+    force_reply: bool = False
+
+
 class FakeTelegram(UserSide, BotApi):
-    """Fake Bot API server; point PTB's ``base_url``/``base_file_url`` at :attr:`url`."""
+    """The Bot API emulator; point PTB's ``base_url``/``base_file_url`` at :attr:`url`.
+
+    ``latency`` is added to every call. Everything is remembered unless told otherwise:
+    ``keep_requests=False`` keeps no raw request bodies, ``keep_calls`` keeps only about the
+    last that many recorded calls (`call_totals` still counts them all).
+    """
 
     def __init__(
         self,
@@ -76,9 +139,16 @@ class FakeTelegram(UserSide, BotApi):
         bot_id: int = 123456,
         bot_username: str = "tipline_test_bot",
         latency: float = 0.0,
+        keep_requests: bool = True,
+        keep_calls: int | None = None,
     ) -> None:
         super().__init__(token, bot_id, bot_username)
         self.latency = latency
+        self.keep_requests = keep_requests
+        self.keep_calls = keep_calls
+        self._feeds: dict[int, ChatFeed] = {}
+        self._call_totals: Counter[str] = Counter()
+        self._message_totals: Counter[int] = Counter()
         self.down = False
         self.drop_connections = False
         self._faults: list[_Fault] = []
@@ -113,8 +183,8 @@ class FakeTelegram(UserSide, BotApi):
         """Value for PTB's ``base_file_url``."""
         return f"{self.url}/file/bot"
 
-    async def start(self) -> None:
-        """Listen on a free port of 127.0.0.1."""
+    async def start(self, port: int = 0) -> None:
+        """Listen on 127.0.0.1, on a free port unless ``port`` is given."""
         if self._runner is not None:
             return
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
@@ -124,7 +194,7 @@ class FakeTelegram(UserSide, BotApi):
             app, handler_cancellation=True, shutdown_timeout=1.0, access_log=None
         )
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", port)
         try:
             await site.start()
         except BaseException:
@@ -193,11 +263,24 @@ class FakeTelegram(UserSide, BotApi):
         error: str | None = None,
         result: Any = None,
     ) -> None:
+        self._call_totals[method + ("!" if error is not None else "")] += 1
         files = {name: upload.data for name, upload in uploads.items()}
         self.calls.append(
             Call(method, params, files, at, failed=error is not None, error=error, result=result)
         )
+        if self.keep_calls is not None and len(self.calls) > 2 * self.keep_calls:
+            del self.calls[: len(self.calls) - self.keep_calls]
         self._touch()
+
+    def _commit(self, msg: JSONDict) -> JSONDict:
+        # The one place a new bot message is stored (send*, copy, forward): feed its chat.
+        rendered: JSONDict = super()._commit(msg)
+        chat_id = int(msg["chat_id"])
+        self._message_totals[chat_id] += 1
+        feed = self._feeds.get(chat_id)
+        if feed is not None:
+            feed.push(msg, time.monotonic())
+        return rendered
 
     @staticmethod
     def _error_response(error: ApiError) -> web.Response:
@@ -225,7 +308,8 @@ class FakeTelegram(UserSide, BotApi):
         at = time.monotonic()
         method = request.match_info["method"]
         body = await request.read()
-        self._outgoing.append(body)
+        if self.keep_requests:
+            self._outgoing.append(body)
         try:
             params, uploads = parse_body(
                 request.headers.get("Content-Type", ""), body, request.query
@@ -281,6 +365,49 @@ class FakeTelegram(UserSide, BotApi):
         )
 
     # --- inspection ---------------------------------------------------------------------------
+
+    def feed(self, chat_id: int) -> ChatFeed:
+        """Start collecting the bot's new messages in `chat_id` (from now on)."""
+        feed = self._feeds[chat_id] = ChatFeed()
+        return feed
+
+    def drop_feed(self, chat_id: int) -> None:
+        self._feeds.pop(chat_id, None)
+
+    def bot_message_count(self, chat_id: int) -> int:
+        """Messages the bot has sent to a chat so far, deleted and forgotten ones included."""
+        return self._message_totals[chat_id]
+
+    def call_totals(self) -> Counter[str]:
+        """Bot API calls so far by method (failed ones as `method!`), forgotten ones included."""
+        return Counter(self._call_totals)
+
+    def history(self, chat_id: int) -> list[Entry]:
+        """Every message of a chat, both sides, in order, as it is now (deleted ones flagged)."""
+        entries: list[tuple[int, Entry]] = []
+        for msg in self._bot_messages.get(chat_id, []):
+            markup = msg.get("reply_markup")
+            force = isinstance(markup, dict) and bool(markup.get("force_reply"))
+            entry = Entry(self.render(msg), True, bool(msg.get("_deleted")), force)
+            entries.append((int(msg["message_id"]), entry))
+        for message_id in range(1, self._last_message_id.get(chat_id, 0) + 1):
+            key = (chat_id, message_id)
+            sent = self._user_index.get(key)
+            if sent is not None and key not in self._bot_index:
+                deleted = key in self._deleted_user_messages
+                entries.append((message_id, Entry(sent, False, deleted)))
+        entries.sort(key=lambda pair: pair[0])
+        return [entry for _, entry in entries]
+
+    def set_language(self, user_id: int, language_code: str | None) -> None:
+        """The user changes the language of their Telegram app (their next updates carry it)."""
+        self.users[user_id].language_code = language_code
+        self._touch()
+
+    def skip_to_end(self, chat_id: int) -> None:
+        """Move the chat's cursor past every message so far: `wait_for_message` then sees only
+        messages sent from now on."""
+        self._cursors[chat_id] = len(self._bot_messages.get(chat_id, []))
 
     def calls_of(self, method: str) -> list[Call]:
         """Recorded calls of one method (case-insensitive), oldest first."""
