@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.inert import make_inert
-from tests.fake_telegram.autolink import find_entities, with_found_entities
+from sandbox.emulator.autolink import find_entities, with_found_entities
 
 LURES = {
     "https://evil.example/x": "url",
