@@ -37,6 +37,7 @@ from bot.services.audit import AuditLog
 from bot.services.base import ServiceEnv
 from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
+from bot.services.outcomes import OutcomeService
 from bot.services.payouts import PayoutService
 from bot.services.receipts import ReceiptService
 from bot.services.retention import RetentionService
@@ -193,6 +194,7 @@ def build_runtime(
         sender=sender,
         retention=RetentionService(env),
         jobs=Jobs(env),
+        outcomes=OutcomeService(env),
     )
 
 

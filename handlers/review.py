@@ -139,18 +139,26 @@ async def _offer_tiers(update: Update, context: Context, reference: str, actor: 
         await query.answer(await _error_text(context, chat_id, error), show_alert=True)
         return
     language = runtime.settings.staff_language
+    suggested = await runtime.outcomes.suggestion(report)
+    tiers = list(runtime.policy.rewards.tiers)
+    if suggested is not None:  # the tier of the recorded seizure first; a person still chooses
+        tiers = [suggested, *(tier for tier in tiers if tier.key != suggested.key)]
     rows = [
         [
             InlineKeyboardButton(
-                f"{tier.label(language)} · {_tier_amount(context, tier)}",
+                ("⭐ " if tier is suggested else "")
+                + f"{tier.label(language)} · {_tier_amount(context, tier)}",
                 callback_data=callbacks.encode(TierChoice(tier.key, report.reference)),
             )
         ]
-        for tier in runtime.policy.rewards.tiers
+        for tier in tiers
     ]
+    text = _t(context, "reward.choose_tier", reference=report.reference)
+    if suggested is not None:
+        text += "\n" + _t(context, "reward.suggested_tier", tier=suggested.label(language))
     await context.bot.send_message(
         chat_id,
-        _t(context, "reward.choose_tier", reference=report.reference),
+        text,
         reply_markup=InlineKeyboardMarkup(rows),
         reply_parameters=_reply_to_card(report.review_message_id, query.message),
     )
@@ -295,6 +303,11 @@ async def tip_command(update: Update, context: Context) -> None:
             date=day(history.report.submitted_at),
         ),
     ]
+    outcome = await runtime.outcomes.view(history.report)
+    if outcome is not None:
+        lines += runtime.sender.renderer.outcome_lines(outcome)
+        if outcome.note:
+            lines.append(_t(context, "staff.card.outcome_note", note=outcome.note))
     lines += [await _entry_line(context, chat_id, entry) for entry in history.entries]
     if not history.entries:
         lines.append(_t(context, "staff.tip.no_history"))
@@ -350,6 +363,30 @@ async def note_command(update: Update, context: Context) -> None:
         await message.reply_text(await _error_text(context, chat_id, error))
         return
     await message.reply_text(_t(context, "staff.note_added", reference=report.reference))
+
+
+async def outcome_command(update: Update, context: Context) -> None:
+    """/outcome <ref> case ...; arrested ...; drug weight; note: ... — record or correct the
+    outcome of a verified tip."""
+    staff = await _DOOR.message(update, context)
+    if staff is None:
+        return
+    actor, message, chat_id = staff
+    reference = _reference_argument(context)
+    text = (message.text or "").split(maxsplit=2)
+    if reference is None or len(text) < 3:
+        await message.reply_text(_t(context, "staff.usage.outcome"))
+        return
+    runtime = context.bot_data.runtime
+    try:
+        recorded = await runtime.outcomes.record(reference, chat_id, actor, text[2])
+    except ReviewError as error:
+        await message.reply_text(await _error_text(context, chat_id, error))
+        return
+    key = "staff.outcome_corrected" if recorded.corrected else "staff.outcome_recorded"
+    lines = [_t(context, key, reference=recorded.report.reference)]
+    lines += runtime.sender.renderer.outcome_lines(recorded.view)
+    await message.reply_text("\n".join(lines))
 
 
 async def repost_command(update: Update, context: Context) -> None:
@@ -408,6 +445,7 @@ def build(review_chats: frozenset[int]) -> list[BaseHandler[Update, Context, obj
         CommandHandler("queue", queue_command, filters=in_review),
         CommandHandler("note", note_command, filters=in_review),
         CommandHandler("repost", repost_command, filters=in_review),
+        CommandHandler("outcome", outcome_command, filters=in_review),
         CommandHandler("search", search_command, filters=in_review),
         MessageHandler(in_review & filters.REPLY & filters.TEXT & ~filters.COMMAND, prompt_reply),
     ]

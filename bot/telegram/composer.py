@@ -15,6 +15,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.crypto.vault import DataKey, Vault, VaultError, WrappedKey
+from bot.domain.errors import CaseAlreadyRewarded
 from bot.domain.outbox import (
     NOTICE_PURPOSE,
     AnswerPosted,
@@ -36,7 +37,9 @@ from bot.domain.outbox import (
 )
 from bot.domain.report import ReportStatus
 from bot.domain.reward import ACTIVE, approvals_needed
+from bot.services.outcomes import outcome_view
 from bot.services.reward_book import RewardBook
+from bot.services.rewards import case_rewarded
 from bot.telegram.i18n import Html
 from bot.telegram.posts import CardState, FinanceView, Part, PostRenderer, TextPart, mention
 from storage import drafts, reports
@@ -175,6 +178,12 @@ class Composer:
             )
             repeats = await reports.linked_to(conn, report.id, ReportStatus.DUPLICATE)
             reward = await rewards_repo.latest_for_report(conn, report.id)
+            outcome = await outcome_view(conn, report, None)
+            try:
+                await case_rewarded(conn, report)
+                case_free = True
+            except CaseAlreadyRewarded:
+                case_free = False
         chat = report.review_chat_id
         last = events[-1] if events else None
         active = reward is not None and reward.status in ACTIVE
@@ -182,7 +191,8 @@ class Composer:
         return CardState(
             reward_status=reward.status if reward else None,
             reward_amount=reward.amount_minor if reward else None,
-            can_propose=report.status == ReportStatus.VERIFIED and not active,
+            can_propose=report.status == ReportStatus.VERIFIED and not active and case_free,
+            outcome=outcome,
             holder=await names.get(chat, report.holder_id) if report.holder_id else None,
             last_action=last.action if last else None,
             last_actor=await names.get(chat, last.actor_id) if last else None,

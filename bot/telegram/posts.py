@@ -16,10 +16,12 @@ from bot.crypto.vault import DataKey
 from bot.domain.inert import make_inert
 from bot.domain.items import ItemKind
 from bot.domain.money import format_money
+from bot.domain.outcome import format_grams
 from bot.domain.policy import Policy
 from bot.domain.report import Action, ReportStatus, allowed_actions
 from bot.domain.reward import Budget, RewardStatus
 from bot.services.intake import item_payload
+from bot.services.outcomes import OutcomeView
 from bot.telegram.callbacks import (
     AnswerButton,
     FinanceDecision,
@@ -88,6 +90,7 @@ class CardState:
     reward_status: str | None = None
     reward_amount: int | None = None
     can_propose: bool = False
+    outcome: OutcomeView | None = None
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,8 @@ class PostRenderer:
             lines.append(
                 t.text(lang, "staff.card.duplicates", references=", ".join(state.duplicates))
             )
+        if state.outcome is not None:
+            lines += self.outcome_lines(state.outcome)
         if state.reward_status and state.reward_amount is not None:
             lines.append(
                 t.text(
@@ -230,6 +235,34 @@ class PostRenderer:
                     status=Html(t.text(lang, f"reward.state.{state.reward_status}")),
                 )
             )
+        return lines
+
+    def outcome_lines(self, outcome: OutcomeView) -> list[str]:
+        """The outcome on the card and in /tip: case, arrests, seizures, linked tips."""
+        t, lang = self._t, self._lang
+        drugs = {drug.key: drug.label(lang) for drug in self._policy.outcomes.drugs}
+        seized = ", ".join(
+            f"{drugs.get(s.drug, s.drug)} {format_grams(s.milligrams)}" for s in outcome.seizures
+        )
+        lines = [
+            t.text(
+                lang,
+                "staff.card.outcome",
+                case=outcome.case_number,
+                arrested=outcome.arrested,
+            )
+        ]
+        if outcome.seizures:
+            lines.append(
+                t.text(
+                    lang,
+                    "staff.card.seized",
+                    seized=seized,
+                    heroin=format_grams(outcome.heroin_eq_mg),
+                )
+            )
+        if outcome.linked:
+            lines.append(t.text(lang, "staff.card.linked", references=", ".join(outcome.linked)))
         return lines
 
     @property

@@ -14,6 +14,7 @@ from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
 from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
+from bot.services.outcomes import OutcomeService
 from bot.services.payouts import PayoutService
 from bot.services.receipts import ReceiptService
 from bot.services.retention import RetentionService
@@ -45,6 +46,7 @@ class Runtime:
     sender: Sender
     retention: RetentionService
     jobs: Jobs
+    outcomes: OutcomeService
 
     @property
     def review_chats(self) -> frozenset[int]:
