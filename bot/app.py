@@ -44,6 +44,7 @@ from bot.services.retention import RetentionService
 from bot.services.review import ReviewService
 from bot.services.reward_book import RewardBook
 from bot.services.rewards import RewardService
+from bot.services.stats import StatsService
 from bot.telegram.i18n import Catalogue, language_for
 from bot.telegram.posts import PostRenderer
 from bot.telegram.ratelimit import MessageRateLimiter
@@ -195,6 +196,7 @@ def build_runtime(
         retention=RetentionService(env),
         jobs=Jobs(env),
         outcomes=OutcomeService(env),
+        stats=StatsService(env),
     )
 
 

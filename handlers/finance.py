@@ -33,6 +33,7 @@ from bot.telegram.i18n import Html
 from bot.telegram.posts import mention
 from bot.telegram.runtime import Context
 from bot.telegram.sheets import LedgerSheet, ledger_csv, ledger_xlsx
+from handlers import stats
 from handlers.review import money_params
 from handlers.roles import StaffDoor, replied_prompt
 
@@ -322,6 +323,14 @@ async def budget_command(update: Update, context: Context) -> None:
     )
 
 
+async def stats_command(update: Update, context: Context) -> None:
+    """/stats [month|YYYY-MM]: rewards per month against the budget, as a chart."""
+    staff = await _DOOR.message(update, context)
+    if staff is None:
+        return
+    await stats.finance_stats(staff.message, context)
+
+
 async def repost_command(update: Update, context: Context) -> None:
     """/repost <ref>: post the tip's reward proposal again (after it was set aside)."""
     staff = await _DOOR.message(update, context)
@@ -347,6 +356,7 @@ def build(finance_chat: int) -> list[BaseHandler[Update, Context, object]]:
         CommandHandler("paid", paid_command, filters=in_finance),
         CommandHandler("ledger", ledger_command, filters=in_finance),
         CommandHandler("budget", budget_command, filters=in_finance),
+        CommandHandler("stats", stats_command, filters=in_finance),
         CommandHandler("repost", repost_command, filters=in_finance),
         MessageHandler(in_finance & filters.REPLY & filters.TEXT & ~filters.COMMAND, prompt_reply),
     ]

@@ -32,6 +32,7 @@ from bot.telegram.callbacks import NoContactButton, ProposeReward, ReviewMove, T
 from bot.telegram.i18n import Html
 from bot.telegram.posts import mention
 from bot.telegram.runtime import Context
+from handlers import stats
 from handlers.roles import StaffDoor, replied_prompt
 
 _REFERENCE = re.compile(r"^T-\d{4}-\d{4,7}$", re.IGNORECASE)
@@ -389,6 +390,15 @@ async def outcome_command(update: Update, context: Context) -> None:
     await message.reply_text("\n".join(lines))
 
 
+async def stats_command(update: Update, context: Context) -> None:
+    """/stats [week|month|YYYY-MM]: this chat's tips as a chart (aggregates only)."""
+    staff = await _DOOR.message(update, context)
+    if staff is None:
+        return
+    _, message, chat_id = staff
+    await stats.review_stats(message, context, chat_id)
+
+
 async def repost_command(update: Update, context: Context) -> None:
     """/repost <ref>: post a tip again (after its post was set aside, or deleted)."""
     staff = await _DOOR.message(update, context)
@@ -446,6 +456,7 @@ def build(review_chats: frozenset[int]) -> list[BaseHandler[Update, Context, obj
         CommandHandler("note", note_command, filters=in_review),
         CommandHandler("repost", repost_command, filters=in_review),
         CommandHandler("outcome", outcome_command, filters=in_review),
+        CommandHandler("stats", stats_command, filters=in_review),
         CommandHandler("search", search_command, filters=in_review),
         MessageHandler(in_review & filters.REPLY & filters.TEXT & ~filters.COMMAND, prompt_reply),
     ]

@@ -21,6 +21,7 @@ from bot.services.retention import RetentionService
 from bot.services.review import ReviewService
 from bot.services.reward_book import RewardBook
 from bot.services.rewards import RewardService
+from bot.services.stats import StatsService
 from bot.telegram.i18n import Catalogue
 from bot.telegram.sender import Sender
 from storage.blobs import BlobStore
@@ -47,6 +48,7 @@ class Runtime:
     retention: RetentionService
     jobs: Jobs
     outcomes: OutcomeService
+    stats: StatsService
 
     @property
     def review_chats(self) -> frozenset[int]:
