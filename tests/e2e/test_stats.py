@@ -3,13 +3,23 @@ review chat (that chat's tips only) and in the finance chat; nothing of a tip's 
 
 from __future__ import annotations
 
+import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import FINANCE_CHAT, REVIEW_CHAT, RunningBot, make_settings, write_policy
+from tests.e2e.conftest import (
+    FINANCE_CHAT,
+    REVIEW_CHAT,
+    RunningBot,
+    make_settings,
+    run_cli,
+    write_policy,
+)
 from tests.e2e.review_flows import answer_of, card_shows, press, tip_with_card
+from tests.e2e.test_cli import _env
 from tests.e2e.test_outcomes import _outcome
 from tests.e2e.test_rewards import _people, _propose
 
@@ -34,7 +44,9 @@ def _png(message: dict) -> Image.Image:
     return image
 
 
-async def test_stats_send_a_chart_whose_numbers_match_the_data(fake, bot: RunningBot) -> None:
+async def test_stats_send_a_chart_whose_numbers_match_the_data(
+    fake, bot: RunningBot, tmp_path
+) -> None:
     anna, _, _, _ = _people(fake)
     refs = []
     for n in range(6):
@@ -69,3 +81,19 @@ async def test_stats_send_a_chart_whose_numbers_match_the_data(fake, bot: Runnin
     _png(money)
     assert "<5 proposed (¥1,000.00), 0 approved (¥0.00)" in money["_plain"]
     assert "Budget: none" in money["_plain"]
+
+    # The CLI writes the same aggregates (read beside the data; the bot may be stopped or not).
+    await bot.stop()
+    month = datetime.now(UTC).strftime("%Y-%m")
+    env = _env(tmp_path, fake, TIPLINE_POLICY_FILE=str(bot.settings.policy_file))
+    code, out, err = await run_cli(tmp_path, env, "stats", "--month", month, "--csv")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    cells = {(r["section"], r["key"], r["detail"]): r["value"] for r in rows if r["period"]}
+    weekly = [r["value"] for r in rows if r["section"] == "tips_per_week" and r["value"] != "0"]
+    assert weekly == ["6"] or sorted(weekly) == ["<5", "<5"]  # six tips, maybe over two weeks
+    assert cells[("backlog_now", "new", "")] == "<5"
+    assert cells[("outcomes", "arrested", "")] == "7"
+    assert cells[("outcomes", "heroin_eq_mg", "")] == "60000"
+    assert cells[("rewards", "proposed", "amount_minor")] == "100000"
+    assert "CANARY" not in out
