@@ -17,7 +17,9 @@ from bot.domain.deadlines import month_bounds
 
 SMALL_COUNT = 5
 WEEK = 7 * 86_400
-MAX_CATEGORY_SERIES = 4  # more categories are summed as "other": few series, readable on a phone
+MAX_CATEGORY_SERIES = 4  # more categories are summed as OTHER: few series, readable on a phone
+# The series of the categories beyond those: not an identifier, so never a category's key.
+OTHER = "+other"
 FINANCE_MONTHS = 6
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -80,7 +82,7 @@ class ReviewStats:
 
     period: Period
     weeks: tuple[str, ...]  # Mondays, oldest first
-    categories: tuple[str, ...]  # series keys, the biggest first; "other" last if any
+    categories: tuple[str, ...]  # series keys, the biggest first; OTHER last if any
     per_week: dict[str, dict[str, int]]  # week -> category -> tips
     backlog: dict[str, int]  # open state -> tips (now)
     median_claim_s: int | None
@@ -109,7 +111,7 @@ def review_stats(
         totals[category] = totals.get(category, 0) + 1
     ranked = sorted(totals, key=lambda c: (-totals[c], c))
     kept = ranked[:MAX_CATEGORY_SERIES] if len(ranked) > MAX_CATEGORY_SERIES + 1 else ranked
-    series = tuple(kept) + (("other",) if len(kept) < len(ranked) else ())
+    series = tuple(kept) + ((OTHER,) if len(kept) < len(ranked) else ())
     weeks: list[str] = []
     cursor = period.start
     while cursor < period.end:
@@ -122,7 +124,7 @@ def review_stats(
         week = week_start(at)
         if week not in per_week:
             continue
-        name = category if category in kept else "other"
+        name = category if category in kept else OTHER
         per_week[week][name] += 1
     return ReviewStats(
         period=period,

@@ -24,6 +24,8 @@ matplotlib.use("Agg")
 
 from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from bot.domain.stats import (
     FINANCE_SERIES,
@@ -116,8 +118,13 @@ def review_chart(stats: ReviewStats, text: ChartText) -> bytes:
         top.set_title(text.labels.get("per_week", "per_week"), loc="left")
         top.set_xticks(positions, [w[5:] for w in weeks])
         top.set_xlabel(text.labels.get("week_of", "week_of"))
-        if stats.categories:
-            top.legend(loc="upper left", fontsize=_FONT_SIZE - 4, frameon=False)
+        if stats.categories:  # plain swatches: a hatched first bar must not hatch the legend
+            swatches = [
+                Patch(facecolor=COLOURS[i % len(COLOURS)], label=text.labels.get(c, c))
+                for i, c in enumerate(stats.categories)
+            ]
+            top.legend(handles=swatches, loc="upper left", fontsize=_FONT_SIZE - 4, frameon=False)
+        top.yaxis.set_major_locator(MaxNLocator(integer=True))
         top.set_ylim(0, max([*base, 1.0]) * 1.35)
         _style(top)
 
@@ -139,6 +146,7 @@ def review_chart(stats: ReviewStats, text: ChartText) -> bytes:
             )
         bottom.invert_yaxis()
         bottom.set_xlim(0, max([*heights, 1.0]) * 1.25)
+        bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
         bottom.set_title(text.labels.get("backlog", "backlog"), loc="left")
         _style(bottom)
         return _png(figure)

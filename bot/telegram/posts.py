@@ -22,6 +22,7 @@ from bot.domain.report import Action, ReportStatus, allowed_actions
 from bot.domain.reward import Budget, RewardStatus
 from bot.domain.stats import (
     FINANCE_SERIES,
+    OTHER,
     FinanceStats,
     ReviewStats,
     format_duration,
@@ -460,7 +461,7 @@ class PostRenderer:
     def review_chart_text(self, stats: ReviewStats) -> ChartText:
         t, lang = self._t, self._lang
         labels = {c.key: c.label(lang) for c in self._policy.intake.categories}
-        labels["other"] = t.text(lang, "stats.other")
+        labels[OTHER] = t.text(lang, "stats.other")
         for key in ("per_week", "week_of", "backlog"):
             labels[key] = t.text(lang, f"stats.{key}")
         for state in stats.backlog:

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from bot.domain.stats import (
+    OTHER,
     BadPeriod,
     FinanceStats,
     MonthMoney,
@@ -54,11 +55,11 @@ def test_review_aggregates_from_rows() -> None:
     )
     assert stats.weeks[0] == "2026-06-01" and len(stats.weeks) == 5
     assert stats.categories[:2] == ("drug_trafficking", "drug_production")
-    assert stats.categories[-1] == "other"  # six categories: four kept, the rest summed
+    assert stats.categories[-1] == OTHER  # six categories: four kept, the rest summed
     assert len(stats.categories) == 5
     assert sum(w["drug_trafficking"] for w in stats.per_week.values()) == 10
     assert stats.per_week["2026-06-08"]["drug_production"] == 2
-    assert sum(w["other"] for w in stats.per_week.values()) == 2
+    assert sum(w[OTHER] for w in stats.per_week.values()) == 2
     assert stats.median_claim_s == 3600
     assert stats.median_decision_s == DAY
     assert (stats.outcomes, stats.arrested, stats.heroin_eq_mg) == (2, 7, 51_000)
