@@ -26,9 +26,16 @@ from bot.domain.report import Action
 from bot.domain.staff import Actor
 from bot.domain.timing import day
 from bot.services.answers import TIPSTER_ACTOR
+from bot.services.outcomes import Recorded
 from bot.services.review import HistoryEntry
 from bot.telegram import callbacks
-from bot.telegram.callbacks import NoContactButton, ProposeReward, ReviewMove, TierChoice
+from bot.telegram.callbacks import (
+    NoContactButton,
+    ProposeReward,
+    RecordOutcome,
+    ReviewMove,
+    TierChoice,
+)
 from bot.telegram.i18n import Html
 from bot.telegram.posts import mention
 from bot.telegram.runtime import Context
@@ -101,6 +108,9 @@ async def button(update: Update, context: Context) -> None:
     if isinstance(pressed, ProposeReward):
         await _offer_tiers(update, context, pressed.reference, actor)
         return
+    if isinstance(pressed, RecordOutcome):
+        await _ask_outcome(update, context, pressed.reference, actor)
+        return
     if not isinstance(pressed, ReviewMove):
         await query.answer(_t(context, "staff.error.forged"), show_alert=True)
         return
@@ -164,6 +174,37 @@ async def _offer_tiers(update: Update, context: Context, reference: str, actor: 
         reply_parameters=_reply_to_card(report.review_message_id, query.message),
     )
     await query.answer()
+
+
+async def _ask_outcome(update: Update, context: Context, reference: str, actor: Actor) -> None:
+    """ "Outcome": a prompt whose reply is the outcome, in the /outcome format."""
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    runtime = context.bot_data.runtime
+    chat_id = update.effective_chat.id
+    try:
+        report = await runtime.outcomes.check(reference, chat_id, actor)
+    except ReviewError as error:
+        await query.answer(await _error_text(context, chat_id, error), show_alert=True)
+        return
+    name = mention(actor.user_id, await _name(context, chat_id, actor.user_id))
+    prompt = await context.bot.send_message(
+        chat_id,
+        _t(context, "staff.prompt.outcome", name=name, reference=report.reference),
+        reply_markup=ForceReply(selective=True),
+        reply_parameters=_reply_to_card(report.review_message_id, query.message),
+    )
+    await runtime.review.remember_prompt(
+        chat_id, prompt.message_id, PromptKind.OUTCOME, report, actor
+    )
+    await query.answer(_t(context, "staff.done.prompted"))
+
+
+def _outcome_reply(context: Context, recorded: Recorded) -> str:
+    key = "staff.outcome_corrected" if recorded.corrected else "staff.outcome_recorded"
+    lines = [_t(context, key, reference=recorded.report.reference)]
+    lines += context.bot_data.runtime.sender.renderer.outcome_lines(recorded.view)
+    return "\n".join(lines)
 
 
 def _tier_amount(context: Context, tier: Tier) -> str:
@@ -230,6 +271,9 @@ async def prompt_reply(update: Update, context: Context) -> None:
             reply = _t(context, "staff.asked", reference=outcome.report.reference)
             if outcome.relayed is not None:
                 reply += "\n" + _t(context, "staff.asked_inert", question=outcome.relayed)
+        elif prompt.kind == PromptKind.OUTCOME:
+            recorded = await context.bot_data.runtime.outcomes.record_reply(prompt, actor, text)
+            reply = _outcome_reply(context, recorded)
         elif prompt.kind == PromptKind.REWARD:
             reward = await context.bot_data.runtime.rewards.propose(prompt, actor, text)
             reply = _t(
@@ -384,10 +428,7 @@ async def outcome_command(update: Update, context: Context) -> None:
     except ReviewError as error:
         await message.reply_text(await _error_text(context, chat_id, error))
         return
-    key = "staff.outcome_corrected" if recorded.corrected else "staff.outcome_recorded"
-    lines = [_t(context, key, reference=recorded.report.reference)]
-    lines += runtime.sender.renderer.outcome_lines(recorded.view)
-    await message.reply_text("\n".join(lines))
+    await message.reply_text(_outcome_reply(context, recorded))
 
 
 async def stats_command(update: Update, context: Context) -> None:

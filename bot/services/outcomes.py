@@ -27,11 +27,12 @@ from bot.domain.policy import Tier
 from bot.domain.report import ReportStatus
 from bot.domain.staff import Actor
 from bot.services.base import UseCases
+from bot.services.review import consume_prompt
 from bot.services.reward_book import active_reward
 from storage import outcomes as outcomes_repo
 from storage import reports
 from storage import review as review_repo
-from storage.records import OutcomeRecord, ReportRecord
+from storage.records import OutcomeRecord, PromptRecord, ReportRecord
 
 
 @dataclass(frozen=True)
@@ -76,22 +77,53 @@ class OutcomeService(UseCases):
     def parse(self, text: str) -> OutcomeEntry:
         return parse_outcome(text, self._policy.outcomes.drugs)
 
+    def _checked(
+        self, report: ReportRecord | None, reference: str, chat_id: int, actor: Actor
+    ) -> ReportRecord:
+        """The report, when it is this chat's, verified, and the actor may record its outcome."""
+        if report is None or report.review_chat_id != chat_id:
+            raise TipNotFound(reference=reference)
+        verified = report.status == ReportStatus.VERIFIED or (
+            report.status == ReportStatus.CLOSED and report.verified_at is not None
+        )
+        if not verified:
+            raise OutcomeNotVerified(reference=report.reference)
+        if report.holder_id not in (None, actor.user_id) and not actor.is_admin:
+            raise HeldByOther(reference=report.reference, holder_id=report.holder_id)
+        return report
+
+    async def check(self, reference: str, chat_id: int, actor: Actor) -> ReportRecord:
+        """May this actor record the outcome of this tip now (before asking for it)?"""
+        async with self._db.read() as conn:
+            report = await reports.by_reference(conn, reference.strip().upper())
+        return self._checked(report, reference, chat_id, actor)
+
     async def record(self, reference: str, chat_id: int, actor: Actor, text: str) -> Recorded:
-        """Record the outcome of a verified tip of this chat, or correct it."""
+        """Record the outcome of a verified tip of this chat, or correct it (/outcome)."""
+        return await self._record(reference, chat_id, actor, text, None)
+
+    async def record_reply(self, prompt: PromptRecord, actor: Actor, text: str) -> Recorded:
+        """The outcome given as a reply to the Outcome button's prompt, which it closes."""
+        return await self._record("?", prompt.chat_id, actor, text, prompt)
+
+    async def _record(
+        self,
+        reference: str,
+        chat_id: int,
+        actor: Actor,
+        text: str,
+        prompt: PromptRecord | None,
+    ) -> Recorded:
         entry = self.parse(text)
         heroin = heroin_equivalent_mg(entry.seizures, self._policy.outcomes.drugs)
         now = self.now()
         async with self._db.transaction() as conn:
-            report = await reports.by_reference(conn, reference.strip().upper())
-            if report is None or report.review_chat_id != chat_id:
-                raise TipNotFound(reference=reference)
-            verified = report.status == ReportStatus.VERIFIED or (
-                report.status == ReportStatus.CLOSED and report.verified_at is not None
-            )
-            if not verified:
-                raise OutcomeNotVerified(reference=report.reference)
-            if report.holder_id not in (None, actor.user_id) and not actor.is_admin:
-                raise HeldByOther(reference=report.reference, holder_id=report.holder_id)
+            if prompt is not None:
+                await consume_prompt(conn, prompt)
+                found = await reports.by_id(conn, prompt.report_id)
+            else:
+                found = await reports.by_reference(conn, reference.strip().upper())
+            report = self._checked(found, reference, chat_id, actor)
             previous = await outcomes_repo.for_report(conn, report.id)
             if await active_reward(conn, report.id) is not None:
                 # One reward per case: a rewarded tip joins no case that has another reward.

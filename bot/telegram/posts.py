@@ -35,6 +35,7 @@ from bot.telegram.callbacks import (
     FinanceDecision,
     NoContactButton,
     ProposeReward,
+    RecordOutcome,
     ReviewMove,
     encode,
 )
@@ -203,6 +204,8 @@ class PostRenderer:
                         encode(ReviewMove(action, ref)),
                     )
                 )
+        if report.status == ReportStatus.VERIFIED:
+            buttons.append(Button(t.text(lang, "staff.button.outcome"), encode(RecordOutcome(ref))))
         if can_propose:
             buttons.append(Button(t.text(lang, "staff.button.reward"), encode(ProposeReward(ref))))
         return tuple(

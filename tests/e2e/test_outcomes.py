@@ -126,3 +126,31 @@ async def test_tips_of_one_case_are_linked_and_share_one_reward(fake, bot: Runni
     await fake.wait_for_message(
         REVIEW_CHAT, lambda m: "one reward per case" in m["_plain"] and third in m["_plain"]
     )
+
+
+async def test_the_outcome_button_asks_and_the_reply_records_it(fake, bot: RunningBot) -> None:
+    anna, _, _, tipster = _people(fake)
+    _, ref = await _verified_tip(fake, anna, tipster)
+    await fake.wait_until(lambda: f"v1:r:outcome:{ref}" in fake.button_data(find_card(fake, ref)))
+    await answer_of(fake, press(fake, anna, ref, "outcome"))
+    prompt = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: f"the outcome of {ref}" in m["_plain"]
+    )
+    reply = prompt["message_id"]
+    fake.user_sends_text(anna, "heroin 3g", chat_id=REVIEW_CHAT, reply_to_message_id=reply)
+    await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: "needs the police case number" in m["_plain"]
+    )
+    fake.user_sends_text(
+        anna, "案号 2026-9；抓获 1；冰毒 20克", chat_id=REVIEW_CHAT, reply_to_message_id=reply
+    )
+    await fake.wait_for_message(REVIEW_CHAT, lambda m: f"Outcome recorded for {ref}" in m["_plain"])
+    card = await card_shows(fake, ref, "Case 2026-9 · arrested 1")
+    assert "heroin equivalent 20 g" in card["_plain"]
+    # The prompt is used up: another reply to it changes nothing.
+    fake.user_sends_text(anna, "case 2026-10", chat_id=REVIEW_CHAT, reply_to_message_id=reply)
+    fake.user_sends_text(anna, f"/tip {ref}", chat_id=REVIEW_CHAT)
+    shown = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: "recorded the outcome" in m["_plain"]
+    )
+    assert "corrected the outcome" not in shown["_plain"]
