@@ -15,11 +15,14 @@ _DECISIONS = ("verified", "unfounded", "duplicate", "spam")
 async def submitted(
     conn: aiosqlite.Connection, chat_id: int, start: int, end: int
 ) -> list[tuple[str, int]]:
-    """(category, submitted_at) of the chat's tips submitted in [start, end)."""
+    """(category, submitted_at) of the chat's tips submitted in [start, end) and posted there
+    (a tip still held back by its random delay is not counted: counting it would tell the
+    desk that it arrived)."""
     rows = await fetch_all(
         conn,
         "SELECT category, submitted_at FROM reports"
-        " WHERE review_chat_id = ? AND submitted_at >= ? AND submitted_at < ?",
+        " WHERE review_chat_id = ? AND submitted_at >= ? AND submitted_at < ?"
+        " AND review_message_id IS NOT NULL",
         [chat_id, start, end],
     )
     return [(row[0], row[1]) for row in rows]
@@ -28,11 +31,12 @@ async def submitted(
 async def by_status(
     conn: aiosqlite.Connection, chat_id: int, statuses: Sequence[str]
 ) -> dict[str, int]:
+    """The chat's posted tips in these states, now."""
     marks = ", ".join("?" * len(statuses))
     rows = await fetch_all(
         conn,
         f"SELECT status, COUNT(*) FROM reports WHERE review_chat_id = ? AND status IN ({marks})"
-        " GROUP BY status",
+        " AND review_message_id IS NOT NULL GROUP BY status",
         [chat_id, *statuses],
     )
     return {row[0]: row[1] for row in rows}
