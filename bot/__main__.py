@@ -1,4 +1,4 @@
-"""Command line: `tipline [run|keygen|migrate|audit-verify|rotate-key|backup]`.
+"""Command line: `tipline [run|keygen|migrate|audit-verify|rotate-key|backup|stats]`.
 
 Also `python -m bot`."""
 
@@ -12,14 +12,20 @@ import shutil
 import signal
 import sqlite3
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import StartupError, serve
 from bot.config import ConfigError, Settings, dotenv_exposed, load_key_ring, load_settings
 from bot.crypto import vault
 from bot.crypto.keys import add_key_to_file, open_vault, rewrap_all
+from bot.domain.policy import PolicyError
+from bot.domain.policy import load as load_policy
+from bot.domain.stats import BadPeriod, parse_period
 from bot.logs import configure_logging
 from bot.services.audit import AuditLog
+from bot.services.stats import finance_of, review_of, stats_csv
 from storage.db import DB_FILENAME, Database, DatabaseError
 from storage.lock import DataDirInUse, DataDirLock
 
@@ -120,6 +126,38 @@ async def _backup(settings: Settings, target: Path) -> int:
     return 0
 
 
+async def _stats(settings: Settings, month: str | None) -> int:
+    """`tipline stats --month YYYY-MM --csv`: the aggregates /stats draws, as CSV on stdout,
+    for every review chat and the reward scheme. Only reads (beside a running bot too)."""
+    try:
+        policy = load_policy(settings.policy_file)
+    except PolicyError as exc:
+        print(f"tipline: {exc}", file=sys.stderr)
+        return 2
+    try:
+        period = parse_period(month, int(time.time()))
+    except BadPeriod:
+        print("tipline: usage: tipline stats --month YYYY-MM --csv", file=sys.stderr)
+        return 2
+    if not (settings.data_dir / DB_FILENAME).exists():
+        print(f"tipline: no database in {settings.data_dir}", file=sys.stderr)
+        return 2
+    db = await Database.open(settings.data_dir)
+    try:
+        async with db.read() as conn:
+            reviews = {
+                chat: await review_of(conn, chat, period)
+                for chat in policy.review.chats(settings.review_chat_id)
+            }
+            start = datetime.fromtimestamp(period.start, UTC)
+            budget = policy.rewards.monthly_budget_minor
+            finance = await finance_of(conn, start.year, start.month, budget)
+    finally:
+        await db.close()
+    sys.stdout.write(stats_csv(reviews, finance))
+    return 0
+
+
 async def _migrate(settings: Settings) -> int:
     db = await Database.open(settings.data_dir)
     try:
@@ -150,11 +188,15 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         nargs="?",
         default="run",
-        choices=["run", "keygen", "migrate", "audit-verify", "rotate-key", "backup"],
+        choices=["run", "keygen", "migrate", "audit-verify", "rotate-key", "backup", "stats"],
         help="run the bot (default), print a new master key, migrate the database, check the"
-        " audit chain, rotate the master key, or back up the data",
+        " audit chain, rotate the master key, back up the data, or print the statistics",
     )
     parser.add_argument("path", nargs="?", help="for backup: an empty directory to write to")
+    parser.add_argument("--month", help="for stats: YYYY-MM (default: this month)")
+    parser.add_argument(
+        "--csv", action="store_true", help="for stats: write CSV to stdout (the only format)"
+    )
     args = parser.parse_args(argv)
     # python-telegram-bot 22: report durations (retry_after) as timedeltas, without warnings.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -179,6 +221,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("rotate-key", "audit-verify", "migrate"):
             with DataDirLock(settings.data_dir):  # never beside a running bot
                 return _command(args.command, settings)
+        if args.command == "stats":
+            if not args.csv:
+                print("tipline: usage: tipline stats --month YYYY-MM --csv", file=sys.stderr)
+                return 2
+            return asyncio.run(_stats(settings, args.month))
         if args.command == "backup":
             if not args.path:
                 print("tipline: usage: tipline backup DIRECTORY", file=sys.stderr)

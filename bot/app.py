@@ -38,12 +38,14 @@ from bot.services.base import ServiceEnv
 from bot.services.checkpoints import Checkpoints
 from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
+from bot.services.outcomes import OutcomeService
 from bot.services.payouts import PayoutService
 from bot.services.receipts import ReceiptService
 from bot.services.retention import RetentionService
 from bot.services.review import ReviewService
 from bot.services.reward_book import RewardBook
 from bot.services.rewards import RewardService
+from bot.services.stats import StatsService
 from bot.telegram.i18n import Catalogue, language_for
 from bot.telegram.posts import PostRenderer
 from bot.telegram.ratelimit import MessageRateLimiter
@@ -197,6 +199,8 @@ def build_runtime(
         jobs=Jobs(env),
         windows=env.window_keys,
         checkpoints=checkpoints,
+        outcomes=OutcomeService(env),
+        stats=StatsService(env),
     )
 
 

@@ -8,8 +8,6 @@ threshold, one reward per case, budget; the payer approved nothing, and only the
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import UTC, datetime
 
@@ -29,12 +27,13 @@ from bot.domain.policy import ClaimMode
 from bot.domain.prompts import PaidCheck, Payout, PromptKind, load_prompt_payload
 from bot.domain.reward import RewardStatus
 from bot.domain.staff import Actor
-from bot.services.reward_book import LedgerRow
 from bot.telegram import callbacks
 from bot.telegram.callbacks import FinanceDecision, IdChecked
 from bot.telegram.i18n import Html
 from bot.telegram.posts import mention
 from bot.telegram.runtime import Context
+from bot.telegram.sheets import LedgerSheet, ledger_csv, ledger_xlsx
+from handlers import stats
 from handlers.review import money_params
 from handlers.roles import StaffDoor, replied_prompt
 
@@ -246,55 +245,6 @@ def _month_argument(context: Context, now: int) -> tuple[int, int] | None:
     return int(match.group(1)), int(match.group(2))
 
 
-def _iso(at: int | None) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M") if at else ""
-
-
-def ledger_csv(rows: list[LedgerRow], minor_per_major: int) -> bytes:
-    """The month's rewards as CSV; amounts in major units written exactly from integers."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "reference",
-            "tier",
-            "amount",
-            "currency",
-            "status",
-            "proposer_id",
-            "approver_ids",
-            "proposed_at",
-            "approved_at",
-            "paid_at",
-            "expired_at",
-            "payout_reference",
-            "id_checked",
-        ]
-    )
-    digits = len(str(minor_per_major)) - 1
-    for row in rows:
-        major, minor = divmod(row.amount_minor, minor_per_major)
-        amount = f"{major}.{minor:0{digits}d}" if digits else str(major)
-        writer.writerow(
-            [
-                row.reference,
-                row.tier,
-                amount,
-                row.currency,
-                row.status,
-                row.proposer_id,
-                " ".join(str(a) for a in row.approver_ids),
-                _iso(row.proposed_at),
-                _iso(row.approved_at),
-                _iso(row.paid_at),
-                _iso(row.expired_at),
-                row.payout_reference or "",
-                "" if row.id_checked is None else str(row.id_checked),
-            ]
-        )
-    return out.getvalue().encode("utf-8")
-
-
 async def _month_asked(
     update: Update, context: Context, usage_key: str
 ) -> tuple[Message, tuple[int, int]] | None:
@@ -311,28 +261,42 @@ async def _month_asked(
 
 
 async def ledger_command(update: Update, context: Context) -> None:
-    """/ledger [YYYY-MM]: the month's rewards as a CSV file, with a one-line summary."""
+    """/ledger [YYYY-MM]: the month's rewards as an Excel workbook (rows and a summary) and
+    as a CSV file, with a one-line summary."""
     asked = await _month_asked(update, context, "reward.usage.ledger")
     if asked is None:
         return
     message, month = asked
     runtime = context.bot_data.runtime
     rows = await runtime.book.ledger(*month)
+    budget = await runtime.book.budget(*month)
     paid = [r for r in rows if r.status == RewardStatus.PAID]
+    label = f"{month[0]}-{month[1]:02d}"
     summary = _t(
         context,
         "reward.ledger_summary",
-        month=f"{month[0]}-{month[1]:02d}",
+        month=label,
         count=len(rows),
         paid=len(paid),
         total=runtime.sender.money(sum(r.amount_minor for r in paid)),
     )
+    rewards = runtime.policy.rewards
+    language = runtime.settings.staff_language
+    sheet = LedgerSheet(
+        rows=rows,
+        minor_per_major=rewards.minor_per_major,
+        tier_names={tier.key: tier.label(language) for tier in rewards.tiers},
+        month=label,
+        budget_minor=budget.budget_minor,
+        committed_minor=budget.committed_minor,
+    )
     await message.reply_document(
-        InputFile(
-            ledger_csv(rows, runtime.policy.rewards.minor_per_major),
-            filename=f"tipline-ledger-{month[0]}-{month[1]:02d}.csv",
-        ),
+        InputFile(ledger_xlsx(sheet, rewards.currency), filename=f"tipline-ledger-{label}.xlsx"),
         caption=summary,
+        protect_content=True,
+    )
+    await message.reply_document(
+        InputFile(ledger_csv(sheet), filename=f"tipline-ledger-{label}.csv"),
         protect_content=True,
     )
 
@@ -357,6 +321,14 @@ async def budget_command(update: Update, context: Context) -> None:
             remaining=money(budget.remaining_minor),
         )
     )
+
+
+async def stats_command(update: Update, context: Context) -> None:
+    """/stats [month|YYYY-MM]: rewards per month against the budget, as a chart."""
+    staff = await _DOOR.message(update, context)
+    if staff is None:
+        return
+    await stats.finance_stats(staff.message, context)
 
 
 async def repost_command(update: Update, context: Context) -> None:
@@ -384,6 +356,7 @@ def build(finance_chat: int) -> list[BaseHandler[Update, Context, object]]:
         CommandHandler("paid", paid_command, filters=in_finance),
         CommandHandler("ledger", ledger_command, filters=in_finance),
         CommandHandler("budget", budget_command, filters=in_finance),
+        CommandHandler("stats", stats_command, filters=in_finance),
         CommandHandler("repost", repost_command, filters=in_finance),
         MessageHandler(in_finance & filters.REPLY & filters.TEXT & ~filters.COMMAND, prompt_reply),
     ]

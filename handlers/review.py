@@ -26,12 +26,20 @@ from bot.domain.report import Action
 from bot.domain.staff import Actor
 from bot.domain.timing import day
 from bot.services.answers import TIPSTER_ACTOR
+from bot.services.outcomes import Recorded
 from bot.services.review import HistoryEntry
 from bot.telegram import callbacks
-from bot.telegram.callbacks import NoContactButton, ProposeReward, ReviewMove, TierChoice
+from bot.telegram.callbacks import (
+    NoContactButton,
+    ProposeReward,
+    RecordOutcome,
+    ReviewMove,
+    TierChoice,
+)
 from bot.telegram.i18n import Html
 from bot.telegram.posts import mention
 from bot.telegram.runtime import Context
+from handlers import stats
 from handlers.roles import StaffDoor, replied_prompt
 
 _REFERENCE = re.compile(r"^T-\d{4}-\d{4,7}$", re.IGNORECASE)
@@ -100,6 +108,9 @@ async def button(update: Update, context: Context) -> None:
     if isinstance(pressed, ProposeReward):
         await _offer_tiers(update, context, pressed.reference, actor)
         return
+    if isinstance(pressed, RecordOutcome):
+        await _ask_outcome(update, context, pressed.reference, actor)
+        return
     if not isinstance(pressed, ReviewMove):
         await query.answer(_t(context, "staff.error.forged"), show_alert=True)
         return
@@ -139,22 +150,61 @@ async def _offer_tiers(update: Update, context: Context, reference: str, actor: 
         await query.answer(await _error_text(context, chat_id, error), show_alert=True)
         return
     language = runtime.settings.staff_language
+    suggested = await runtime.outcomes.suggestion(report)
+    tiers = list(runtime.policy.rewards.tiers)
+    if suggested is not None:  # the tier of the recorded seizure first; a person still chooses
+        tiers = [suggested, *(tier for tier in tiers if tier.key != suggested.key)]
     rows = [
         [
             InlineKeyboardButton(
-                f"{tier.label(language)} · {_tier_amount(context, tier)}",
+                ("⭐ " if tier is suggested else "")
+                + f"{tier.label(language)} · {_tier_amount(context, tier)}",
                 callback_data=callbacks.encode(TierChoice(tier.key, report.reference)),
             )
         ]
-        for tier in runtime.policy.rewards.tiers
+        for tier in tiers
     ]
+    text = _t(context, "reward.choose_tier", reference=report.reference)
+    if suggested is not None:
+        text += "\n" + _t(context, "reward.suggested_tier", tier=suggested.label(language))
     await context.bot.send_message(
         chat_id,
-        _t(context, "reward.choose_tier", reference=report.reference),
+        text,
         reply_markup=InlineKeyboardMarkup(rows),
         reply_parameters=_reply_to_card(report.review_message_id, query.message),
     )
     await query.answer()
+
+
+async def _ask_outcome(update: Update, context: Context, reference: str, actor: Actor) -> None:
+    """ "Outcome": a prompt whose reply is the outcome, in the /outcome format."""
+    query = update.callback_query
+    assert query is not None and update.effective_chat is not None
+    runtime = context.bot_data.runtime
+    chat_id = update.effective_chat.id
+    try:
+        report = await runtime.outcomes.check(reference, chat_id, actor)
+    except ReviewError as error:
+        await query.answer(await _error_text(context, chat_id, error), show_alert=True)
+        return
+    name = mention(actor.user_id, await _name(context, chat_id, actor.user_id))
+    prompt = await context.bot.send_message(
+        chat_id,
+        _t(context, "staff.prompt.outcome", name=name, reference=report.reference),
+        reply_markup=ForceReply(selective=True),
+        reply_parameters=_reply_to_card(report.review_message_id, query.message),
+    )
+    await runtime.review.remember_prompt(
+        chat_id, prompt.message_id, PromptKind.OUTCOME, report, actor
+    )
+    await query.answer(_t(context, "staff.done.prompted"))
+
+
+def _outcome_reply(context: Context, recorded: Recorded) -> str:
+    key = "staff.outcome_corrected" if recorded.corrected else "staff.outcome_recorded"
+    lines = [_t(context, key, reference=recorded.report.reference)]
+    lines += context.bot_data.runtime.sender.renderer.outcome_lines(recorded.view)
+    return "\n".join(lines)
 
 
 def _tier_amount(context: Context, tier: Tier) -> str:
@@ -221,6 +271,9 @@ async def prompt_reply(update: Update, context: Context) -> None:
             reply = _t(context, "staff.asked", reference=outcome.report.reference)
             if outcome.relayed is not None:
                 reply += "\n" + _t(context, "staff.asked_inert", question=outcome.relayed)
+        elif prompt.kind == PromptKind.OUTCOME:
+            recorded = await context.bot_data.runtime.outcomes.record_reply(prompt, actor, text)
+            reply = _outcome_reply(context, recorded)
         elif prompt.kind == PromptKind.REWARD:
             reward = await context.bot_data.runtime.rewards.propose(prompt, actor, text)
             reply = _t(
@@ -295,6 +348,11 @@ async def tip_command(update: Update, context: Context) -> None:
             date=day(history.report.submitted_at),
         ),
     ]
+    outcome = await runtime.outcomes.view(history.report)
+    if outcome is not None:
+        lines += runtime.sender.renderer.outcome_lines(outcome)
+        if outcome.note:
+            lines.append(_t(context, "staff.card.outcome_note", note=outcome.note))
     lines += [await _entry_line(context, chat_id, entry) for entry in history.entries]
     if not history.entries:
         lines.append(_t(context, "staff.tip.no_history"))
@@ -350,6 +408,36 @@ async def note_command(update: Update, context: Context) -> None:
         await message.reply_text(await _error_text(context, chat_id, error))
         return
     await message.reply_text(_t(context, "staff.note_added", reference=report.reference))
+
+
+async def outcome_command(update: Update, context: Context) -> None:
+    """/outcome <ref> case ...; arrested ...; drug weight; note: ... — record or correct the
+    outcome of a verified tip."""
+    staff = await _DOOR.message(update, context)
+    if staff is None:
+        return
+    actor, message, chat_id = staff
+    reference = _reference_argument(context)
+    text = (message.text or "").split(maxsplit=2)
+    if reference is None or len(text) < 3:
+        await message.reply_text(_t(context, "staff.usage.outcome"))
+        return
+    runtime = context.bot_data.runtime
+    try:
+        recorded = await runtime.outcomes.record(reference, chat_id, actor, text[2])
+    except ReviewError as error:
+        await message.reply_text(await _error_text(context, chat_id, error))
+        return
+    await message.reply_text(_outcome_reply(context, recorded))
+
+
+async def stats_command(update: Update, context: Context) -> None:
+    """/stats [week|month|YYYY-MM]: this chat's tips as a chart (aggregates only)."""
+    staff = await _DOOR.message(update, context)
+    if staff is None:
+        return
+    _, message, chat_id = staff
+    await stats.review_stats(message, context, chat_id)
 
 
 async def repost_command(update: Update, context: Context) -> None:
@@ -408,6 +496,8 @@ def build(review_chats: frozenset[int]) -> list[BaseHandler[Update, Context, obj
         CommandHandler("queue", queue_command, filters=in_review),
         CommandHandler("note", note_command, filters=in_review),
         CommandHandler("repost", repost_command, filters=in_review),
+        CommandHandler("outcome", outcome_command, filters=in_review),
+        CommandHandler("stats", stats_command, filters=in_review),
         CommandHandler("search", search_command, filters=in_review),
         MessageHandler(in_review & filters.REPLY & filters.TEXT & ~filters.COMMAND, prompt_reply),
     ]

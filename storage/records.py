@@ -142,3 +142,15 @@ class ScheduleRecord:
     report_id: int | None
     reward_id: int | None
     due_at: int
+
+
+@dataclass(frozen=True)
+class OutcomeRecord:
+    report_id: int
+    case_number: str
+    arrested: int
+    seizures: tuple[tuple[str, int], ...]  # (drug key, milligrams)
+    heroin_eq_mg: int
+    sealed_note: bytes | None
+    recorded_by: int
+    recorded_at: int

@@ -212,3 +212,31 @@ class IdNotChecked(RewardError):
 
 class VoucherMissing(RewardError):
     key = "reward.error.voucher"
+
+
+class OutcomeFormat(ReviewError):
+    """The outcome reply cannot be read; `part` names the piece at fault."""
+
+    key = "outcome.error.format"
+
+
+class OutcomeNoCase(ReviewError):
+    key = "outcome.error.no_case"
+
+
+class OutcomeUnknownDrug(ReviewError):
+    key = "outcome.error.unknown_drug"
+
+
+class OutcomeNoteTooLong(ReviewError):
+    key = "outcome.error.note_too_long"
+
+
+class OutcomeNotVerified(ReviewError):
+    key = "outcome.error.not_verified"
+
+
+class CaseAlreadyRewarded(RewardError):
+    """Another tip of the same police case already has a reward: one reward per case."""
+
+    key = "reward.error.case_rewarded"

@@ -98,6 +98,8 @@ class StaffNotice(Payload):
     recipient = Recipient.STAFF
     key: str
     params: dict[str, Param] = {}
+    # "review" or "finance": send it as the caption of that statistics chart, drawn when sent.
+    chart: str | None = None
 
 
 class RewardPost(Payload):

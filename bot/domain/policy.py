@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable
+from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 from importlib import resources
@@ -145,6 +146,10 @@ class Tier(Choice):
 
     min_minor: int
     max_minor: int | None
+    # The heroin-equivalent range of a seizure this tier rewards, in milligrams: from (inclusive)
+    # and below (exclusive, None: no upper end). None for tiers that grade no seizure.
+    seized_from_mg: int | None = None
+    seized_below_mg: int | None = None
 
     @property
     def fixed(self) -> bool:
@@ -162,9 +167,20 @@ class _TierEntry(Choice):
     amount: Positive | None = None
     min: Positive | None = None
     max: Positive | None = None
+    # Grams of heroin equivalent: the seizures this tier rewards (from inclusive, below not).
+    seized_from_g: Count | None = None
+    seized_below_g: Positive | None = None
 
     @model_validator(mode="after")
     def _one_kind_of_amount(self) -> Self:
+        if self.seized_below_g is not None and self.seized_from_g is None:
+            raise ValueError("seized_below_g needs seized_from_g")
+        if (
+            self.seized_from_g is not None
+            and self.seized_below_g is not None
+            and self.seized_below_g <= self.seized_from_g
+        ):
+            raise ValueError(f"seized_below_g must be > seized_from_g ({self.seized_from_g})")
         if self.amount is not None and (self.min is not None or self.max is not None):
             raise ValueError("must give amount, or min and max, not both")
         if self.amount is None and self.min is None:
@@ -176,7 +192,16 @@ class _TierEntry(Choice):
     def in_minor(self, minor: int) -> Tier:
         low, high = (self.amount, self.amount) if self.amount else (self.min or 0, self.max)
         scaled = None if high is None else high * minor
-        return Tier(key=self.key, en=self.en, zh=self.zh, min_minor=low * minor, max_minor=scaled)
+        below = self.seized_below_g
+        return Tier(
+            key=self.key,
+            en=self.en,
+            zh=self.zh,
+            min_minor=low * minor,
+            max_minor=scaled,
+            seized_from_mg=None if self.seized_from_g is None else self.seized_from_g * 1000,
+            seized_below_mg=None if below is None else below * 1000,
+        )
 
 
 class ClaimMode(StrEnum):
@@ -229,6 +254,37 @@ class RewardPolicy(_Table):
         return next((t for t in self.tiers if t.key == key), None)
 
 
+class Drug(Choice):
+    """A `[[outcomes.drugs]]` entry: what a reviewer may write for it, and how many grams of
+    heroin one gram of it counts as (the heroin equivalent of the national measures)."""
+
+    names: tuple[Label, ...] = ()
+    heroin_factor: Annotated[Decimal, Field(gt=0, le=1000)]
+
+    @field_validator("heroin_factor", mode="before")
+    @classmethod
+    def _exact(cls, value: object) -> object:
+        # A TOML float like 0.05 is read from its text, so no binary rounding creeps in.
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
+
+
+class OutcomePolicy(_Table):
+    """`[outcomes]`: the drugs a seizure may name and their heroin-equivalent factors."""
+
+    drugs: Annotated[tuple[Drug, ...], Field(min_length=1), _unique_keys]
+
+    @model_validator(mode="after")
+    def _names_are_unambiguous(self) -> Self:
+        seen: dict[str, str] = {}
+        for drug in self.drugs:
+            for name in {n.casefold() for n in (drug.key, drug.en, drug.zh, *drug.names) if n}:
+                if seen.setdefault(name, drug.key) != drug.key:
+                    raise ValueError(f"drugs {seen[name]} and {drug.key} share the name {name!r}")
+        return self
+
+
 class FloodPolicy(_Table):
     """Telegram's flood limits for messages; 0 turns one off."""
 
@@ -260,6 +316,7 @@ class Policy(_Table):
     intake: IntakePolicy
     review: ReviewPolicy
     rewards: RewardPolicy
+    outcomes: OutcomePolicy
     flood: FloodPolicy = Field(alias="telegram")
     jobs: _Jobs
     retention: _Retention

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 class PromptKind(StrEnum):
     """PAID_CHECK and PAYOUT carry a model below; REWARD carries a tier's key, REFUSE a
-    reward id, ASK and DUPLICATE nothing."""
+    reward id, ASK, DUPLICATE and OUTCOME nothing."""
 
     ASK = "ask"
     DUPLICATE = "duplicate"
@@ -18,6 +18,7 @@ class PromptKind(StrEnum):
     REFUSE = "refuse"
     PAID_CHECK = "paid_check"
     PAYOUT = "payout"
+    OUTCOME = "outcome"
 
 
 class PaidCheck(BaseModel):

@@ -235,7 +235,10 @@ class Jobs(UseCases):
                 "references": " ".join(references) or "—",
             }
             await self._notify.notice(
-                conn, self._finance_chat, StaffNotice(key="jobs.digest_finance", params=params), now
+                conn,
+                self._finance_chat,
+                StaffNotice(key="jobs.digest_finance", params=params, chart="finance"),
+                now,
             )
             await schedules.add(conn, kind=kind, due_at=job.due_at + 86_400)
         else:
@@ -246,7 +249,10 @@ class Jobs(UseCases):
                 ):
                     counts[report.status] = int(counts[report.status] or 0) + 1
                 await self._notify.notice(
-                    conn, chat, StaffNotice(key="jobs.digest_review", params=counts), now
+                    conn,
+                    chat,
+                    StaffNotice(key="jobs.digest_review", params=counts, chart="review"),
+                    now,
                 )
             await schedules.add(conn, kind=kind, due_at=job.due_at + 7 * 86_400)
 

@@ -21,6 +21,7 @@ from bot.crypto.windows import INBOX
 from bot.domain.reward import IN_PROGRESS
 from bot.services.base import ServiceEnv, UseCases
 from storage import drafts, inbox, outbox, reports
+from storage import outcomes as outcomes_repo
 from storage import review as review_repo
 from storage import rewards as rewards_repo
 from storage import windows as window_keys
@@ -39,6 +40,7 @@ async def shred(conn: aiosqlite.Connection, report: ReportRecord, now: int) -> N
     await reports.erase_content(conn, report.id, now)
     await review_repo.erase_for_report(conn, report.id)
     await rewards_repo.erase_sealed_for_report(conn, report.id)
+    await outcomes_repo.erase_note(conn, report.id)
     await outbox.erase_for_report(conn, report.id, now)
 
 

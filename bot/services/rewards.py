@@ -22,6 +22,7 @@ from bot.domain import codes
 from bot.domain.deadlines import add_months
 from bot.domain.errors import (
     AlreadyRewarded,
+    CaseAlreadyRewarded,
     HeldByOther,
     JustificationMissing,
     NoRewardToRepost,
@@ -49,6 +50,7 @@ from bot.domain.staff import Actor
 from bot.services.base import ServiceEnv, UseCases
 from bot.services.review import consume_prompt
 from bot.services.reward_book import active_reward, committed, reward_of_chat
+from storage import outcomes as outcomes_repo
 from storage import reports, schedules
 from storage import review as review_repo
 from storage import rewards as rewards_repo
@@ -60,6 +62,24 @@ class ApprovalOutcome:
     reward: RewardRecord
     approvals: int
     needed: int
+
+
+async def case_rewarded(conn: aiosqlite.Connection, report: ReportRecord) -> None:
+    """One reward per case: CaseAlreadyRewarded when another tip of the tip's police case (the
+    same case number in its outcome) has a reward that was not refused. The other tip is named
+    only to its own review chat."""
+    outcome = await outcomes_repo.for_report(conn, report.id)
+    if outcome is None:
+        return
+    for other_id, reference, chat in await outcomes_repo.same_case(
+        conn, outcome.case_number, report.id
+    ):
+        if await active_reward(conn, other_id) is not None:
+            raise CaseAlreadyRewarded(
+                reference=report.reference,
+                case=outcome.case_number,
+                other=reference if chat == report.review_chat_id else "—",
+            )
 
 
 class RewardService(UseCases):
@@ -84,6 +104,7 @@ class RewardService(UseCases):
         active = await active_reward(conn, report.id)
         if active is not None:
             raise AlreadyRewarded(reference=report.reference, reward_status=active.status)
+        await case_rewarded(conn, report)
         return report
 
     async def check_proposable(self, reference: str, chat_id: int, actor: Actor) -> ReportRecord:
@@ -135,10 +156,25 @@ class RewardService(UseCases):
                 conn, report, self._finance_chat, RewardPost(reward=reward_id), now
             )
             await self._notify.card(conn, report, now)
+            await self._refresh_case(conn, report, now)
             reward = await rewards_repo.by_id(conn, reward_id)
         assert reward is not None
         self._on_outbox()
         return reward
+
+    async def _refresh_case(
+        self, conn: aiosqlite.Connection, report: ReportRecord, now: int
+    ) -> None:
+        """The cards of the tip's case in its chat (their 💰 button comes and goes with it)."""
+        outcome = await outcomes_repo.for_report(conn, report.id)
+        if outcome is None:
+            return
+        for other_id, _, chat in await outcomes_repo.same_case(
+            conn, outcome.case_number, report.id
+        ):
+            other = await reports.by_id(conn, other_id)
+            if other is not None and chat == report.review_chat_id:
+                await self._notify.card(conn, other, now)
 
     async def _review_text(
         self,
@@ -295,6 +331,7 @@ class RewardService(UseCases):
                 now,
             )
             await self._notify.card(conn, report, now)
+            await self._refresh_case(conn, report, now)
             updated = await rewards_repo.by_id(conn, reward.id)
         assert updated is not None
         self._on_outbox()

@@ -54,6 +54,13 @@ class ProposeReward:
 
 
 @dataclass(frozen=True)
+class RecordOutcome:
+    """The Outcome button on a verified tip's card."""
+
+    reference: str
+
+
+@dataclass(frozen=True)
 class TierChoice:
     """One tier of the reward scheme, offered under a tip's card."""
 
@@ -156,6 +163,7 @@ Callback = (
     ReviewMove
     | NoContactButton
     | ProposeReward
+    | RecordOutcome
     | TierChoice
     | FinanceDecision
     | IdChecked
@@ -199,6 +207,8 @@ def _wire(button: Callback) -> str:
             return f"v1:r:nocontact:{reference}"
         case ProposeReward(reference):
             return f"v1:r:reward:{reference}"
+        case RecordOutcome(reference):
+            return f"v1:r:outcome:{reference}"
         case TierChoice(tier, reference):
             return f"v1:w:{tier}:{reference}"
         case FinanceDecision(approve, reward_id):
@@ -262,6 +272,8 @@ def _review(body: str) -> Callback | None:
         return NoContactButton(reference)
     if move == "reward":
         return ProposeReward(reference)
+    if move == "outcome":
+        return RecordOutcome(reference)
     action = _ACTIONS.get(move)
     return ReviewMove(action, reference) if action is not None else None
 

@@ -7,6 +7,7 @@ never stored.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,8 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.crypto.vault import DataKey, Vault, VaultError, WrappedKey
+from bot.domain.errors import CaseAlreadyRewarded
+from bot.domain.items import ItemKind
 from bot.domain.outbox import (
     NOTICE_PURPOSE,
     AnswerPosted,
@@ -36,9 +39,21 @@ from bot.domain.outbox import (
 )
 from bot.domain.report import ReportStatus
 from bot.domain.reward import ACTIVE, approvals_needed
+from bot.domain.stats import parse_period
+from bot.services.outcomes import outcome_view
 from bot.services.reward_book import RewardBook
+from bot.services.rewards import case_rewarded
+from bot.services.stats import finance_of, review_of
+from bot.telegram.charts import finance_chart, review_chart
 from bot.telegram.i18n import Html
-from bot.telegram.posts import CardState, FinanceView, Part, PostRenderer, TextPart, mention
+from bot.telegram.posts import (
+    CardState,
+    FilePart,
+    FinanceView,
+    Part,
+    PostRenderer,
+    mention,
+)
 from storage import drafts, reports
 from storage import review as review_repo
 from storage import rewards as rewards_repo
@@ -97,6 +112,10 @@ class StaffNames:
         )
 
 
+# Telegram's limit on a caption; a longer digest goes out as text, without its chart.
+CAPTION_LIMIT = 1024
+
+
 class Composer:
     def __init__(
         self,
@@ -141,7 +160,7 @@ class Composer:
             return None
         return Opened(row, report, key, chat_id, payload)
 
-    async def open_notice(self, row: OutboxRecord) -> tuple[int, TextPart] | None:
+    async def open_notice(self, row: OutboxRecord) -> tuple[int, Part] | None:
         """A staff notice about no tip in particular: its chat and its one part."""
         if row.target != Recipient.STAFF or row.chat_id is None or row.sealed_payload is None:
             return None
@@ -162,7 +181,30 @@ class Composer:
             params["admins"] = (
                 await self._names.admin_mentions(row.chat_id) if params["admins"] else Html("")
             )
-        return row.chat_id, self._renderer.staff_notice(payload.key, params)
+        text = self._renderer.staff_notice(payload.key, params)
+        if payload.chart in ("review", "finance") and len(text.html) <= CAPTION_LIMIT:
+            return row.chat_id, await self._chart(row, payload.chart, text.html)
+        return row.chat_id, text
+
+    async def _chart(self, row: OutboxRecord, which: str, caption: str) -> FilePart:
+        """A digest with its chart: the statistics as of when it was due, drawn off the loop."""
+        assert row.chat_id is not None
+        renderer = self._renderer
+        policy = renderer.policy
+        async with self._db.read() as conn:
+            if which == "review":
+                review = await review_of(conn, row.chat_id, parse_period("week", row.not_before))
+            else:
+                moment = datetime.fromtimestamp(row.not_before, UTC)
+                budget = policy.rewards.monthly_budget_minor
+                finance = await finance_of(conn, moment.year, moment.month, budget)
+        if which == "review":
+            png = await asyncio.to_thread(review_chart, review, renderer.review_chart_text(review))
+        else:
+            text = renderer.finance_chart_text(finance)
+            minor = policy.rewards.minor_per_major
+            png = await asyncio.to_thread(finance_chart, finance, text, minor)
+        return FilePart(ItemKind.PHOTO, png, f"tipline-{which}.png", caption)
 
     async def card_state(self, report: ReportRecord) -> CardState:
         """Holder, last move and duplicate link, as the card shows them now."""
@@ -175,6 +217,12 @@ class Composer:
             )
             repeats = await reports.linked_to(conn, report.id, ReportStatus.DUPLICATE)
             reward = await rewards_repo.latest_for_report(conn, report.id)
+            outcome = await outcome_view(conn, report, None)
+            try:
+                await case_rewarded(conn, report)
+                case_free = True
+            except CaseAlreadyRewarded:
+                case_free = False
         chat = report.review_chat_id
         last = events[-1] if events else None
         active = reward is not None and reward.status in ACTIVE
@@ -182,7 +230,8 @@ class Composer:
         return CardState(
             reward_status=reward.status if reward else None,
             reward_amount=reward.amount_minor if reward else None,
-            can_propose=report.status == ReportStatus.VERIFIED and not active,
+            can_propose=report.status == ReportStatus.VERIFIED and not active and case_free,
+            outcome=outcome,
             holder=await names.get(chat, report.holder_id) if report.holder_id else None,
             last_action=last.action if last else None,
             last_actor=await names.get(chat, last.actor_id) if last else None,

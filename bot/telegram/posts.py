@@ -16,18 +16,30 @@ from bot.crypto.vault import DataKey
 from bot.domain.inert import make_inert
 from bot.domain.items import ItemKind
 from bot.domain.money import format_money
+from bot.domain.outcome import format_grams
 from bot.domain.policy import Policy
 from bot.domain.report import Action, ReportStatus, allowed_actions
 from bot.domain.reward import Budget, RewardStatus
+from bot.domain.stats import (
+    FINANCE_SERIES,
+    OTHER,
+    FinanceStats,
+    ReviewStats,
+    format_duration,
+    shown,
+)
 from bot.services.intake import item_payload
+from bot.services.outcomes import OutcomeView
 from bot.telegram.callbacks import (
     AnswerButton,
     FinanceDecision,
     NoContactButton,
     ProposeReward,
+    RecordOutcome,
     ReviewMove,
     encode,
 )
+from bot.telegram.charts import ChartText
 from bot.telegram.i18n import Catalogue, Html
 from storage.blobs import BlobStore
 from storage.records import ItemRecord, ReportRecord, RewardRecord
@@ -88,6 +100,7 @@ class CardState:
     reward_status: str | None = None
     reward_amount: int | None = None
     can_propose: bool = False
+    outcome: OutcomeView | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +204,8 @@ class PostRenderer:
                         encode(ReviewMove(action, ref)),
                     )
                 )
+        if report.status == ReportStatus.VERIFIED:
+            buttons.append(Button(t.text(lang, "staff.button.outcome"), encode(RecordOutcome(ref))))
         if can_propose:
             buttons.append(Button(t.text(lang, "staff.button.reward"), encode(ProposeReward(ref))))
         return tuple(
@@ -221,6 +236,8 @@ class PostRenderer:
             lines.append(
                 t.text(lang, "staff.card.duplicates", references=", ".join(state.duplicates))
             )
+        if state.outcome is not None:
+            lines += self.outcome_lines(state.outcome)
         if state.reward_status and state.reward_amount is not None:
             lines.append(
                 t.text(
@@ -230,6 +247,34 @@ class PostRenderer:
                     status=Html(t.text(lang, f"reward.state.{state.reward_status}")),
                 )
             )
+        return lines
+
+    def outcome_lines(self, outcome: OutcomeView) -> list[str]:
+        """The outcome on the card and in /tip: case, arrests, seizures, linked tips."""
+        t, lang = self._t, self._lang
+        drugs = {drug.key: drug.label(lang) for drug in self._policy.outcomes.drugs}
+        seized = ", ".join(
+            f"{drugs.get(s.drug, s.drug)} {format_grams(s.milligrams)}" for s in outcome.seizures
+        )
+        lines = [
+            t.text(
+                lang,
+                "staff.card.outcome",
+                case=outcome.case_number,
+                arrested=outcome.arrested,
+            )
+        ]
+        if outcome.seizures:
+            lines.append(
+                t.text(
+                    lang,
+                    "staff.card.seized",
+                    seized=seized,
+                    heroin=format_grams(outcome.heroin_eq_mg),
+                )
+            )
+        if outcome.linked:
+            lines.append(t.text(lang, "staff.card.linked", references=", ".join(outcome.linked)))
         return lines
 
     @property
@@ -413,6 +458,52 @@ class PostRenderer:
         instructions = self._policy.rewards.claim_instructions
         shown.setdefault("instructions", instructions.get(lang) or instructions["en"])
         return TextPart(self._t.text(lang, key, reference=report.reference, **shown))
+
+    # ----- statistics (/stats and the digests) ----------------------------------------------
+
+    def review_chart_text(self, stats: ReviewStats) -> ChartText:
+        t, lang = self._t, self._lang
+        labels = {c.key: c.label(lang) for c in self._policy.intake.categories}
+        labels[OTHER] = t.text(lang, "stats.other")
+        for key in ("per_week", "week_of", "backlog"):
+            labels[key] = t.text(lang, f"stats.{key}")
+        for state in stats.backlog:
+            labels[state] = t.text(lang, f"stats.state.{state}")
+        return ChartText(t.text(lang, "stats.title_review", period=stats.period.label), labels)
+
+    def review_caption(self, stats: ReviewStats) -> str:
+        return self._t.text(
+            self._lang,
+            "stats.caption_review",
+            period=stats.period.label,
+            total=shown(stats.total),
+            claim=format_duration(stats.median_claim_s),
+            decision=format_duration(stats.median_decision_s),
+            past=shown(stats.past_reminder),
+            outcomes=shown(stats.outcomes),
+            arrested=shown(stats.arrested),
+            heroin=format_grams(stats.heroin_eq_mg),
+        )
+
+    def finance_chart_text(self, stats: FinanceStats) -> ChartText:
+        t, lang = self._t, self._lang
+        labels = {key: t.text(lang, f"stats.{key}") for key in (*FINANCE_SERIES, "budget")}
+        labels["amount"] = t.text(lang, "stats.amount", currency=self._policy.rewards.currency)
+        month = stats.months[-1].month
+        return ChartText(t.text(lang, "stats.title_finance", month=month), labels)
+
+    def finance_caption(self, stats: FinanceStats) -> str:
+        last = stats.months[-1]
+        params: dict[str, object] = {"month": last.month}
+        for series in FINANCE_SERIES:
+            params[series] = shown(last.counts[series])
+            params[f"{series}_amount"] = self.money(last.amounts[series])
+        params["budget"] = (
+            self.money(stats.budget_minor)
+            if stats.budget_minor
+            else self._t.text(self._lang, "stats.no_budget")
+        )
+        return self._t.text(self._lang, "stats.caption_finance", **params)
 
     def staff_notice(self, key: str, params: dict[str, Any]) -> TextPart:
         """A message in a staff chat about no tip in particular (digests)."""

@@ -16,12 +16,14 @@ from bot.services.audit import AuditLog
 from bot.services.checkpoints import Checkpoints
 from bot.services.intake import IntakeService
 from bot.services.jobs import Jobs
+from bot.services.outcomes import OutcomeService
 from bot.services.payouts import PayoutService
 from bot.services.receipts import ReceiptService
 from bot.services.retention import RetentionService
 from bot.services.review import ReviewService
 from bot.services.reward_book import RewardBook
 from bot.services.rewards import RewardService
+from bot.services.stats import StatsService
 from bot.telegram.i18n import Catalogue
 from bot.telegram.sender import Sender
 from storage.blobs import BlobStore
@@ -49,6 +51,8 @@ class Runtime:
     jobs: Jobs
     windows: WindowKeys
     checkpoints: Checkpoints
+    outcomes: OutcomeService
+    stats: StatsService
 
     @property
     def review_chats(self) -> frozenset[int]:

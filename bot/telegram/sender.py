@@ -112,6 +112,10 @@ class Sender:
     def money(self, minor: int) -> str:
         return self._renderer.money(minor)
 
+    @property
+    def renderer(self) -> PostRenderer:
+        return self._renderer
+
     async def staff_name(self, chat_id: int, user_id: int) -> str:
         return await self.names.get(chat_id, user_id)
 

@@ -3,7 +3,10 @@ questions return to review, digests arrive; none of it twice."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 
 from tests.e2e.conftest import (
     FINANCE_CHAT,
@@ -80,3 +83,16 @@ async def test_daily_finance_digest(fake, bot: RunningBot, clock) -> None:
         FINANCE_CHAT, lambda m: "Daily digest" in m["_plain"], timeout=10
     )
     assert "0 reward proposal" in digest["_plain"]
+    assert digest["method"] == "sendPhoto"  # the digest is the caption of the month's chart
+    image = Image.open(io.BytesIO(digest["_upload"]["data"]))
+    assert image.format == "PNG" and image.width >= 600
+
+
+async def test_weekly_review_digest_carries_the_chart(fake, bot: RunningBot, clock) -> None:
+    clock.advance(8 * DAY)
+    digest = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: "Weekly digest" in m["_plain"], timeout=15
+    )
+    assert digest["method"] == "sendPhoto"
+    image = Image.open(io.BytesIO(digest["_upload"]["data"]))
+    assert image.format == "PNG" and image.height >= 500

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 
+import openpyxl
 import pytest
 
 from tests.e2e.conftest import (
@@ -335,13 +337,30 @@ async def test_ledger_csv_totals_match_the_payouts(fake, bot: RunningBot) -> Non
         await _pay(fake, second, CODE.search(offered["text"]).group(1), f"V-{amount}")
         paid_total += amount
     fake.user_sends_text(clerk, "/ledger", chat_id=FINANCE_CHAT)
-    ledger = await fake.wait_for_message(FINANCE_CHAT, lambda m: m.get("method") == "sendDocument")
-    rows = list(csv.DictReader(io.StringIO(ledger["_upload"]["data"].decode())))
+    ledger = await fake.wait_for_message(
+        FINANCE_CHAT, lambda m: m.get("_upload", {}).get("filename", "").endswith(".csv")
+    )
+    data = ledger["_upload"]["data"]
+    assert data.startswith(codecs.BOM_UTF8)
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert {r["tier_name"] for r in rows} >= {"Drugs seized: 50-500 g"}
+    workbook = next(
+        m
+        for m in fake.messages_in(FINANCE_CHAT)
+        if m.get("_upload", {}).get("filename", "").endswith(".xlsx")
+    )
+    book = openpyxl.load_workbook(io.BytesIO(workbook["_upload"]["data"]))
+    sheet = book["rewards"]
+    header = [c.value for c in sheet[1]]
+    amounts = [r[header.index("amount")] for r in sheet.iter_rows(min_row=2)]
+    assert sorted(c.value for c in amounts) == [1000.0, 1234.5]
+    assert all("¥" in c.number_format and "0.00" in c.number_format for c in amounts)
+    assert "summary" in book.sheetnames
+    assert "¥2,234.50" in workbook["_plain"]
     paid = [r for r in rows if r["status"] == "paid"]
     assert len(paid) == 2
     total_minor = sum(int(r["amount"].replace(".", "")) for r in paid)
     assert total_minor == paid_total
-    assert "¥2,234.50" in ledger["_plain"]
     assert {r["payout_reference"] for r in paid} == {"V-100000", "V-123450"}
     assert all(str(TIPSTER_ID) not in repr(r) for r in rows)
     fake.user_sends_text(clerk, "/budget", chat_id=FINANCE_CHAT)

@@ -23,6 +23,7 @@ from bot.telegram.callbacks import (
     IdChecked,
     NoContactButton,
     ProposeReward,
+    RecordOutcome,
     ReviewDraft,
     ReviewMove,
     SkipArea,
@@ -42,6 +43,7 @@ POSTED: list[tuple[str, Callback]] = [
     *((f"v1:r:{a.value}:{REF}", ReviewMove(a, REF)) for a in Action),
     (f"v1:r:nocontact:{REF}", NoContactButton(REF)),
     (f"v1:r:reward:{REF}", ProposeReward(REF)),
+    (f"v1:r:outcome:{REF}", RecordOutcome(REF)),
     (f"v1:w:factory_raid:{REF}", TierChoice("factory_raid", REF)),
     ("v1:f:approve:17", FinanceDecision(approve=True, reward_id=17)),
     ("v1:f:refuse:17", FinanceDecision(approve=False, reward_id=17)),
@@ -151,7 +153,7 @@ def test_encode_refuses_fields_its_format_cannot_carry(button: Callback) -> None
 
 
 def test_staff_button_words_are_not_review_actions() -> None:
-    assert {"nocontact", "reward"}.isdisjoint(a.value for a in Action)
+    assert {"nocontact", "reward", "outcome"}.isdisjoint(a.value for a in Action)
 
 
 references = st.from_regex(r"T-[0-9]{4}-[0-9]{4,7}", fullmatch=True)
@@ -160,6 +162,7 @@ buttons: st.SearchStrategy[Callback] = st.one_of(
     st.builds(ReviewMove, st.sampled_from(Action), references),
     st.builds(NoContactButton, references),
     st.builds(ProposeReward, references),
+    st.builds(RecordOutcome, references),
     st.builds(
         TierChoice, st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,31}", fullmatch=True), references
     ),
@@ -199,6 +202,7 @@ PATTERNS = {
     ReviewMove: callbacks.REVIEW_PATTERN,
     NoContactButton: callbacks.REVIEW_PATTERN,
     ProposeReward: callbacks.REVIEW_PATTERN,
+    RecordOutcome: callbacks.REVIEW_PATTERN,
     TierChoice: callbacks.TIER_PATTERN,
     FinanceDecision: callbacks.FINANCE_PATTERN,
     IdChecked: callbacks.FINANCE_PATTERN,

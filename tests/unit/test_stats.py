@@ -1,0 +1,101 @@
+"""The statistics' aggregates, the "<5" rule and the charts as PNG files."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from bot.domain.stats import (
+    OTHER,
+    BadPeriod,
+    FinanceStats,
+    MonthMoney,
+    last_months,
+    median,
+    parse_period,
+    review_stats,
+    shown,
+)
+from bot.telegram.charts import ChartText, finance_chart, font_family, review_chart
+
+JUNE = parse_period("2026-06", 1_781_000_000)
+DAY = 86_400
+
+
+def test_small_counts_show_as_less_than_five() -> None:
+    assert [shown(n) for n in (0, 1, 4, 5, 12)] == ["0", "<5", "<5", "5", "12"]
+
+
+def test_periods() -> None:
+    assert JUNE.label == "2026-06"
+    assert JUNE.end - JUNE.start == 30 * DAY
+    week = parse_period("week", JUNE.start + 10 * DAY)
+    assert week.end - week.start == 7 * DAY + 1
+    assert parse_period(None, JUNE.start + DAY).label == "2026-06"
+    for bad in ("2026-13", "yesterday", "26-06"):
+        with pytest.raises(BadPeriod):
+            parse_period(bad, JUNE.start)
+
+
+def test_review_aggregates_from_rows() -> None:
+    rows = [("drug_trafficking", JUNE.start + i * DAY) for i in range(10)]
+    rows += [("drug_production", JUNE.start + 8 * DAY)] * 2
+    rows += [(c, JUNE.start + 20 * DAY) for c in ("a", "b", "c", "d")]
+    rows += [("drug_trafficking", JUNE.end + DAY)]  # outside: not counted in a week
+    stats = review_stats(
+        JUNE,
+        rows,
+        {"new": 2, "in_review": 7},
+        claim_delays=[600, 3600, 7200],
+        decision_delays=[DAY, 3 * DAY],
+        past_reminder=1,
+        outcome_rows=[(2, 50_000), (5, 1_000)],
+    )
+    assert stats.weeks[0] == "2026-06-01" and len(stats.weeks) == 5
+    assert stats.categories[:2] == ("drug_trafficking", "drug_production")
+    assert stats.categories[-1] == OTHER  # six categories: four kept, the rest summed
+    assert len(stats.categories) == 5
+    assert sum(w["drug_trafficking"] for w in stats.per_week.values()) == 10
+    assert stats.per_week["2026-06-08"]["drug_production"] == 2
+    assert sum(w[OTHER] for w in stats.per_week.values()) == 2
+    assert stats.median_claim_s == 3600
+    assert stats.median_decision_s == DAY
+    assert (stats.outcomes, stats.arrested, stats.heroin_eq_mg) == (2, 7, 51_000)
+    assert median([]) is None
+
+
+def _is_png(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.verify()
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG"
+    assert 600 <= image.width <= 2000 and 500 <= image.height <= 2000
+    assert 10_000 < len(data) < 1_000_000
+    return image
+
+
+def test_charts_are_pngs_of_phone_size_with_a_chinese_font() -> None:
+    assert font_family().startswith("Noto Sans CJK")  # fonts-noto-cjk is installed (.ci/run)
+    stats = review_stats(
+        JUNE,
+        [("drug_trafficking", JUNE.start + i * 30_000) for i in range(40)],
+        {"new": 3, "in_review": 9, "awaiting_tipster": 0},
+        [3600],
+        [DAY],
+        0,
+        [],
+    )
+    text = ChartText("线索统计 · 2026-06", {"drug_trafficking": "贩卖、运输毒品", "new": "新线索"})
+    _is_png(review_chart(stats, text))
+    months = tuple(
+        MonthMoney(
+            f"{y}-{m:02d}",
+            dict.fromkeys(("proposed", "approved", "paid", "expired"), 1),
+            dict.fromkeys(("proposed", "approved", "paid", "expired"), 100_000),
+        )
+        for y, m in last_months(2026, 6)
+    )
+    assert months[0].month == "2026-01"
+    _is_png(finance_chart(FinanceStats(months, 5_000_000), ChartText("奖励", {}), 100))
