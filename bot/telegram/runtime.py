@@ -10,6 +10,7 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.config import Settings
 from bot.crypto.vault import Vault
 from bot.domain.policy import Policy
+from bot.media.worker import MediaWorkers
 from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
 from bot.services.intake import IntakeService
@@ -45,6 +46,7 @@ class Runtime:
     sender: Sender
     retention: RetentionService
     jobs: Jobs
+    media: MediaWorkers
 
     @property
     def review_chats(self) -> frozenset[int]:
