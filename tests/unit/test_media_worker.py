@@ -69,7 +69,12 @@ async def test_a_heavy_image_hits_the_memory_limit_and_is_refused(workers) -> No
     outcome = await workers.clean(heavy)
     assert outcome == Refused(Refusal.TOO_HEAVY)
     assert isinstance(await workers.clean(files.jpeg()), CleanFile)
-    for pid in workers.worker_pids():
+    pids = workers.worker_pids()
+    for _ in range(50):  # a worker started for the last file may still be starting up
+        if all(address_space_limit(pid) is not None for pid in pids):
+            break
+        await asyncio.sleep(0.1)
+    for pid in pids:
         limit = address_space_limit(pid)
         assert limit is not None and peak_rss(pid) < limit
 
