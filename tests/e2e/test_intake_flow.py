@@ -230,10 +230,10 @@ async def test_videos_are_remuxed_and_text_files_arrive_with_the_warning(
     await begin(fake, tipster, area=None)
     fake.user_sends_video(tipster, files.video("mp4"))
     added_video = await fake.wait_for_message(tipster.id, lambda m: m["_plain"].startswith("Added"))
-    assert "could not be removed" not in added_video["_plain"]
+    assert "exactly as it is" not in added_video["_plain"]
     fake.user_sends_document(tipster, files.TEXT, "notes.txt", "text/plain")
     warning = await fake.wait_for_message(tipster.id, lambda m: m["_plain"].startswith("Added"))
-    assert "could not be removed" in warning["_plain"]
+    assert "exactly as it is" in warning["_plain"]
     fake.user_sends_text(tipster, "y" * 3000)
     await added(fake, tipster)
     fake.user_sends_text(tipster, "z" * 3000)
