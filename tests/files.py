@@ -346,6 +346,22 @@ def video(container: str = "mp4", *, audio: bool = True, picture_track: bool = T
     return out.getvalue()
 
 
+# The transformation matrix of a track turned 90 degrees, as a phone held upright writes it.
+ROTATED_90 = bytes.fromhex("00000000 00010000 00000000 ffff0000 00000000 00000000 00000000")
+
+
+def track_matrix(data: bytes) -> bytes:
+    """The first track's transformation matrix (tkhd, version 0), its 36 bytes."""
+    at = data.index(b"tkhd") + 4 + 40
+    return data[at : at + 36]
+
+
+def rotated(data: bytes) -> bytes:
+    """The video with its first track turned 90 degrees."""
+    at = data.index(b"tkhd") + 4 + 40
+    return data[:at] + ROTATED_90 + bytes(4) + bytes.fromhex("40000000") + data[at + 36 :]
+
+
 def packets(data: bytes) -> dict[str, int]:
     """How many packets each kind of stream holds."""
     counts: dict[str, int] = {}

@@ -335,6 +335,13 @@ def test_a_video_is_remuxed_without_its_location_or_other_metadata(container: st
     assert files.packets(clean.data) == files.packets(data), "every packet copied, none added"
 
 
+def test_a_video_shot_upright_stays_upright() -> None:
+    """The rotation is not metadata: the remuxed track keeps its transformation matrix."""
+    data = files.rotated(files.video("mov"))
+    assert files.track_matrix(data).startswith(files.ROTATED_90)
+    assert files.track_matrix(_clean(data).data).startswith(files.ROTATED_90)
+
+
 def test_a_3gp_video_keeps_its_container_and_an_mp4_of_sound_alone_is_audio() -> None:
     clean = _clean(files.video("3gp"))
     assert (clean.mime, clean.extension) == ("video/3gpp", ".3gp")
