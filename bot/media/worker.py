@@ -15,6 +15,8 @@ libheif, libavif, openjpeg, qpdf, FFmpeg). They run here, never in the bot's own
   cleaners report as too heavy, and a decoder that dies of it takes only its worker down.
   Core dumps are off (they would write the file to disk), and workers run at a lower
   priority, so the bot keeps answering on a small machine.
+- **Gone with the bot.** A worker exits as soon as the bot's process ends, even by
+  `kill -9`, and the fork server follows once its workers are gone.
 - **One or two at a time.** At most `[media] workers` files are in the pool; the others wait
   here, not in the pool, so a worker's death fails only files already in it. The pool is
   replaced, and each of those files is tried once more, alone in a pool of its own: the file
@@ -31,6 +33,9 @@ import logging
 import multiprocessing
 import os
 import resource
+import select
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -51,8 +56,16 @@ _PRELOAD = ["bot.media.files"]
 WORKER_NICENESS = 10
 
 
-def start_worker(memory_bytes: int, max_pixels: int) -> None:
-    """The initializer of each worker: limits first, then the decoders' own settings."""
+def start_worker(memory_bytes: int, max_pixels: int, bot_pid: int) -> None:
+    """The initializer of each worker: the watch on the bot, the cleaners (already imported
+    by the fork server, unless its preload failed), then the limits, measured from what the
+    worker holds now."""
+    _exit_with(bot_pid)
+    from PIL import Image
+
+    import bot.media.files  # noqa: F401
+
+    Image.MAX_IMAGE_PIXELS = max_pixels
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     limit = address_space() + memory_bytes
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -60,11 +73,34 @@ def start_worker(memory_bytes: int, max_pixels: int) -> None:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     os.nice(WORKER_NICENESS)
-    from PIL import Image
 
-    import bot.media.files  # noqa: F401 - already imported by the fork server; cheap if not
 
-    Image.MAX_IMAGE_PIXELS = max_pixels
+def _exit_with(bot_pid: int) -> None:
+    """Exit as soon as the bot's process ends, however it ends.
+
+    A pool's workers wait for work on a pipe they also hold the other end of, and each holds
+    the fork server's lifeline: after a `kill -9` of the bot, nothing else would ever stop
+    them (or, through them, the fork server). A pidfd becomes readable when the process
+    ends; where there is none, the bot's pid is checked every second.
+    """
+    try:
+        pidfd: int | None = os.pidfd_open(bot_pid)
+    except (AttributeError, OSError):
+        pidfd = None
+
+    def watch() -> None:
+        if pidfd is not None:
+            select.select([pidfd], [], [])
+        else:
+            while True:
+                time.sleep(1)
+                try:
+                    os.kill(bot_pid, 0)
+                except ProcessLookupError:
+                    break
+        os._exit(0)
+
+    threading.Thread(target=watch, name="watch-bot", daemon=True).start()
 
 
 def address_space() -> int:
@@ -110,7 +146,7 @@ class MediaWorkers:
         self.replaced = 0
 
     async def start(self) -> None:
-        """Start the fork server (once per process, about a second) and the pool."""
+        """Start the fork server (once per process) and the pool; workers start on demand."""
         await asyncio.to_thread(self._start_fork_server)
         self._pool = self._new_pool()
 
@@ -124,7 +160,7 @@ class MediaWorkers:
             max_workers=workers or self._policy.workers,
             mp_context=self._context,
             initializer=start_worker,
-            initargs=(self._policy.worker_memory_bytes, self._policy.max_pixels),
+            initargs=(self._policy.worker_memory_bytes, self._policy.max_pixels, os.getpid()),
         )
 
     async def clean(self, data: bytes) -> Outcome:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 from multiprocessing import forkserver
 
@@ -126,3 +129,53 @@ async def test_a_stopped_pool_kills_a_file_in_progress_at_once() -> None:
     assert time.monotonic() - began < 5
     with pytest.raises(RuntimeError):
         await pending
+
+
+_KILLED_BOT = """
+import asyncio, os, signal
+from multiprocessing import forkserver
+from bot.domain.policy import MediaPolicy
+from bot.media.worker import MediaWorkers
+from tests import files
+
+async def main():
+    pool = MediaWorkers(MediaPolicy(max_megapixels=50, workers=2, worker_memory_mb=256,
+                                    worker_seconds=30))
+    await pool.start()
+    await asyncio.gather(pool.clean(files.jpeg()), pool.clean(files.pdf()))
+    pids = [*pool.worker_pids(), forkserver._forkserver._forkserver_pid]
+    print(" ".join(map(str, pids)), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_bot_killed_with_kill_9_leaves_no_worker_behind(tmp_path) -> None:
+    """Without the watch on the bot, its workers (and through them the fork server) would
+    wait forever for work that cannot come."""
+    script = tmp_path / "killed_bot.py"
+    script.write_text(_KILLED_BOT, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=os.getcwd(),
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
+    pids = [int(pid) for pid in done.stdout.split()]
+    assert len(pids) == 3, done.stderr
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in pids if _alive(pid)], "a worker or the fork server lived on"
