@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import os
 import shutil
@@ -177,6 +178,18 @@ def _command(command: str, settings: Settings) -> int:
     return 0
 
 
+def _name_the_main_module() -> None:
+    """Make the `tipline` console script look like `python -m bot` to multiprocessing.
+
+    A child process re-runs a main module that was started as a plain script before it does
+    its work; the file cleaning workers (bot.media.worker) would each import the whole bot
+    that way. A main module named `*.__main__` is not re-run.
+    """
+    main_module = sys.modules.get("__main__")
+    if main_module is not None and getattr(main_module, "__spec__", None) is None:
+        main_module.__spec__ = importlib.util.find_spec("bot.__main__")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="tipline",
@@ -198,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         "--csv", action="store_true", help="for stats: write CSV to stdout (the only format)"
     )
     args = parser.parse_args(argv)
+    _name_the_main_module()
     # python-telegram-bot 22: report durations (retry_after) as timedeltas, without warnings.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     # Everything tipline writes (database, WAL, blobs, keys, backups) is the owner's alone.

@@ -32,6 +32,7 @@ from bot.crypto.vault import Vault
 from bot.domain import policy as policy_module
 from bot.domain.policy import Policy, PolicyError
 from bot.logs import quiet_libraries
+from bot.media.worker import MediaWorkers
 from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
 from bot.services.base import ServiceEnv
@@ -201,6 +202,7 @@ def build_runtime(
         checkpoints=checkpoints,
         outcomes=OutcomeService(env),
         stats=StatsService(env),
+        media=MediaWorkers(policy.media),
     )
 
 
@@ -225,10 +227,12 @@ async def start_runtime(
     ring = load_key_ring(settings)
     await _check_staff_chats(application, settings, policy)
     db = await Database.open(settings.data_dir)
+    runtime: Runtime | None = None
     try:
         await db.migrate()
         vault = await open_vault(ring, db)
         runtime = build_runtime(settings, policy, db, vault, application.bot, clock=clock)
+        await runtime.media.start()
         for language, commands in tipster.command_lists(runtime.catalogue).items():
             await application.bot.set_my_commands(
                 commands,
@@ -236,6 +240,8 @@ async def start_runtime(
                 language_code=None if language == "en" else language,
             )
     except BaseException:
+        if runtime is not None:
+            await runtime.media.close()
         await db.close()
         raise
     application.bot_data.attach(runtime)
@@ -294,6 +300,7 @@ async def stop_runtime(application: TipApplication) -> None:
         return
     await runtime.sender.stop()
     await runtime.checkpoints.stop()
+    await runtime.media.close()
     await runtime.db.close()
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.domain.media import Outcome
+from bot.media.files import clean_file
 from bot.services.base import ServiceEnv
 from bot.services.intake import IntakeService
 from bot.services.receipts import ReceiptService
@@ -22,6 +24,17 @@ def service_env(
     **options: Any,
 ) -> ServiceEnv:
     return ServiceEnv(db, vault, blobs, policy, review_chat_id, finance_chat_id, **options)
+
+
+class InProcessCleaner:
+    """Cleans files in the test's own process: the same cleaning the workers run, without
+    the pool (its own tests are tests/unit/test_media_worker.py)."""
+
+    def __init__(self, max_pixels: int = 50_000_000) -> None:
+        self.max_pixels = max_pixels
+
+    async def clean(self, data: bytes) -> Outcome:
+        return clean_file(data, self.max_pixels)
 
 
 class TipsterSide:

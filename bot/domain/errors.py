@@ -62,6 +62,62 @@ class ImageUnreadable(IntakeError):
     key = "error.image_unreadable"
 
 
+class ImageTooLarge(IntakeError):
+    """More pixels than a decode may cost (param: limit, in megapixels)."""
+
+    key = "error.image_too_large"
+
+
+class FileUnreadable(IntakeError):
+    """A PDF, document or video that is damaged or not what its first bytes say."""
+
+    key = "error.file_unreadable"
+
+
+class FileActive(IntakeError):
+    """A program, script, shortcut, web page, SVG or XML: it can run code when opened."""
+
+    key = "error.file_active"
+
+
+class DocumentActive(IntakeError):
+    """A document with macros, scripts, attached files or content loaded from elsewhere."""
+
+    key = "error.document_active"
+
+
+class FileProtected(IntakeError):
+    """A document behind a password: the bot cannot look inside to clean it."""
+
+    key = "error.file_protected"
+
+
+class ArchiveRefused(IntakeError):
+    key = "error.file_archive"
+
+
+class CameraRawRefused(IntakeError):
+    key = "error.camera_raw"
+
+
+class AudioFileRefused(IntakeError):
+    """Audio sent as a file: refused for the reason voice messages are."""
+
+    key = "refuse.audio"
+
+
+class FileNotCleanable(IntakeError):
+    """A kind of file the bot cannot check for hidden data."""
+
+    key = "error.file_unknown"
+
+
+class FileTooHeavy(IntakeError):
+    """Cleaning it needed more memory or time than the worker may use, or crashed it."""
+
+    key = "error.file_too_heavy"
+
+
 class NothingToSubmit(IntakeError):
     key = "error.nothing_to_submit"
 

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import PurePosixPath
 from typing import Any
 
 from bot.domain.errors import AttachmentTooLarge, EmptyText, TextTooLong, UnknownChoice
 from bot.domain.policy import Policy
 
 MAX_AREA_CHARS = 100
-
-
-MAX_FILE_EXTENSION = 8
 
 
 class Step(StrEnum):
@@ -69,19 +65,12 @@ class DraftView:
 
 @dataclass(frozen=True)
 class IncomingAttachment:
-    """A file the handler downloaded; the service decides how it is cleaned and stored."""
+    """A file the handler downloaded, and how it was sent (photo, video or file); the
+    service decides from its bytes how it is cleaned. The sender's file name and mime type
+    are not kept: they are neither trusted nor passed on."""
 
     kind: ItemKind
     data: bytes
-    mime: str | None
-    file_name: str | None = None
-
-
-def file_extension(file_name: str | None) -> str:
-    suffix = PurePosixPath(file_name or "").suffix.lower()
-    if not suffix or len(suffix) > MAX_FILE_EXTENSION or not suffix[1:].isalnum():
-        return ""
-    return suffix
 
 
 def clean_text(text: str) -> str:

@@ -300,6 +300,23 @@ class DigestPolicy(_Table):
     review_hour_utc: Hour
 
 
+class MediaPolicy(_Table):
+    """`[media]`: the limits of the worker processes that decode and clean files."""
+
+    max_megapixels: Annotated[Positive, Field(le=200)]
+    workers: Annotated[Positive, Field(le=4)]
+    worker_memory_mb: Annotated[int, Field(strict=True, ge=64)]
+    worker_seconds: Positive
+
+    @property
+    def max_pixels(self) -> int:
+        return self.max_megapixels * 1_000_000
+
+    @property
+    def worker_memory_bytes(self) -> int:
+        return self.worker_memory_mb * 1024 * 1024
+
+
 class _Jobs(_Table):
     sweep_seconds: Positive
 
@@ -318,6 +335,7 @@ class Policy(_Table):
     rewards: RewardPolicy
     outcomes: OutcomePolicy
     flood: FloodPolicy = Field(alias="telegram")
+    media: MediaPolicy
     jobs: _Jobs
     retention: _Retention
     digests: DigestPolicy

@@ -21,7 +21,6 @@ from bot.domain.errors import (
     AreaTooLong,
     DailyLimitReached,
     EmptyText,
-    ImageUnreadable,
     NoDraft,
     NothingToSubmit,
     TooManyAttachments,
@@ -40,12 +39,10 @@ from bot.domain.items import (
     Step,
     check_attachment_size,
     clean_text,
-    file_extension,
     prepare_text,
 )
-from bot.domain.media import looks_like_image
+from bot.domain.media import FileCleaner, MediaKind, Refused
 from bot.domain.policy import Policy
-from bot.media import images
 from bot.services.base import DRAFT_WINDOW, TIPS_WINDOW, UseCases
 from storage import drafts, ratelimit
 from storage.records import DraftRecord
@@ -121,34 +118,35 @@ def item_payload(key: DataKey, sealed: bytes) -> dict[str, Any]:
     return result
 
 
-def prepare_attachment(policy: Policy, incoming: IncomingAttachment) -> PreparedItem:
-    """Clean an image (from a photo or a file) or label another file as not cleaned."""
+async def prepare_attachment(
+    policy: Policy, cleaner: FileCleaner, incoming: IncomingAttachment
+) -> PreparedItem:
+    """Clean a photo, video or file (in a worker, by what its bytes are), or refuse it.
+
+    Raises the IntakeError that tells the tipster why a file was refused.
+    """
     check_attachment_size(policy, len(incoming.data))
-    extension = file_extension(incoming.file_name)
-    data, mime, removed = incoming.data, incoming.mime or "application/octet-stream", False
-    kind = incoming.kind
-    if kind is ItemKind.PHOTO or (
-        kind is ItemKind.DOCUMENT and looks_like_image(incoming.mime, extension)
+    outcome = await cleaner.clean(incoming.data)
+    if isinstance(outcome, Refused):
+        raise outcome.error()
+    if outcome.kind is MediaKind.IMAGE:
+        kind = ItemKind.PHOTO
+    elif outcome.kind is MediaKind.VIDEO and (
+        incoming.kind is ItemKind.VIDEO or outcome.extension == ".mp4"
     ):
-        try:
-            clean = images.scrub_image(incoming.data)
-        except images.MediaError:
-            if kind is ItemKind.PHOTO:
-                raise ImageUnreadable() from None
-        else:
-            data, mime, extension, removed = clean.data, clean.mime, clean.extension, True
-            kind = ItemKind.PHOTO
-    if not extension:
-        extension = ".mp4" if kind is ItemKind.VIDEO else ".bin"
+        kind = ItemKind.VIDEO
+    else:
+        kind = ItemKind.DOCUMENT
+    removed = outcome.metadata_removed
     payload = {
         "kind": kind,
-        "mime": mime,
-        "extension": extension,
-        "size": len(data),
+        "mime": outcome.mime,
+        "extension": outcome.extension,
+        "size": len(outcome.data),
         "metadata_removed": removed,
     }
-    summary = {"kind": kind, "extension": extension, "metadata_removed": removed}
-    return PreparedItem(payload, summary, data)
+    summary = {"kind": kind, "extension": outcome.extension, "metadata_removed": removed}
+    return PreparedItem(payload, summary, outcome.data)
 
 
 class IntakeService(UseCases):
@@ -353,9 +351,6 @@ class IntakeService(UseCases):
 
     async def add_text(self, user_id: int, text: str) -> DraftView:
         return await self.add(user_id, prepare_text(self._policy, text))
-
-    async def add_attachment(self, user_id: int, incoming: IncomingAttachment) -> DraftView:
-        return await self.add(user_id, prepare_attachment(self._policy, incoming))
 
     async def review(self, user_id: int) -> DraftView:
         """Move to the summary; there must be something to send."""

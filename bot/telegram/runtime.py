@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.crypto.vault import Vault
 from bot.crypto.windows import WindowKeys
 from bot.domain.policy import Policy
+from bot.media.worker import MediaWorkers
 from bot.services.answers import AnswerService
 from bot.services.audit import AuditLog
 from bot.services.checkpoints import Checkpoints
@@ -53,6 +54,7 @@ class Runtime:
     checkpoints: Checkpoints
     outcomes: OutcomeService
     stats: StatsService
+    media: MediaWorkers
 
     @property
     def review_chats(self) -> frozenset[int]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from telegram import Message, Update
 
 from bot.domain.errors import IntakeError
@@ -77,21 +75,22 @@ async def prepare(update: Update, context: Context, message: Message) -> list[Pr
         elif message.photo:
             largest = message.photo[-1]
             data = await _download(context, largest.file_id, largest.file_size)
-            incoming = IncomingAttachment(ItemKind.PHOTO, data, "image/jpeg")
+            incoming = IncomingAttachment(ItemKind.PHOTO, data)
         elif message.document:
             doc = message.document
             data = await _download(context, doc.file_id, doc.file_size)
-            incoming = IncomingAttachment(ItemKind.DOCUMENT, data, doc.mime_type, doc.file_name)
+            incoming = IncomingAttachment(ItemKind.DOCUMENT, data)
         elif message.video:
             video = message.video
             data = await _download(context, video.file_id, video.file_size)
-            incoming = IncomingAttachment(ItemKind.VIDEO, data, video.mime_type, video.file_name)
+            incoming = IncomingAttachment(ItemKind.VIDEO, data)
         else:
             await say(update, t(context, update, "refuse.unsupported"))
             return []
         if incoming is not None:
-            # Decoding and re-encoding an image is CPU work: keep it off the event loop.
-            items.append(await asyncio.to_thread(prepare_attachment, policy, incoming))
+            # Cleaning happens in a worker process that holds no key (bot.media.worker).
+            media = context.bot_data.runtime.media
+            items.append(await prepare_attachment(policy, media, incoming))
         if message.caption:
             items.append(prepare_text(policy, message.caption))
     except IntakeError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 
 from bot.domain.codes import normalize_receipt
+from tests import files
 from tests.e2e.conftest import REVIEW_CHAT, RunningBot
 from tests.e2e.flows import (
     added,
@@ -222,14 +223,17 @@ async def test_start_explains_promises_and_offers_the_button(fake, bot: RunningB
     await wait_button(fake, tipster.id, "v1:t:cat:drug_trafficking")
 
 
-async def test_videos_and_other_files_arrive_with_the_metadata_warning(
+async def test_videos_are_remuxed_and_text_files_arrive_with_the_warning(
     fake, bot: RunningBot
 ) -> None:
     tipster = fake.add_user(TIPSTER_ID, "T")
     await begin(fake, tipster, area=None)
-    fake.user_sends_video(tipster, b"\x00\x00\x00\x18ftypmp42-video-bytes")
+    fake.user_sends_video(tipster, files.video("mp4"))
+    added_video = await fake.wait_for_message(tipster.id, lambda m: m["_plain"].startswith("Added"))
+    assert "exactly as it is" not in added_video["_plain"]
+    fake.user_sends_document(tipster, files.TEXT, "notes.txt", "text/plain")
     warning = await fake.wait_for_message(tipster.id, lambda m: m["_plain"].startswith("Added"))
-    assert "could not be removed" in warning["_plain"]
+    assert "exactly as it is" in warning["_plain"]
     fake.user_sends_text(tipster, "y" * 3000)
     await added(fake, tipster)
     fake.user_sends_text(tipster, "z" * 3000)
@@ -239,7 +243,11 @@ async def test_videos_and_other_files_arrive_with_the_metadata_warning(
     assert "hidden data NOT removed" in summary["_plain"]
     await submit_from_summary(fake, tipster)
     video = await fake.wait_for_message(REVIEW_CHAT, lambda m: m.get("method") == "sendVideo")
-    assert "metadata NOT removed" in video["_plain"]
+    assert "metadata removed by the bot" in video["_plain"]
+    assert files.LOCATION_CANARY.encode() not in video["_upload"]["data"]
+    text = await fake.wait_for_message(REVIEW_CHAT, lambda m: m.get("method") == "sendDocument")
+    assert "metadata NOT removed" in text["_plain"]
+    assert text["_upload"]["filename"].endswith(".txt")
     texts = [m for m in fake.messages_in(REVIEW_CHAT) if m.get("method") == "sendMessage"]
     assert len(texts) == 2, "6,000 characters of tip need two messages"
     assert sum(m["_plain"].count("y") + m["_plain"].count("z") for m in texts) >= 6000

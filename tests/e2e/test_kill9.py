@@ -149,6 +149,7 @@ async def _reviewer(fake: FakeTelegram, reviewer: FakeUser, done: asyncio.Event)
 
 
 @pytest.mark.kill9
+@pytest.mark.timeout(360)  # about 75 s alone; a loaded machine can double it
 async def test_kill_9_during_intake_and_review_loses_and_repeats_nothing(tmp_path) -> None:
     rng = random.Random(9)
     async with FakeTelegram() as fake:

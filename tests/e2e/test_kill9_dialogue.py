@@ -152,6 +152,7 @@ def _env(tmp_path: Path, fake: FakeTelegram) -> dict[str, str]:
 
 
 @pytest.mark.kill9
+@pytest.mark.timeout(360)  # about 75 s alone; a loaded machine can double it
 async def test_kill_9_while_tipsters_answer_and_forget_loses_and_doubles_nothing(
     tmp_path: Path,
 ) -> None:

@@ -462,6 +462,7 @@ def _dump(bot: BotProcess, fake: FakeTelegram, database: Path) -> None:
 
 
 @pytest.mark.kill9
+@pytest.mark.timeout(360)  # about 75 s alone; a loaded machine can double it
 async def test_kill_9_during_review_and_rewards_pays_each_reward_once(tmp_path: Path) -> None:
     rng = random.Random(59)
     database = tmp_path / "data" / "tipline.sqlite3"

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from bot.domain.codes import normalize_receipt
+from tests import files
 from tests.e2e.conftest import REVIEW_CHAT, RunningBot
 from tests.e2e.flows import added, begin, send_text_tip, submit
 from tests.images import EXIF_CANARY, jpeg_with_gps
@@ -58,7 +59,8 @@ async def _canary_tip(fake) -> str:
     await added(fake, tipster)
     fake.user_sends_photo(tipster, jpeg_with_gps(), caption=CAPTION_CANARY)
     await added(fake, tipster)
-    fake.user_sends_document(tipster, b"%PDF-1.4\n" + FILE_CANARY, "notes.pdf", "application/pdf")
+    # The canary is in the page itself (content the bot keeps), not in the PDF's metadata.
+    fake.user_sends_document(tipster, files.pdf(FILE_CANARY), "notes.pdf", "application/pdf")
     await added(fake, tipster)
     return await submit(fake, tipster)
 

@@ -8,6 +8,8 @@ from bot.crypto.vault import KeyRing, Vault, new_master_key_text
 from bot.domain.errors import (
     AttachmentTooLarge,
     DailyLimitReached,
+    FileActive,
+    FileUnreadable,
     NoDraft,
     NothingToSubmit,
     ReceiptMalformed,
@@ -28,11 +30,18 @@ from bot.services.receipts import ReceiptService
 from storage import drafts, reports
 from storage.blobs import BlobStore
 from storage.db import Database
+from tests import files
 from tests.images import has_metadata, jpeg_with_gps
-from tests.services import service_env
+from tests.services import InProcessCleaner, service_env
 
 REVIEW_CHAT = -1001
 USER = 555000111
+
+
+async def _attach(service: IntakeService, incoming: IncomingAttachment):
+    """Clean a file as the handler does (here in-process), then add it to the draft."""
+    prepared = await prepare_attachment(service.policy, InProcessCleaner(), incoming)
+    return await service.add(USER, prepared)
 
 
 class Clock:
@@ -157,11 +166,11 @@ async def test_limits_refuse_and_change_nothing(env) -> None:
     assert (await service.current(USER)).items == ()
     with pytest.raises(AttachmentTooLarge):
         service.check_attachment_size(100_001)
-    photo = IncomingAttachment(ItemKind.PHOTO, jpeg_with_gps(), "image/jpeg")
-    await service.add_attachment(USER, photo)
-    await service.add_attachment(USER, photo)
+    photo = IncomingAttachment(ItemKind.PHOTO, jpeg_with_gps())
+    await _attach(service, photo)
+    await _attach(service, photo)
     with pytest.raises(TooManyAttachments):
-        await service.add_attachment(USER, photo)
+        await _attach(service, photo)
     await service.add_text(USER, "one")
     await service.add_text(USER, "two")
     with pytest.raises(TooManyItems):
@@ -169,23 +178,32 @@ async def test_limits_refuse_and_change_nothing(env) -> None:
     assert len((await service.current(USER)).items) == 4
 
 
-async def test_images_are_scrubbed_and_other_files_flagged(env) -> None:
+async def test_files_are_cleaned_by_their_bytes_and_only_text_is_flagged(env) -> None:
     service, db, blobs, _, _, vault, *_ = env
     await service.start(USER, "en")
     await service.choose_category(USER, "other")
     await service.choose_area(USER, area_key=None, typed=None)
     raw = jpeg_with_gps()
     assert has_metadata(raw)
-    await service.add_attachment(
-        USER, IncomingAttachment(ItemKind.DOCUMENT, raw, "image/jpeg", "IMG_holiday.JPG")
-    )
-    view = await service.add_attachment(
-        USER, IncomingAttachment(ItemKind.DOCUMENT, b"%PDF-1.4 author", "application/pdf", "a.pdf")
-    )
+    await _attach(service, IncomingAttachment(ItemKind.DOCUMENT, raw))
+    await _attach(service, IncomingAttachment(ItemKind.DOCUMENT, files.pdf()))
+    with pytest.raises(FileUnreadable):
+        await _attach(service, IncomingAttachment(ItemKind.DOCUMENT, b"%PDF-1.4 author"))
+    with pytest.raises(FileActive):
+        await _attach(service, IncomingAttachment(ItemKind.PHOTO, files.EXE))
+    view = await service.current(USER)
     photo, pdf = view.items
     assert photo.kind is ItemKind.PHOTO and photo.metadata_removed
-    assert pdf.kind is ItemKind.DOCUMENT and not pdf.metadata_removed and pdf.extension == ".pdf"
-    assert view.has_unscrubbed_files
+    assert pdf.kind is ItemKind.DOCUMENT and pdf.metadata_removed and pdf.extension == ".pdf"
+    assert not view.has_unscrubbed_files
+    text = await prepare_attachment(
+        service.policy, InProcessCleaner(), IncomingAttachment(ItemKind.DOCUMENT, files.TEXT)
+    )
+    assert text.summary == {
+        "kind": ItemKind.DOCUMENT,
+        "extension": ".txt",
+        "metadata_removed": False,
+    }
     owners = await intake_module.draft_owners(service._windows, USER)
     async with db.read() as conn:
         draft = await drafts.find(conn, owners)
@@ -253,7 +271,7 @@ async def test_cancel_removes_draft_items_and_files(env, tmp_path) -> None:
     await service.start(USER, "en")
     await service.choose_category(USER, "other")
     await service.choose_area(USER, area_key=None, typed=None)
-    await service.add_attachment(USER, IncomingAttachment(ItemKind.PHOTO, jpeg_with_gps(), None))
+    await _attach(service, IncomingAttachment(ItemKind.PHOTO, jpeg_with_gps()))
     assert any((tmp_path / "blobs").rglob("*"))
     assert await service.cancel(USER) is True
     assert await service.cancel(USER) is False
@@ -347,8 +365,8 @@ async def test_a_photo_and_its_caption_go_in_together_or_not_at_all(env) -> None
     await service.choose_category(USER, "other")
     await service.choose_area(USER, area_key=None, typed=None)
     policy = service.policy
-    photo = prepare_attachment(
-        policy, IncomingAttachment(ItemKind.PHOTO, jpeg_with_gps(), "image/jpeg")
+    photo = await prepare_attachment(
+        policy, InProcessCleaner(), IncomingAttachment(ItemKind.PHOTO, jpeg_with_gps())
     )
     caption = prepare_text(policy, "the car behind the market")
     view = await service.add_items(USER, [photo, caption])

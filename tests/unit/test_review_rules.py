@@ -38,7 +38,7 @@ from storage import reports
 from storage.blobs import BlobStore
 from storage.db import Database
 from tests.images import jpeg_with_gps
-from tests.services import TipsterSide, service_env
+from tests.services import InProcessCleaner, TipsterSide, service_env
 
 CHAT = -1001
 ANNA, BOB, ADMIN = Actor(11), Actor(22), Actor(33, is_admin=True)
@@ -266,8 +266,8 @@ async def test_an_answer_and_its_caption_go_in_one_transaction(desk) -> None:
         )
     token = json.loads(review.key_for(report).open("outbox", bytes(sealed)))["token"]
     await answers.start_answer(2, token)
-    photo = prepare_attachment(
-        intake.policy, IncomingAttachment(ItemKind.PHOTO, jpeg_with_gps(), "image/jpeg")
+    photo = await prepare_attachment(
+        intake.policy, InProcessCleaner(), IncomingAttachment(ItemKind.PHOTO, jpeg_with_gps())
     )
     await answers.add_answers(2, [photo, prepare_text(intake.policy, "the grey one")])
     assert (await review.find(ref, CHAT)).status == ReportStatus.IN_REVIEW
