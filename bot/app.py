@@ -298,10 +298,12 @@ async def stop_runtime(application: TipApplication) -> None:
     runtime = application.bot_data.detach()
     if runtime is None:
         return
-    await runtime.sender.stop()
-    await runtime.checkpoints.stop()
-    await runtime.media.close()
-    await runtime.db.close()
+    try:
+        await runtime.sender.stop()
+        await runtime.checkpoints.stop()
+    finally:  # the workers and the database close even if a stop failed
+        await runtime.media.close()
+        await runtime.db.close()
 
 
 async def serve(

@@ -60,6 +60,16 @@ async def pending_of_kind(conn: aiosqlite.Connection, kind: str) -> bool:
     return bool(rows)
 
 
+async def pending_for(conn: aiosqlite.Connection, kind: str, report_id: int) -> bool:
+    """Whether the report has a pending row of this kind."""
+    rows = await fetch_all(
+        conn,
+        "SELECT 1 FROM schedules WHERE kind = ? AND status = 'pending' AND report_id = ? LIMIT 1",
+        [kind, report_id],
+    )
+    return bool(rows)
+
+
 async def pending_for_reports(conn: aiosqlite.Connection, kind: str) -> dict[int, int]:
     """Reports with pending rows of this kind, each with its latest due time."""
     rows = await fetch_all(

@@ -113,8 +113,11 @@ class Jobs(UseCases):
         )
 
     async def _awaiting(self, conn: aiosqlite.Connection, report: ReportRecord, now: int) -> None:
-        """A question unanswered for the policy's days: the tip goes back to review."""
+        """A question unanswered for the policy's days: the tip goes back to review. An answer
+        that came and is only held back by its random delay is an answer."""
         if report.status != ReportStatus.AWAITING_TIPSTER:
+            return
+        if await schedules.pending_for(conn, ScheduleKind.ANSWER_SHOWN, report.id):
             return
         moved = await move_report(
             conn,

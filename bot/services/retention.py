@@ -19,6 +19,7 @@ import aiosqlite
 
 from bot.crypto.windows import INBOX
 from bot.domain.reward import IN_PROGRESS
+from bot.domain.timing import coarse
 from bot.services.base import ServiceEnv, UseCases
 from storage import drafts, inbox, outbox, reports
 from storage import outcomes as outcomes_repo
@@ -69,7 +70,7 @@ class RetentionService(UseCases):
             if len(due) < 100:
                 break
         if shredded:
-            await self._db.database.checkpoint()
+            self._on_erased()  # a checkpoint soon, through the one that waits at most 200 ms
             log.info("retention: destroyed the content of %d closed tip(s)", shredded)
         return shredded
 
@@ -81,9 +82,9 @@ class RetentionService(UseCases):
         async with self._db.transaction() as conn:
             due = await reports.contacts_expired(conn, now, sorted(IN_PROGRESS))
             for report_id in due:
-                await reports.clear_contact(conn, report_id, now)
+                await reports.clear_contact(conn, report_id, coarse(now))
         if due:
-            await self._db.database.checkpoint()
+            self._on_erased()  # a checkpoint soon, through the one that waits at most 200 ms
             log.info("retention: erased the contact of %d tip(s)", len(due))
         return len(due)
 
@@ -98,7 +99,7 @@ class RetentionService(UseCases):
             if poison:
                 await window_keys.delete_unused_inbox_keys(conn, INBOX)
         if poison:  # it may hold a tip's text: no old page may keep a copy
-            await self._db.database.checkpoint()
+            self._on_erased()  # a checkpoint soon, through the one that waits at most 200 ms
             log.info("retention: deleted %d update(s) set aside as poison", poison)
         deleted = 0
         while True:

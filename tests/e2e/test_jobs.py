@@ -8,6 +8,7 @@ import io
 import pytest
 from PIL import Image
 
+from bot.services import answers as answers_module
 from tests.e2e.conftest import (
     FINANCE_CHAT,
     REVIEW_CHAT,
@@ -75,6 +76,49 @@ async def test_unanswered_question_returns_to_review(fake, bot: RunningBot, cloc
     clock.advance(8 * DAY)
     await fake.wait_for_message(REVIEW_CHAT, lambda m: "back in review" in m["_plain"], timeout=10)
     await card_shows(fake, ref, "in review")
+
+
+async def test_an_answer_held_back_by_its_delay_is_not_reported_unanswered(
+    fake, bot: RunningBot, clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tipster answered, and the answer waits out its random delay (fixed here at 10 days,
+    past the 7-day question timeout): the timeout must not tell reviewers "no answer"."""
+    monkeypatch.setattr(answers_module, "post_delay", lambda _max: 10 * DAY)
+    anna = fake.add_user(REVIEWER, "Anna")
+    tipster = fake.add_user(8800000003, "T")
+    _, ref = await tip_with_card(fake, tipster, "A question answered late about the quay")
+    await answer_of(fake, press(fake, anna, ref, "claim"))
+    await answer_of(fake, press(fake, anna, ref, "ask"))
+    prompt = await fake.wait_for_message(
+        REVIEW_CHAT, lambda m: "write your question" in m["_plain"]
+    )
+    fake.user_sends_text(
+        anna, "Which quay?", chat_id=REVIEW_CHAT, reply_to_message_id=prompt["message_id"]
+    )
+    question = await fake.wait_for_message(tipster.id, lambda m: "Which quay?" in m["_plain"])
+    reply = next(d for d in fake.button_data(question) if d.startswith("v1:a:"))
+    fake.user_presses(tipster, question, reply)
+    await fake.wait_for_message(tipster.id, lambda m: "Send your answer now" in m["_plain"])
+    fake.user_sends_text(tipster, "The east quay, by the crane")
+    await fake.wait_for_message(tipster.id, lambda m: "Passed on" in m["_plain"])
+
+    digests = len([m for m in fake.messages_in(REVIEW_CHAT) if "Weekly digest" in m["_plain"]])
+    clock.advance(8 * DAY)  # the question's timeout falls due; the answer is still held back
+    await fake.wait_until(  # a positive signal: a sweep ran on the moved clock
+        lambda: (
+            len([m for m in fake.messages_in(REVIEW_CHAT) if "Weekly digest" in m["_plain"]])
+            > digests
+        ),
+        timeout=15,
+    )
+    assert not any("has not answered" in m["_plain"] for m in fake.messages_in(REVIEW_CHAT))
+    clock.advance(3 * DAY)
+    await fake.wait_until(
+        lambda: any("by the crane" in m["_plain"] for m in fake.messages_in(REVIEW_CHAT)),
+        timeout=15,
+    )
+    await card_shows(fake, ref, "in review")
+    assert not any("has not answered" in m["_plain"] for m in fake.messages_in(REVIEW_CHAT))
 
 
 async def test_daily_finance_digest(fake, bot: RunningBot, clock) -> None:
