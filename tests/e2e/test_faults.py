@@ -26,8 +26,13 @@ async def test_outage_of_every_kind_loses_nothing_and_repeats_nothing(
     await fake.wait_until(
         lambda: sum(c.failed and c.params.get("chat_id") == REVIEW_CHAT for c in fake.calls) >= 3
     )
-    fake.drop_connections = True  # everything, getUpdates included, for a stretch
-    await asyncio.sleep(1.5)
+    fake.drop_connections = True  # everything, getUpdates included, until a call has hit it
+    # A positive signal, not a fixed stretch: a 1.5 s window sometimes fell between the
+    # bot's retries and its long polls, and then nothing was dropped at all.
+    await fake.wait_until(
+        lambda: any(c.error == "connection dropped" for c in fake.calls), timeout=30
+    )
+    await asyncio.sleep(0.5)  # and a little longer, so more than one call may hit it
     fake.drop_connections = False
     fake.fail_next("sendPhoto", status=429, retry_after=1, count=2)
     fake.fail_next("sendMessage", status=502, count=2)
