@@ -27,5 +27,11 @@ def post_delay(max_seconds: int) -> int:
 
 
 def day(at: int) -> str:
-    """The date (UTC) of a moment: all that reviewers are shown of a tipster's actions."""
+    """The date (UTC) of a moment: all that reviewers are shown of a tipster's actions, and
+    the name of a daily window."""
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
+
+
+def hour(at: int) -> str:
+    """The hour (UTC) of a moment, as an hourly window is named ("2026-12-02T14")."""
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H")

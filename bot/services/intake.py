@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.crypto.vault import DataKey, Vault, WrappedKey
 from bot.crypto.windows import WindowKeys
+from bot.domain import timing
 from bot.domain.errors import (
     AreaTooLong,
     DailyLimitReached,
@@ -175,7 +175,7 @@ class IntakeService(UseCases):
 
     async def _tips_today(self, user_id: int) -> int:
         key = await self._windows.current(TIPS_WINDOW)
-        day = datetime.fromtimestamp(key.opens_at, UTC).strftime("%Y-%m-%d")
+        day = timing.day(key.opens_at)
         async with self._db.read() as conn:
             return await ratelimit.count(conn, "tips", key.pseudonym(user_id), day)
 

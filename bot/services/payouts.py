@@ -10,9 +10,8 @@ the voucher) only by the clerk who started it with /paid: the one who met the cl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from bot.domain import codes
+from bot.domain import codes, timing
 from bot.domain.errors import (
     CodeMalformed,
     CodeRateLimited,
@@ -59,7 +58,7 @@ class PayoutService(UseCases):
     async def find_offer(self, code_text: str, actor: Actor) -> Offer:
         """The offer a presented claim code belongs to. A look-up only reads; a wrong code is
         counted (its one write) against the clerk, then refused."""
-        hour = datetime.fromtimestamp(self.now(), UTC).strftime("%Y-%m-%dT%H")
+        hour = timing.hour(self.now())
         subject = str(actor.user_id).encode()
         limit = self._policy.rewards.max_code_failures_per_hour
         normalized = codes.normalize_claim_code(code_text)

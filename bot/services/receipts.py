@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import aiosqlite
 
 from bot.crypto.vault import DataKey, WindowKey, receipt_box_public
-from bot.domain import alias, codes
+from bot.domain import alias, codes, timing
 from bot.domain.errors import (
     DailyLimitReached,
     NoDraft,
@@ -65,10 +65,10 @@ class ReceiptService(UseCases):
         self._rewards = RewardBook(env)
 
     def _day(self) -> str:
-        return datetime.fromtimestamp(self.now(), UTC).strftime("%Y-%m-%d")
+        return timing.day(self.now())
 
     def _hour(self) -> str:
-        return datetime.fromtimestamp(self.now(), UTC).strftime("%Y-%m-%dT%H")
+        return timing.hour(self.now())
 
     async def submit(
         self, user_id: int, chat_id: int, last_message_id: int | None = None
@@ -121,7 +121,7 @@ class ReceiptService(UseCases):
     async def _count_tip(self, conn: aiosqlite.Connection, key: WindowKey, user_id: int) -> None:
         """Count the tip against the day's limit (a pseudonym under the day's key, never the
         id)."""
-        day = datetime.fromtimestamp(key.opens_at, UTC).strftime("%Y-%m-%d")
+        day = timing.day(key.opens_at)
         subject = key.pseudonym(user_id)
         limit = self._policy.intake.max_tips_per_day
         if await ratelimit.count(conn, "tips", subject, day) >= limit:
@@ -178,7 +178,7 @@ class ReceiptService(UseCases):
         counted (its one write) against an hourly keyed pseudonym, then refused."""
         limit = self._policy.intake.max_receipt_failures_per_hour
         key = await self._windows.current(RECEIPT_WINDOW)
-        hour = datetime.fromtimestamp(key.opens_at, UTC).strftime("%Y-%m-%dT%H")
+        hour = timing.hour(key.opens_at)
         subject = key.pseudonym(user_id)
         normalized = codes.normalize_receipt(text)
         async with self._db.read() as conn:
