@@ -343,7 +343,12 @@ async def _serve(
 ) -> None:
     application = build_application(settings, policy)
     try:
-        await application.initialize()
+        try:
+            await application.initialize()
+        except BaseException:
+            # getMe failed after the HTTP sessions were opened: close them, or they leak.
+            await application.bot.shutdown()
+            raise
     except InvalidToken:
         raise StartupError(
             "the Bot API refused the token (TIPLINE_BOT_TOKEN): check it with @BotFather"

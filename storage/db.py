@@ -119,11 +119,15 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
             try:
+                # Inside the try: a cancel that lands while BEGIN is on its way to the database
+                # thread must still roll it back, or the connection stays in a transaction.
+                await self._conn.execute("BEGIN IMMEDIATE")
                 yield self._conn
             except BaseException:
-                await self._conn.rollback()
+                # The database thread runs requests in order, so this follows the BEGIN
+                # whether or not it had run yet; shielded so a second cancel cannot skip it.
+                await asyncio.shield(self._conn.rollback())
                 raise
             else:
                 await self._conn.commit()

@@ -3,7 +3,9 @@ own (where the master key is created by default), so no test writes into the rea
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,3 +20,12 @@ quiet_libraries()
 @pytest.fixture(autouse=True)
 def _own_config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config-home"))
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_after_each_test() -> Iterator[None]:
+    """Whatever a test leaves unclosed (a session, a socket) is finalised at its own teardown,
+    so the ResourceWarning fails that test rather than whichever later test the collector
+    happens to run in."""
+    yield
+    gc.collect()

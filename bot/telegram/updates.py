@@ -82,6 +82,7 @@ class UpdatePipeline:
         self._keys_in_use: dict[str, int] = {}  # batch key name -> its updates in hand
         self._spent = False  # a batch key may seal no row any more
         self._retire_task: asyncio.Task[None] | None = None
+        self._storing: asyncio.Future[bool] | None = None  # the batch going into the inbox
         self._clock = clock
         self._poll_timeout = poll_timeout
         self._watchdog_seconds = watchdog_seconds
@@ -111,7 +112,8 @@ class UpdatePipeline:
             if not batch:
                 break
             poison = {row.update_id for row in batch if row.attempts >= MAX_ATTEMPTS}
-            await self._count_attempts(batch, poison)
+            if poison:
+                await self._set_aside(poison)
             set_aside += sorted(poison)
             keys = await self._windows.batch_keys(r.key_window for r in batch if r.key_window)
             for row in batch:
@@ -122,7 +124,7 @@ class UpdatePipeline:
                     await self._remove(row.update_id)
                     continue
                 await self._room.wait()
-                self._dispatch(update, row.key_window)
+                self._dispatch(update, row.key_window, replayed=True)
                 replayed += 1
             after = batch[-1].update_id
         if after:
@@ -137,14 +139,11 @@ class UpdatePipeline:
         self._poll_task = asyncio.create_task(self._poll_loop(), name="tipline-poll")
         self._watchdog_task = asyncio.create_task(self._watchdog(), name="tipline-watchdog")
 
-    async def _count_attempts(self, batch: list[inbox.InboxRow], poison: set[int]) -> None:
-        """One more attempt for each row about to be handled; the poison set aside, and the
-        review chat's admins told in one line without content."""
+    async def _set_aside(self, poison: set[int]) -> None:
+        """Set the poison aside, and tell the review chat's admins in one line without
+        content."""
         now = int(self._clock())
         async with self._db.transaction() as conn:
-            await inbox.count_attempt(
-                conn, [r.update_id for r in batch if r.update_id not in poison]
-            )
             for update_id in sorted(poison):
                 await inbox.quarantine(conn, update_id, now)
             if poison and self._alert_chat_id is not None:
@@ -161,6 +160,9 @@ class UpdatePipeline:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if self._storing is not None:
+            with contextlib.suppress(Exception):
+                await self._storing
         if self._in_flight:
             _, pending = await asyncio.wait(set(self._in_flight), timeout=grace_seconds)
             for task in pending:
@@ -200,15 +202,24 @@ class UpdatePipeline:
             self.last_success = time.monotonic()
             if not updates:
                 continue
-            try:
-                key_name = await self._store(updates)
-            except Exception as exc:  # the loop must outlive anything; unconfirmed, they come again
-                log.error("storing updates failed (%s); fetching them again", type(exc).__name__)
+            # Storing and handing over are shielded: a cancel (the stop, the watchdog) that
+            # lands here lets the batch reach the handlers instead of leaving it in the inbox
+            # until a restart. `stop` waits for it.
+            self._storing = asyncio.ensure_future(self._take(updates))
+            if not await asyncio.shield(self._storing):
                 await asyncio.sleep(1.0)
-                continue
-            self._offset = max(update.update_id for update in updates) + 1
-            for update in updates:
-                self._dispatch(update, key_name)
+
+    async def _take(self, updates: tuple[Update, ...]) -> bool:
+        """Store a fetched batch and hand it to the handlers; False if storing failed."""
+        try:
+            key_name = await self._store(updates)
+        except Exception as exc:  # the loop must outlive anything; unconfirmed, they come again
+            log.error("storing updates failed (%s); fetching them again", type(exc).__name__)
+            return False
+        self._offset = max(update.update_id for update in updates) + 1
+        for update in updates:
+            self._dispatch(update, key_name)
+        return True
 
     async def _store(self, updates: tuple[Update, ...]) -> str:
         """Seal the batch under a fresh key and store both; spent batch keys are deleted in the
@@ -284,6 +295,9 @@ class UpdatePipeline:
                 self._poll_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._poll_task
+                if self._storing is not None:  # its offset first, or the batch comes twice
+                    with contextlib.suppress(Exception):
+                        await self._storing
                 self.restarts += 1
                 self.last_success = time.monotonic()
                 self._poll_task = asyncio.create_task(self._poll_loop(), name="tipline-poll")
@@ -304,11 +318,13 @@ class UpdatePipeline:
         tipster's user id (their private chat's id) kept for two days."""
         return [self._vault.marker(f"u:{update.update_id}")]
 
-    def _dispatch(self, update: Update, key_name: str | None = None) -> None:
+    def _dispatch(
+        self, update: Update, key_name: str | None = None, *, replayed: bool = False
+    ) -> None:
         if key_name is not None:
             self._keys_in_use[key_name] = self._keys_in_use.get(key_name, 0) + 1
         task = asyncio.create_task(
-            self._handle(update, key_name), name=f"update-{update.update_id}"
+            self._handle(update, key_name, replayed), name=f"update-{update.update_id}"
         )
         self._in_flight.add(task)
         task.add_done_callback(self._done)
@@ -321,20 +337,27 @@ class UpdatePipeline:
         if len(self._in_flight) < self._max_in_hand:
             self._room.set()
 
-    async def _handle(self, update: Update, key_name: str | None = None) -> None:
+    async def _handle(
+        self, update: Update, key_name: str | None = None, replayed: bool = False
+    ) -> None:
         try:
-            await self._handle_in_order(update)
+            await self._handle_in_order(update, replayed)
         except Exception as exc:  # a failed update stays in the inbox for the next start
             log.error("update %d could not be handled: %s", update.update_id, type(exc).__name__)
         finally:
             self._key_done(key_name)
 
-    async def _handle_in_order(self, update: Update) -> None:
+    async def _handle_in_order(self, update: Update, replayed: bool = False) -> None:
         key = self._sender_key(update)
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
         try:
             async with lock, self._slots:
+                if replayed:
+                    # Counted as its handling starts, not for the whole inbox at start: a row
+                    # that only waited behind others across restarts is not poison.
+                    async with self._db.transaction() as conn:
+                        await inbox.count_attempt(conn, [update.update_id])
                 inbound = Inbound(self._markers(update), int(self._clock()), update.update_id)
                 try:
                     with handling(inbound):

@@ -228,7 +228,8 @@ async def test_kill_9_during_intake_and_review_loses_and_repeats_nothing(tmp_pat
         assert len(set(all_receipts)) == len(all_receipts), "each receipt shown once"
         with sqlite3.connect(tmp_path / "data" / "tipline.sqlite3") as conn:
             references = [r[0] for r in conn.execute("SELECT reference FROM reports")]
-            assert conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0] == 0
+            left = conn.execute("SELECT update_id, attempts, quarantined_at FROM inbox")
+            assert left.fetchall() == [], "a clean stop leaves nothing in the inbox"
             pending = conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'")
             assert pending.fetchone()[0] == 0
         assert len(references) == len(all_receipts), "every receipt is one stored tip"

@@ -85,6 +85,45 @@ async def test_transaction_rolls_back_on_error(tmp_path) -> None:
         await db.close()
 
 
+@pytest.mark.parametrize("stage", ["begin", "body", "commit"])
+async def test_a_transaction_cancelled_at_any_await_leaves_no_transaction_open(
+    tmp_path, stage
+) -> None:
+    """A stop cancels tasks wherever they are. A cancel that lands while BEGIN or COMMIT is on
+    its way to the database thread must not leave the one connection inside a transaction:
+    every later write would fail, and the closing checkpoint with "table is locked"."""
+    db = await Database.open(tmp_path)
+    try:
+        await db.migrate([Migration(1, "0001_a.sql", "CREATE TABLE a (x INTEGER);")])
+        inside = asyncio.Event()
+
+        async def write() -> None:
+            async with db.transaction() as conn:
+                if stage == "body":
+                    inside.set()
+                    await asyncio.sleep(3600)
+                await conn.execute("INSERT INTO a VALUES (1)")
+                if stage == "commit":
+                    inside.set()
+
+        for _ in range(50):  # where exactly the cancel lands varies from run to run
+            task = asyncio.create_task(write())
+            if stage == "begin":
+                while not db._lock.locked():
+                    await asyncio.sleep(0)
+            else:
+                await inside.wait()
+                inside.clear()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            async with db.transaction() as conn:  # refused if a transaction was left open
+                await conn.execute("DELETE FROM a")
+            assert await db.checkpoint()
+    finally:
+        await db.close()
+
+
 async def test_an_applied_update_cannot_apply_twice(tmp_path) -> None:
     from bot.services.unit import Inbound, SecondWrite, Transactions, handling
     from storage.inbox import AlreadyApplied

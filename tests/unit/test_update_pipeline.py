@@ -198,6 +198,48 @@ async def test_fetching_and_replay_pause_while_too_many_updates_are_in_hand(tmp_
     await db.close()
 
 
+async def test_updates_being_stored_when_the_stop_comes_are_handled_before_it_ends(
+    tmp_path,
+) -> None:
+    """A stop (or the watchdog) cancels the poll loop wherever it is. A batch already on its
+    way into the inbox is finished and handled, not left in the inbox until some restart."""
+    db = await Database.open(tmp_path)
+    await db.migrate()
+    handled: list[int] = []
+
+    async def note(update: Update, _: object) -> None:
+        handled.append(update.update_id)
+
+    async with FakeTelegram() as fake:
+        application = _application(fake, note)
+        await application.initialize()
+        pipeline = UpdatePipeline(application, db, _vault(), poll_timeout=1)
+        stored, gate = asyncio.Event(), asyncio.Event()
+        real_store = pipeline._store
+
+        async def store_then_wait(updates: tuple[Update, ...]) -> str:
+            name = await real_store(updates)  # committed: the rows are in the inbox
+            stored.set()
+            await gate.wait()  # the cancel lands here, after the commit
+            return name
+
+        pipeline._store = store_then_wait  # type: ignore[method-assign]
+        try:
+            await pipeline.start()
+            fake.user_sends_text(fake.add_user(8_450_000_001, "T"), "hello")
+            await asyncio.wait_for(stored.wait(), timeout=10)
+            stopping = asyncio.create_task(pipeline.stop())
+            await _wait_until(lambda: pipeline._stopping)
+            gate.set()
+            await asyncio.wait_for(stopping, timeout=20)
+        finally:
+            await application.shutdown()
+    assert len(handled) == 1, "the stored update was handled before the stop returned"
+    async with db.read() as conn:
+        assert (await conn.execute_fetchall("SELECT COUNT(*) FROM inbox"))[0][0] == 0
+    await db.close()
+
+
 async def test_an_update_that_keeps_failing_is_set_aside_and_the_admins_told(tmp_path) -> None:
     """An update whose handling killed the process is replayed at the next start, but not
     forever: after its third attempt it is kept sealed, never handled, and the review chat's
@@ -238,6 +280,50 @@ async def test_an_update_that_keeps_failing_is_set_aside_and_the_admins_told(tmp
     async with db.read() as conn:
         keys = await conn.execute_fetchall("SELECT name FROM window_keys WHERE purpose = 'inbox'")
     assert len(list(keys)) == 1, "the set-aside row keeps the key of its batch"
+    await db.close()
+
+
+async def test_an_update_that_only_waited_across_restarts_is_not_set_aside(tmp_path) -> None:
+    """Attempts are counted as a row's handling starts (storing a fetched update counts its
+    first). Update 1 hangs every time (and the process dies); update 2, from the same sender,
+    waits behind it each time. After its third attempt update 1 is set aside, and update 2,
+    which never started, is handled."""
+    db = await Database.open(tmp_path)
+    await db.migrate()
+    started: list[int] = []
+    handled: list[int] = []
+
+    async def note(update: Update, _: object) -> None:
+        started.append(update.update_id)
+        if update.update_id == 1:
+            await asyncio.sleep(3600)
+        handled.append(update.update_id)
+
+    async with FakeTelegram() as fake:
+        application = _application(fake, note)
+        vault = _vault()
+        await application.initialize()
+        try:
+            updates = tuple(
+                Update.de_json(_private_text(n, 8_420_000_001), application.bot) for n in (1, 2)
+            )
+            await UpdatePipeline(application, db, vault)._store(updates)
+            for start in range(1, 3):
+                pipeline = UpdatePipeline(application, db, vault)
+                await pipeline.start()
+                await _wait_until(lambda n=start: started.count(1) == n)
+                await pipeline.stop(grace_seconds=0)  # the process dies with both in hand
+            assert handled == []
+            pipeline = UpdatePipeline(application, db, vault, alert_chat_id=-1_009)
+            await pipeline.start()
+            await _wait_until(lambda: handled == [2])
+            await pipeline.stop()
+        finally:
+            await application.shutdown()
+    assert started == [1, 1, 2]
+    async with db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT update_id, attempts FROM inbox")
+    assert [tuple(row) for row in rows] == [(1, 3)], "only the one that kept failing"
     await db.close()
 
 
