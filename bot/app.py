@@ -183,6 +183,7 @@ def build_runtime(
     return Runtime(
         settings=settings,
         policy=policy,
+        local=env.local_time,
         catalogue=catalogue,
         db=db,
         vault=vault,
