@@ -176,7 +176,7 @@ def build_runtime(
         clock=clock,
     )
     book = RewardBook(env)
-    renderer = PostRenderer(catalogue, policy, blobs, settings.staff_language)
+    renderer = PostRenderer(catalogue, policy, blobs, settings.staff_language, env.local_time)
     sender = Sender(db, vault, bot, renderer, book, clock=clock)
     checkpoints = Checkpoints(db)
     env = replace(env, on_outbox=sender.wake, on_erased=checkpoints.request)

@@ -287,6 +287,7 @@ async def ledger_command(update: Update, context: Context) -> None:
         month=label,
         budget_minor=budget.budget_minor,
         committed_minor=budget.committed_minor,
+        local=runtime.local,
     )
     await message.reply_document(
         InputFile(ledger_xlsx(sheet, rewards.currency), filename=f"tipline-ledger-{label}.xlsx"),
