@@ -65,14 +65,14 @@ async def test_stats_send_a_chart_whose_numbers_match_the_data(
     chart = await fake.wait_for_message(REVIEW_CHAT, lambda m: m.get("method") == "sendPhoto")
     _png(chart)
     caption = chart["_plain"]
-    assert ": 6 tip(s)." in caption  # six tips this month
+    assert ": 6 tips." in caption  # six tips this month
     assert "Unclaimed past their reminder: 0" in caption
     assert "Outcomes recorded: <5; arrested: 7; seized: 60 g" in caption
     assert "CANARY" not in caption and "AnnaReviewer" not in caption
 
     fake.user_sends_text(anna, "/stats 2019-01", chat_id=REVIEW_CHAT)
     empty = await fake.wait_for_message(REVIEW_CHAT, lambda m: m.get("method") == "sendPhoto")
-    assert "2019-01: 0 tip(s)" in empty["_plain"]
+    assert "2019-01: 0 tips" in empty["_plain"]
     fake.user_sends_text(anna, "/stats yesterday", chat_id=REVIEW_CHAT)
     await fake.wait_for_message(REVIEW_CHAT, lambda m: "Usage: /stats" in m["_plain"])
 
