@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
@@ -84,7 +85,7 @@ async def test_stats_send_a_chart_whose_numbers_match_the_data(
 
     # The CLI writes the same aggregates (read beside the data; the bot may be stopped or not).
     await bot.stop()
-    month = datetime.now(UTC).strftime("%Y-%m")
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")  # the policy's zone
     env = _env(tmp_path, fake, TIPLINE_POLICY_FILE=str(bot.settings.policy_file))
     code, out, err = await run_cli(tmp_path, env, "stats", "--month", month, "--csv")
     assert code == 0, err
