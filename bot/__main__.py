@@ -14,7 +14,6 @@ import signal
 import sqlite3
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import StartupError, serve
@@ -26,6 +25,7 @@ from bot.domain.policy import load as load_policy
 from bot.domain.stats import BadPeriod, parse_period
 from bot.logs import configure_logging
 from bot.services.audit import AuditLog
+from bot.services.holidays import local_time
 from bot.services.stats import finance_of, review_of, stats_csv
 from storage.db import DB_FILENAME, Database, DatabaseError
 from storage.lock import DataDirInUse, DataDirLock
@@ -135,8 +135,9 @@ async def _stats(settings: Settings, month: str | None) -> int:
     except PolicyError as exc:
         print(f"tipline: {exc}", file=sys.stderr)
         return 2
+    local = local_time(policy.locale)
     try:
-        period = parse_period(month, int(time.time()))
+        period = parse_period(month, int(time.time()), local.zone)
     except BadPeriod:
         print("tipline: usage: tipline stats --month YYYY-MM --csv", file=sys.stderr)
         return 2
@@ -150,9 +151,9 @@ async def _stats(settings: Settings, month: str | None) -> int:
                 chat: await review_of(conn, chat, period)
                 for chat in policy.review.chats(settings.review_chat_id)
             }
-            start = datetime.fromtimestamp(period.start, UTC)
+            year, month_number = local.month_of(period.start)
             budget = policy.rewards.monthly_budget_minor
-            finance = await finance_of(conn, start.year, start.month, budget)
+            finance = await finance_of(conn, year, month_number, budget, local)
     finally:
         await db.close()
     sys.stdout.write(stats_csv(reviews, finance))

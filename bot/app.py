@@ -176,13 +176,14 @@ def build_runtime(
         clock=clock,
     )
     book = RewardBook(env)
-    renderer = PostRenderer(catalogue, policy, blobs, settings.staff_language)
+    renderer = PostRenderer(catalogue, policy, blobs, settings.staff_language, env.local_time)
     sender = Sender(db, vault, bot, renderer, book, clock=clock)
     checkpoints = Checkpoints(db)
     env = replace(env, on_outbox=sender.wake, on_erased=checkpoints.request)
     return Runtime(
         settings=settings,
         policy=policy,
+        local=env.local_time,
         catalogue=catalogue,
         db=db,
         vault=vault,

@@ -9,7 +9,6 @@ threshold, one reward per case, budget; the payer approved nothing, and only the
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 from telegram import (
     ForceReply,
@@ -237,8 +236,7 @@ async def prompt_reply(update: Update, context: Context) -> None:
 def _month_argument(context: Context, now: int) -> tuple[int, int] | None:
     args = context.args or []
     if not args:
-        moment = datetime.fromtimestamp(now, UTC)
-        return moment.year, moment.month
+        return context.bot_data.runtime.local.month_of(now)
     match = _MONTH.match(args[0])
     if match is None or not 1 <= int(match.group(2)) <= 12:
         return None
@@ -289,6 +287,7 @@ async def ledger_command(update: Update, context: Context) -> None:
         month=label,
         budget_minor=budget.budget_minor,
         committed_minor=budget.committed_minor,
+        local=runtime.local,
     )
     await message.reply_document(
         InputFile(ledger_xlsx(sheet, rewards.currency), filename=f"tipline-ledger-{label}.xlsx"),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime
 
 from telegram import (
     ForceReply,
@@ -24,7 +23,6 @@ from bot.domain.policy import Tier
 from bot.domain.prompts import PromptKind
 from bot.domain.report import Action
 from bot.domain.staff import Actor
-from bot.domain.timing import day
 from bot.services.answers import TIPSTER_ACTOR
 from bot.services.outcomes import Recorded
 from bot.services.review import HistoryEntry
@@ -295,19 +293,16 @@ async def prompt_reply(update: Update, context: Context) -> None:
     await message.reply_text(reply)
 
 
-def _when(at: int) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M")
-
-
 async def _entry_line(context: Context, chat_id: int, entry: HistoryEntry) -> str:
     """One line of a tip's history. Staff actions show the minute; what the tipster did (and
     what the bot did on its own) only the date, like the tip's submission."""
     tipster = entry.actor_id == TIPSTER_ACTOR
     who = _t(context, "staff.tipster") if tipster else await _name(context, chat_id, entry.actor_id)
+    local = context.bot_data.runtime.local
     line = _t(
         context,
         "staff.tip.entry",
-        when=day(entry.at) if tipster else _when(entry.at),
+        when=local.date(entry.at) if tipster else local.time(entry.at),
         name=who,
         action=Html(_t(context, f"staff.action.{entry.action}")),
     )
@@ -345,7 +340,7 @@ async def tip_command(update: Update, context: Context) -> None:
             "staff.tip.header",
             reference=history.report.reference,
             status=Html(_t(context, f"staff.state.{history.report.status}")),
-            date=day(history.report.submitted_at),
+            date=runtime.local.date(history.report.submitted_at),
         ),
     ]
     outcome = await runtime.outcomes.view(history.report)
@@ -479,7 +474,7 @@ async def search_command(update: Update, context: Context) -> None:
             "staff.search.line",
             reference=r.reference,
             status=Html(_t(context, f"staff.state.{r.status}")),
-            date=day(r.submitted_at),
+            date=context.bot_data.runtime.local.date(r.submitted_at),
         )
         for r in found[:30]
     ]

@@ -5,7 +5,6 @@ thread, off the event loop."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 from telegram import Message
 
@@ -27,7 +26,7 @@ async def review_stats(message: Message, context: Context, chat_id: int) -> None
     """The review chat's /stats [week|month|YYYY-MM]."""
     runtime = context.bot_data.runtime
     try:
-        period = parse_period(_argument(context), runtime.review.now())
+        period = parse_period(_argument(context), runtime.review.now(), runtime.local.zone)
     except BadPeriod:
         await message.reply_text(_t(context, "stats.usage"))
         return
@@ -42,12 +41,12 @@ async def finance_stats(message: Message, context: Context) -> None:
     runtime = context.bot_data.runtime
     argument = _argument(context)
     try:
-        period = parse_period(None if argument == "week" else argument, runtime.review.now())
+        month = None if argument == "week" else argument
+        period = parse_period(month, runtime.review.now(), runtime.local.zone)
     except BadPeriod:
         await message.reply_text(_t(context, "stats.usage"))
         return
-    moment = datetime.fromtimestamp(period.start, UTC)
-    stats = await runtime.stats.finance(moment.year, moment.month)
+    stats = await runtime.stats.finance(*runtime.local.month_of(period.start))
     renderer = runtime.sender.renderer
     minor = runtime.policy.rewards.minor_per_major
     png = await asyncio.to_thread(finance_chart, stats, renderer.finance_chart_text(stats), minor)

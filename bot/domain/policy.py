@@ -10,6 +10,7 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -317,6 +318,34 @@ class MediaPolicy(_Table):
         return self.worker_memory_mb * 1024 * 1024
 
 
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+class CalendarName(StrEnum):
+    CN = "CN"
+    NONE = "none"
+
+
+class LocalePolicy(_Table):
+    """`[locale]`: the time zone every date and time is shown in (storage stays UTC), and the
+    official calendar that says which days are working days ("none": Monday to Friday)."""
+
+    timezone: Annotated[
+        StrictStr,
+        _rule(_known_zone, "must be an IANA time zone name like Asia/Shanghai"),
+    ]
+    calendar: CalendarName
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
 class _Jobs(_Table):
     sweep_seconds: Positive
 
@@ -339,6 +368,7 @@ class Policy(_Table):
     jobs: _Jobs
     retention: _Retention
     digests: DigestPolicy
+    locale: LocalePolicy
 
     @field_validator("review")
     @classmethod

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from bot.domain.deadlines import month_bounds
+from bot.domain.localtime import format_date
 
 SMALL_COUNT = 5
 WEEK = 7 * 86_400
@@ -46,19 +47,22 @@ class Period:
     start: int
     end: int  # exclusive
     label: str
+    zone: tzinfo  # the zone its days, weeks and months are counted in
 
 
 class BadPeriod(ValueError):
     """Not `week`, `month` or YYYY-MM."""
 
 
-def parse_period(argument: str | None, now: int) -> Period:
-    """`week` (the last 7 days), `month` (this calendar month, the default) or YYYY-MM."""
-    moment = datetime.fromtimestamp(now, UTC)
+def parse_period(argument: str | None, now: int, zone: tzinfo) -> Period:
+    """`week` (the last 7 days), `month` (this calendar month, the default) or YYYY-MM, in
+    the zone's calendar."""
+    moment = datetime.fromtimestamp(now, zone)
     text = (argument or "month").strip().lower()
     if text == "week":
-        since = moment - timedelta(days=7)
-        return Period(int(since.timestamp()), now + 1, f"{since:%Y-%m-%d} – {moment:%Y-%m-%d}")
+        since = now - WEEK
+        label = f"{format_date(since, zone)} – {format_date(now, zone)}"
+        return Period(since, now + 1, label, zone)
     if text == "month":
         year, month = moment.year, moment.month
     else:
@@ -66,14 +70,14 @@ def parse_period(argument: str | None, now: int) -> Period:
         if match is None or not 1 <= int(match.group(2)) <= 12:
             raise BadPeriod(text)
         year, month = int(match.group(1)), int(match.group(2))
-    start, end = month_bounds(year, month)
-    return Period(start, end, f"{year}-{month:02d}")
+    start, end = month_bounds(year, month, zone)
+    return Period(start, end, f"{year}-{month:02d}", zone)
 
 
-def week_start(at: int) -> str:
-    """The Monday of the week of `at`, as YYYY-MM-DD (UTC)."""
-    moment = datetime.fromtimestamp(at, UTC)
-    return f"{(moment - timedelta(days=moment.weekday())):%Y-%m-%d}"
+def week_start(at: int, zone: tzinfo) -> str:
+    """The Monday of the (local) week of `at`, as YYYY-MM-DD."""
+    day = datetime.fromtimestamp(at, zone).date()
+    return (day - timedelta(days=day.weekday())).isoformat()
 
 
 @dataclass(frozen=True)
@@ -115,13 +119,13 @@ def review_stats(
     weeks: list[str] = []
     cursor = period.start
     while cursor < period.end:
-        label = week_start(cursor)
+        label = week_start(cursor, period.zone)
         if label not in weeks:
             weeks.append(label)
         cursor += 86_400
     per_week: dict[str, dict[str, int]] = {w: dict.fromkeys(series, 0) for w in weeks}
     for category, at in submitted:
-        week = week_start(at)
+        week = week_start(at, period.zone)
         if week not in per_week:
             continue
         name = category if category in kept else OTHER

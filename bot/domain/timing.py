@@ -27,8 +27,8 @@ def post_delay(max_seconds: int) -> int:
 
 
 def day(at: int) -> str:
-    """The date (UTC) of a moment: all that reviewers are shown of a tipster's actions, and
-    the name of a daily window."""
+    """The date (UTC) of a moment, as a daily window is named. What people are shown is the
+    local date (bot.domain.localtime)."""
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
 
 

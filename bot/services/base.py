@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from bot.crypto.vault import Vault
 from bot.crypto.windows import WindowKeys, WindowSpec
+from bot.domain.localtime import LocalTime
 from bot.domain.policy import Policy
 from bot.services.audit import AuditLog
+from bot.services.holidays import local_time
 from bot.services.notifier import Notifier
 from bot.services.unit import Transactions
 from storage.blobs import BlobStore
@@ -46,8 +48,9 @@ def window_specs(policy: Policy) -> list[WindowSpec]:
 class ServiceEnv:
     """The database, the vault, the sealed files, the policy, the staff chats, the time,
     whom to wake once outbox rows are committed (the sender), whom to tell once something was
-    erased (the WAL checkpoints), and the window keys (one set for the whole bot, made from
-    the rest when not given)."""
+    erased (the WAL checkpoints), the window keys (one set for the whole bot, made from the
+    rest when not given) and the local time and official calendar (made from the policy's
+    `[locale]` when not given)."""
 
     db: Database
     vault: Vault
@@ -59,16 +62,24 @@ class ServiceEnv:
     on_outbox: Callable[[], None] = _nothing
     on_erased: Callable[[], None] = _nothing
     windows: WindowKeys | None = None
+    local: LocalTime | None = None
 
     def __post_init__(self) -> None:
         if self.windows is None:
             keys = WindowKeys(self.vault, self.db, window_specs(self.policy), self.clock)
             object.__setattr__(self, "windows", keys)
+        if self.local is None:
+            object.__setattr__(self, "local", local_time(self.policy.locale))
 
     @property
     def window_keys(self) -> WindowKeys:
         assert self.windows is not None
         return self.windows
+
+    @property
+    def local_time(self) -> LocalTime:
+        assert self.local is not None
+        return self.local
 
 
 class UseCases:
@@ -85,10 +96,16 @@ class UseCases:
         self._on_outbox = env.on_outbox
         self._on_erased = env.on_erased
         self._windows = env.window_keys
+        self._local = env.local_time
 
     @property
     def policy(self) -> Policy:
         return self._policy
+
+    @property
+    def local(self) -> LocalTime:
+        """The zone dates are shown and counted in, with the official calendar."""
+        return self._local
 
     def now(self) -> int:
         return int(self._clock())

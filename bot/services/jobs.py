@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 
 import aiosqlite
 
-from bot.domain.deadlines import add_working_days
 from bot.domain.outbox import Param, RewardRefresh, StaffNotice, StaffText, TipsterText
 from bot.domain.report import OPEN, ReportStatus
 from bot.domain.reward import ACTIVE, RewardStatus, check_reward_move
@@ -180,7 +179,7 @@ class Jobs(UseCases):
         latest = await rewards_repo.latest_for_report(conn, report.id)
         if latest is not None and latest.status in ACTIVE:
             return
-        deadline = add_working_days(
+        deadline = self._local.add_working_days(
             report.verified_at or job.due_at, self._policy.rewards.notify_within_working_days
         )
         await self._staff_text(

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.crypto.vault import DataKey
-from bot.domain.deadlines import add_working_days
 from bot.domain.errors import (
     BadOriginal,
     HeldByOther,
@@ -196,7 +195,7 @@ class ReviewService(UseCases):
             await schedules.add(
                 conn,
                 kind=ScheduleKind.REWARD_NUDGE,
-                due_at=add_working_days(now, days),
+                due_at=self._local.add_working_days(now, days),
                 report_id=report.id,
             )
         return Outcome(updated, current)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import aiosqlite
 
 from bot.crypto.vault import VaultError, open_with_receipt
-from bot.domain.deadlines import month_bounds
 from bot.domain.errors import RewardMovedOn
+from bot.domain.localtime import LocalTime
 from bot.domain.reward import ACTIVE, COMMITTED, SHOWN_TO_TIPSTER, Budget, RewardStatus
 from bot.services.base import UseCases
 from storage import reports
@@ -62,9 +62,9 @@ async def reward_of_chat(
     return reward, report
 
 
-async def committed(conn: aiosqlite.Connection, year: int, month: int) -> int:
-    """What the month's budget carries: approved in that month and not expired."""
-    start, end = month_bounds(year, month)
+async def committed(conn: aiosqlite.Connection, year: int, month: int, local: LocalTime) -> int:
+    """What the month's budget carries: approved in that (local) month and not expired."""
+    start, end = local.month_bounds(year, month)
     return await rewards_repo.amount_approved_between(conn, start, end, sorted(COMMITTED))
 
 
@@ -93,11 +93,11 @@ class RewardBook(UseCases):
 
     async def budget(self, year: int, month: int) -> Budget:
         async with self._db.read() as conn:
-            used = await committed(conn, year, month)
+            used = await committed(conn, year, month, self._local)
         return Budget(year, month, self._policy.rewards.monthly_budget_minor, used)
 
     async def ledger(self, year: int, month: int) -> list[LedgerRow]:
-        start, end = month_bounds(year, month)
+        start, end = self._local.month_bounds(year, month)
         rows: list[LedgerRow] = []
         async with self._db.read() as conn:
             for reward in await rewards_repo.for_ledger(conn, start, end):

@@ -13,13 +13,11 @@ is RewardBook's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import aiosqlite
 
 from bot.crypto.vault import seal_to_receipt
 from bot.domain import codes
-from bot.domain.deadlines import add_months
 from bot.domain.errors import (
     AlreadyRewarded,
     CaseAlreadyRewarded,
@@ -239,12 +237,12 @@ class RewardService(UseCases):
     async def _check_budget(
         self, conn: aiosqlite.Connection, reward: RewardRecord, now: int
     ) -> None:
-        moment = datetime.fromtimestamp(now, UTC)
+        year, month = self._local.month_of(now)
         budget = Budget(
-            moment.year,
-            moment.month,
+            year,
+            month,
             self._policy.rewards.monthly_budget_minor,
-            await committed(conn, moment.year, moment.month),
+            await committed(conn, year, month, self._local),
         )
         if not budget.allows(reward.amount_minor):
             raise OverBudget(remaining=budget.remaining_minor)
@@ -255,7 +253,7 @@ class RewardService(UseCases):
         code = codes.new_claim_code()
         normalized = codes.normalize_claim_code(code)
         assert normalized is not None
-        expires = add_months(now, self._policy.rewards.claim_months)
+        expires = self._local.add_months(now, self._policy.rewards.claim_months)
         sealed = (
             seal_to_receipt(report.receipt_box, report.uid, code.encode())
             if report.receipt_box

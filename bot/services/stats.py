@@ -9,7 +9,7 @@ import io
 
 import aiosqlite
 
-from bot.domain.deadlines import month_bounds
+from bot.domain.localtime import LocalTime
 from bot.domain.report import ReportStatus
 from bot.domain.schedule import ScheduleKind
 from bot.domain.stats import (
@@ -45,12 +45,12 @@ async def review_of(conn: aiosqlite.Connection, chat_id: int, period: Period) ->
 
 
 async def finance_of(
-    conn: aiosqlite.Connection, year: int, month: int, budget_minor: int
+    conn: aiosqlite.Connection, year: int, month: int, budget_minor: int, local: LocalTime
 ) -> FinanceStats:
-    """The six months ending with this one."""
+    """The six (local) months ending with this one."""
     months: list[MonthMoney] = []
     for y, m in last_months(year, month):
-        start, end = month_bounds(y, m)
+        start, end = local.month_bounds(y, m)
         counts, amounts = await stats_repo.reward_month(conn, start, end)
         months.append(MonthMoney(f"{y}-{m:02d}", counts, amounts))
     return FinanceStats(tuple(months), budget_minor)
@@ -98,4 +98,5 @@ class StatsService(UseCases):
 
     async def finance(self, year: int, month: int) -> FinanceStats:
         async with self._db.read() as conn:
-            return await finance_of(conn, year, month, self._policy.rewards.monthly_budget_minor)
+            budget = self._policy.rewards.monthly_budget_minor
+            return await finance_of(conn, year, month, budget, self._local)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from telegram import Bot
 from telegram.error import TelegramError
@@ -189,15 +188,16 @@ class Composer:
     async def _chart(self, row: OutboxRecord, which: str, caption: str) -> FilePart:
         """A digest with its chart: the statistics as of when it was due, drawn off the loop."""
         assert row.chat_id is not None
-        renderer = self._renderer
+        renderer, local = self._renderer, self._book.local
         policy = renderer.policy
         async with self._db.read() as conn:
             if which == "review":
-                review = await review_of(conn, row.chat_id, parse_period("week", row.not_before))
+                week = parse_period("week", row.not_before, local.zone)
+                review = await review_of(conn, row.chat_id, week)
             else:
-                moment = datetime.fromtimestamp(row.not_before, UTC)
+                year, month = local.month_of(row.not_before)
                 budget = policy.rewards.monthly_budget_minor
-                finance = await finance_of(conn, moment.year, moment.month, budget)
+                finance = await finance_of(conn, year, month, budget, local)
         if which == "review":
             png = await asyncio.to_thread(review_chart, review, renderer.review_chart_text(review))
         else:
@@ -294,7 +294,7 @@ class Composer:
             if reward is None:
                 raise PermanentFailure("the reward no longer exists")
             approvals = await rewards_repo.approvals(conn, reward.id)
-        moment = datetime.fromtimestamp(reward.proposed_at, UTC)
+        year, month = self._book.local.month_of(reward.proposed_at)
         finance = reward.finance_chat_id
         names = self._names
         return FinanceView(
@@ -309,7 +309,7 @@ class Composer:
             proposer=await names.get(report.review_chat_id, reward.proposer_id),
             approvers=tuple([await names.get(finance, a) for a, _ in approvals]),
             needed=approvals_needed(self._renderer.policy, reward.amount_minor),
-            budget=await self._book.budget(moment.year, moment.month),
+            budget=await self._book.budget(year, month),
             paid_by=await names.get(finance, reward.paid_by) if reward.paid_by else None,
         )
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.crypto.vault import DataKey
 from bot.domain.inert import make_inert
 from bot.domain.items import ItemKind
+from bot.domain.localtime import LocalTime
 from bot.domain.money import format_money
 from bot.domain.outcome import format_grams
 from bot.domain.policy import Policy
@@ -28,6 +28,7 @@ from bot.domain.stats import (
     format_duration,
     shown,
 )
+from bot.services.holidays import local_time
 from bot.services.intake import item_payload
 from bot.services.outcomes import OutcomeView
 from bot.telegram.callbacks import (
@@ -123,10 +124,6 @@ def mention(user_id: int, name: str) -> Html:
     return Html(f'<a href="tg://user?id={user_id}">{html.escape(name)}</a>')
 
 
-def _date(at: int) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
-
-
 def escaped_chunks(text: str, limit: int) -> list[str]:
     """Escape tip text for HTML in chunks of at most `limit` characters, never cutting an entity."""
     chunks: list[str] = []
@@ -164,12 +161,18 @@ class PostRenderer:
     """Builds what the bot posts: staff posts in the staff language, tipster notices in theirs."""
 
     def __init__(
-        self, catalogue: Catalogue, policy: Policy, blobs: BlobStore, staff_language: str
+        self,
+        catalogue: Catalogue,
+        policy: Policy,
+        blobs: BlobStore,
+        staff_language: str,
+        local: LocalTime | None = None,
     ) -> None:
         self._t = catalogue
         self._policy = policy
         self._blobs = blobs
         self._lang = staff_language
+        self._local = local or local_time(policy.locale)
 
     def _area(self, report: ReportRecord, key: DataKey) -> str:
         if report.sealed_area is None:
@@ -219,7 +222,7 @@ class PostRenderer:
         if state.holder:
             lines.append(t.text(lang, "staff.card.holder", name=state.holder))
         if state.last_action and state.last_at is not None:
-            when = datetime.fromtimestamp(state.last_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            when = self._local.time(state.last_at)
             action = t.text(lang, f"staff.action.{state.last_action}")
             lines.append(
                 t.text(
@@ -428,7 +431,7 @@ class PostRenderer:
             if name == "amount" and isinstance(value, int):
                 shown[name] = self.money(value)
             elif name in ("expires", "deadline") and isinstance(value, int):
-                shown[name] = _date(value)
+                shown[name] = self._local.date(value)
             else:
                 shown[name] = value
         return shown
@@ -527,7 +530,10 @@ class PostRenderer:
             t.text(lang, "reward.post.tier", tier=tier.label(lang) if tier else reward.tier),
             t.text(lang, "reward.post.amount", amount=self.money(reward.amount_minor)),
             t.text(
-                lang, "reward.post.proposer", name=view.proposer, when=_date(reward.proposed_at)
+                lang,
+                "reward.post.proposer",
+                name=view.proposer,
+                when=self._local.date(reward.proposed_at),
             ),
         ]
         if view.justification:
@@ -559,7 +565,9 @@ class PostRenderer:
             )
         )
         if reward.expires_at and reward.status == RewardStatus.OFFERED:
-            lines.append(t.text(lang, "reward.post.expires", when=_date(reward.expires_at)))
+            lines.append(
+                t.text(lang, "reward.post.expires", when=self._local.date(reward.expires_at))
+            )
         if reward.status == RewardStatus.PAID and reward.payout_reference:
             lines.append(
                 t.text(
@@ -567,7 +575,7 @@ class PostRenderer:
                     "reward.post.paid",
                     voucher=reward.payout_reference,
                     name=view.paid_by or "?",
-                    when=_date(reward.paid_at or 0),
+                    when=self._local.date(reward.paid_at or 0),
                 )
             )
         buttons: Keyboard = ()

@@ -10,6 +10,7 @@ from telegram.ext import CallbackContext, ExtBot
 from bot.config import Settings
 from bot.crypto.vault import Vault
 from bot.crypto.windows import WindowKeys
+from bot.domain.localtime import LocalTime
 from bot.domain.policy import Policy
 from bot.media.worker import MediaWorkers
 from bot.services.answers import AnswerService
@@ -35,6 +36,7 @@ from storage.db import Database
 class Runtime:
     settings: Settings
     policy: Policy
+    local: LocalTime
     catalogue: Catalogue
     db: Database
     vault: Vault

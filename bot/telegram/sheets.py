@@ -4,7 +4,8 @@ neutralised) and an .xlsx workbook (openpyxl) with the rows and a summary sheet.
 Amounts are integers of minor units in the rows; they become major units only here, exactly:
 the CSV writes them as text from the integers, the workbook as numbers with the currency's
 number format (a float of two decimals is exact enough for display; the sum in the summary
-is computed from the integers).
+is computed from the integers). Times are the line's local time, each saying its offset from
+UTC ("2026-10-08 14:00 UTC+8"), and the month is the local calendar month.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from bot.domain.localtime import LocalTime
 from bot.services.reward_book import LedgerRow
 
 HEADER = (
@@ -51,6 +52,7 @@ class LedgerSheet:
     month: str
     budget_minor: int
     committed_minor: int
+    local: LocalTime
 
 
 def neutralise(value: str) -> str:
@@ -58,8 +60,8 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
-def _iso(at: int | None) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M") if at else ""
+def _times(row: LedgerRow) -> tuple[int | None, ...]:
+    return row.proposed_at, row.approved_at, row.paid_at, row.expired_at
 
 
 def _major_text(minor: int, minor_per_major: int) -> str:
@@ -78,10 +80,7 @@ def _text_cells(row: LedgerRow, sheet: LedgerSheet) -> list[str]:
         row.status,
         str(row.proposer_id),
         " ".join(str(a) for a in row.approver_ids),
-        _iso(row.proposed_at),
-        _iso(row.approved_at),
-        _iso(row.paid_at),
-        _iso(row.expired_at),
+        *(sheet.local.time(at) if at else "" for at in _times(row)),
         row.payout_reference or "",
         "" if row.id_checked is None else str(row.id_checked),
     ]
@@ -126,12 +125,13 @@ def ledger_xlsx(sheet: LedgerSheet, currency: str) -> bytes:
         rows.cell(row=rows.max_row, column=4).number_format = money
     rows.freeze_panes = "A2"
     for column, width in zip(
-        "ABCDEFGHIJKLMN", (14, 18, 30, 14, 8, 10, 14, 22, 17, 17, 17, 17, 16, 10), strict=True
+        "ABCDEFGHIJKLMN", (14, 18, 30, 14, 8, 10, 14, 22, 23, 23, 23, 23, 16, 10), strict=True
     ):
         rows.column_dimensions[column].width = width
 
     summary = book.create_sheet("summary")
     summary.append(["month", sheet.month])
+    summary.append(["timezone", str(sheet.local.zone)])
     summary.append([])
     summary.append(["tier", "tier_name", "count", "amount"])
     by_tier: dict[str, list[int]] = {}

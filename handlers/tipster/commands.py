@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -46,7 +44,7 @@ async def status(update: Update, context: Context) -> None:
     except IntakeError as error:
         await refuse(update, context, error)
         return
-    submitted = datetime.fromtimestamp(view.submitted_at, UTC).strftime("%Y-%m-%d")
+    submitted = context.bot_data.runtime.local.date(view.submitted_at)
     contact_key = "status.contact_on" if view.contact_stored else "status.contact_off"
     text = t(
         context,
@@ -70,11 +68,7 @@ def _reward_text(update: Update, context: Context, reward: TipsterReward) -> str
         return t(context, update, f"reward_status.{reward.status}", amount=amount)
     instructions = runtime.policy.rewards.claim_instructions
     lang = user_language(update)
-    expires = (
-        datetime.fromtimestamp(reward.expires_at, UTC).strftime("%Y-%m-%d")
-        if reward.expires_at
-        else "?"
-    )
+    expires = runtime.local.date(reward.expires_at) if reward.expires_at else "?"
     return t(
         context,
         update,

@@ -42,11 +42,11 @@ def test_formatting() -> None:
 
 def test_working_days_skip_weekends() -> None:
     friday = _ts(2026, 11, 27, 10)
-    assert add_working_days(friday, 1) == _ts(2026, 11, 30, 10)
-    assert add_working_days(friday, 15) == _ts(2026, 12, 18, 10)
+    assert add_working_days(friday, 1, UTC) == _ts(2026, 11, 30, 10)
+    assert add_working_days(friday, 15, UTC) == _ts(2026, 12, 18, 10)
 
 
 def test_months_clamp_to_month_end() -> None:
-    assert add_months(_ts(2026, 12, 31, 9), 2) == _ts(2027, 2, 28, 9)
-    assert add_months(_ts(2026, 11, 28), 2) == _ts(2027, 1, 28)
-    assert month_bounds(2026, 12) == (_ts(2026, 12, 1), _ts(2027, 1, 1))
+    assert add_months(_ts(2026, 12, 31, 9), 2, UTC) == _ts(2027, 2, 28, 9)
+    assert add_months(_ts(2026, 11, 28), 2, UTC) == _ts(2027, 1, 28)
+    assert month_bounds(2026, 12, UTC) == (_ts(2026, 12, 1), _ts(2027, 1, 1))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from zoneinfo import ZoneInfo
 
 import openpyxl
 
+from bot.domain.localtime import LocalTime
 from bot.services.reward_book import LedgerRow
 from bot.telegram.sheets import LedgerSheet, currency_format, ledger_csv, ledger_xlsx, neutralise
 
@@ -42,6 +44,7 @@ SHEET = LedgerSheet(
     month="2026-05",
     budget_minor=5_000_000,
     committed_minor=223_450,
+    local=LocalTime(ZoneInfo("Asia/Shanghai")),
 )
 
 
@@ -91,3 +94,18 @@ def test_xlsx_rows_and_summary_read_back_with_number_formats() -> None:
     assert summary[("budget_left", None)][1] == 47765.5
     cell = next(r[3] for r in book["summary"].iter_rows() if r[0].value == "budget_used")
     assert cell.number_format == '"¥"#,##0.00'
+
+
+def test_both_files_show_times_in_the_local_zone_and_say_which() -> None:
+    """1_780_000_000 is 2026-05-28 20:26:40 UTC: already the 29th in Shanghai."""
+    rows = list(csv.DictReader(io.StringIO(ledger_csv(SHEET).decode("utf-8-sig"))))
+    assert rows[0]["proposed_at"] == "2026-05-29 04:26 UTC+8"
+    assert rows[0]["approved_at"] == "2026-05-29 04:36 UTC+8"
+    assert rows[1]["paid_at"] == ""
+    book = openpyxl.load_workbook(io.BytesIO(ledger_xlsx(SHEET, "CNY")))
+    data = list(book["rewards"].iter_rows(min_row=2, values_only=True))
+    assert data[0][8] == "2026-05-29 04:26 UTC+8"
+    assert data[0][10] == "2026-05-29 04:43 UTC+8"
+    summary = {r[0]: r[1] for r in book["summary"].iter_rows(values_only=True) if r[0]}
+    assert summary["month"] == "2026-05"
+    assert summary["timezone"] == "Asia/Shanghai"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
@@ -20,8 +22,9 @@ from bot.domain.stats import (
 )
 from bot.telegram.charts import ChartText, finance_chart, font_family, review_chart
 
-JUNE = parse_period("2026-06", 1_781_000_000)
+JUNE = parse_period("2026-06", 1_781_000_000, UTC)
 DAY = 86_400
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def test_small_counts_show_as_less_than_five() -> None:
@@ -31,12 +34,29 @@ def test_small_counts_show_as_less_than_five() -> None:
 def test_periods() -> None:
     assert JUNE.label == "2026-06"
     assert JUNE.end - JUNE.start == 30 * DAY
-    week = parse_period("week", JUNE.start + 10 * DAY)
+    week = parse_period("week", JUNE.start + 10 * DAY, UTC)
     assert week.end - week.start == 7 * DAY + 1
-    assert parse_period(None, JUNE.start + DAY).label == "2026-06"
+    assert parse_period(None, JUNE.start + DAY, UTC).label == "2026-06"
     for bad in ("2026-13", "yesterday", "26-06"):
         with pytest.raises(BadPeriod):
-            parse_period(bad, JUNE.start)
+            parse_period(bad, JUNE.start, UTC)
+
+
+def test_months_weeks_and_their_labels_are_the_zones() -> None:
+    june = parse_period("2026-06", 1_781_000_000, SHANGHAI)
+    assert june.start == int(datetime(2026, 5, 31, 16, tzinfo=UTC).timestamp())
+    assert june.end == int(datetime(2026, 6, 30, 16, tzinfo=UTC).timestamp())
+    # Monday 8 June, 01:00 in Shanghai, is still Sunday in UTC: it counts in the week of the 8th.
+    monday_early = int(datetime(2026, 6, 8, 1, tzinfo=SHANGHAI).timestamp())
+    stats = review_stats(june, [("other", monday_early)], {}, [], [], 0, [])
+    assert stats.weeks[0] == "2026-06-01"  # Monday 1 June, local
+    assert stats.per_week["2026-06-08"]["other"] == 1
+    in_utc = review_stats(JUNE, [("other", monday_early)], {}, [], [], 0, [])
+    assert in_utc.per_week["2026-06-01"]["other"] == 1  # the same moment, in a UTC period
+    # The last 7 days, labelled with local dates: 23:30 UTC on 10 June is the 11th in Shanghai.
+    late = int(datetime(2026, 6, 10, 23, 30, tzinfo=UTC).timestamp())
+    assert parse_period("week", late, SHANGHAI).label == "2026-06-04 – 2026-06-11"
+    assert parse_period("week", late, UTC).label == "2026-06-03 – 2026-06-10"
 
 
 def test_review_aggregates_from_rows() -> None:
