@@ -16,11 +16,13 @@ import hashlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
 from storage.db import (
     Database,
+    DatabaseError,
     IntegrityError,
     Migration,
     Row,
@@ -43,6 +45,14 @@ def lock_key(name: str) -> int:
     """A stable signed 64-bit advisory lock key for `name`."""
     digest = hashlib.blake2b(_LOCK_PREFIX + name.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def _where(url: str) -> str:
+    """host:port/database of a URL, without the user and password."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{host}{port}{parts.path or '/'}"
 
 
 def _changed(status: str) -> int:
@@ -107,7 +117,15 @@ class PostgresDatabase(Database):
 
     @classmethod
     async def connect(cls, url: str) -> PostgresDatabase:
-        conn = await asyncpg.connect(url)
+        try:
+            conn = await asyncpg.connect(url)
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            # The URL may hold a password: the message names only where it points.
+            where = _where(url)
+            raise DatabaseError(
+                f"cannot use the PostgreSQL database at {where} (TIPLINE_DATABASE_URL):"
+                f" {type(exc).__name__}: {exc}"
+            ) from None
         return cls(conn)
 
     async def close(self) -> None:
