@@ -13,7 +13,16 @@ from bot.telegram import callbacks
 from bot.telegram.callbacks import StartReport
 from bot.telegram.i18n import LANGUAGES, Catalogue, Html
 from bot.telegram.runtime import Context
-from handlers.tipster.common import button, refuse, say, stale_button, t, user_id, user_language
+from handlers.tipster.common import (
+    button,
+    copy_button,
+    refuse,
+    say,
+    stale_button,
+    t,
+    user_id,
+    user_language,
+)
 from handlers.tipster.dialogue import cancel, conversation
 
 COMMANDS = ("start", "report", "status", "forget", "cancel", "help")
@@ -57,9 +66,14 @@ async def status(update: Update, context: Context) -> None:
         state=Html(t(context, update, f"state.{view.status.value}")),
         contact=Html(t(context, update, contact_key)),
     )
+    markup = None
     if view.reward is not None:
         text += "\n\n" + _reward_text(update, context, view.reward)
-    await say(update, text)
+        if view.reward.status == "offered" and view.reward.claim_code:
+            code = view.reward.claim_code
+            button = copy_button(context, update, "button.copy_claim_code", code)
+            markup = InlineKeyboardMarkup([[button]])
+    await say(update, text, markup)
 
 
 def _reward_text(update: Update, context: Context, reward: TipsterReward) -> str:
