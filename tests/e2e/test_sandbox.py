@@ -272,11 +272,22 @@ def test_the_page_gets_text_and_entities_never_html() -> None:
             {"type": "text_link", "offset": 0, "length": 3, "url": "javascript:alert(1)"},
         ],
         "has_protected_content": True,
+        "reply_markup": {
+            "inline_keyboard": [
+                [{"text": "📋 Copy receipt", "copy_text": {"text": "K7QD-3M9X"}}],
+                [{"text": "Press", "callback_data": "v1:t:report"}],
+            ]
+        },
     }
     view = message_view(Entry(message, from_bot=True, deleted=False))
     assert view["text"].startswith("<b>not bold</b> <img")  # text, for text nodes
     assert [e["type"] for e in view["entities"]] == ["code", "text_link"]
     assert view["protected"] and view["from"]["name"] == people.BOT_NAME
+    # A copy button is drawn with the text it copies and nothing to press.
+    assert view["buttons"] == [
+        [{"text": "📋 Copy receipt", "copy": "K7QD-3M9X"}],
+        [{"text": "Press", "data": "v1:t:report"}],
+    ]
 
 
 async def test_the_emulator_keeps_its_chats_across_a_restart(tmp_path: Path) -> None:
