@@ -26,6 +26,7 @@ from bot.telegram.callbacks import (
     CategoryChoice,
     ContactChoice,
     ReviewDraft,
+    ShowPromises,
     SkipArea,
     StartReport,
     SubmitTip,
@@ -58,6 +59,7 @@ from handlers.tipster.screens import (
     show_step,
     summary,
 )
+from handlers.tipster.welcome import show_promises
 
 
 async def report(update: Update, context: Context) -> StepResult:
@@ -270,6 +272,7 @@ _BUTTON_ACTIONS: dict[type[Callback], Callable[[Update, Context], Awaitable[Step
     SubmitTip: submit,
     CancelTip: cancel,
     StartReport: report,
+    ShowPromises: show_promises,
 }
 
 
@@ -279,7 +282,7 @@ async def resume_button(update: Update, context: Context) -> StepResult:
     callback = _BUTTON_ACTIONS.get(type(pressed)) if pressed is not None else None
     if callback is None:
         return await stale_button(update, context)
-    if callback not in (report, cancel):
+    if callback not in (report, cancel, show_promises):
         view = await context.bot_data.runtime.intake.current(user_id(update))
         if view is None:
             return await stale_button(update, context)
@@ -345,6 +348,7 @@ def conversation(conversation_timeout_minutes: int) -> ConversationHandler[Conte
                 CallbackQueryHandler(cancel, pattern=matching(CancelTip)),
                 CommandHandler("report", report, filters=private),
                 CallbackQueryHandler(report, pattern=matching(StartReport)),
+                CallbackQueryHandler(show_promises, pattern=matching(ShowPromises)),
                 CallbackQueryHandler(stale_button, pattern=callbacks.TIPSTER_PATTERN),
             ],
             conversation_timeout=conversation_timeout_minutes * 60,
