@@ -51,11 +51,21 @@ CAPTION_LIMIT = 1024
 
 @dataclass(frozen=True)
 class Button:
+    """A button that sends `data` back to the bot when pressed."""
+
     label: str
     data: str
 
 
-Keyboard = tuple[tuple[Button, ...], ...]
+@dataclass(frozen=True)
+class CopyButton:
+    """A button that copies `text` to the reader's clipboard; the bot hears nothing of it."""
+
+    label: str
+    text: str
+
+
+Keyboard = tuple[tuple[Button | CopyButton, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -437,7 +447,7 @@ class PostRenderer:
         return shown
 
     def receipt(self, report: ReportRecord, receipt: str, contact_allowed: bool) -> TextPart:
-        """The receipt, shown once, in a code entity so it can be copied."""
+        """The receipt, shown once, in a code entity and with a button that copies it."""
         t, lang = self._t, report.language
         contact = t.text(
             lang,
@@ -451,16 +461,24 @@ class PostRenderer:
                 reference=report.reference,
                 receipt=receipt,
                 contact=Html(contact),
-            )
+            ),
+            ((CopyButton(t.text(lang, "button.copy_receipt"), receipt),),),
         )
 
     def tipster_text(self, report: ReportRecord, key: str, params: dict[str, Any]) -> TextPart:
-        """A message to the tipster about their tip, in their language."""
+        """A message to the tipster about their tip, in their language; a claim code in it
+        (the `code` parameter) gets a button that copies it."""
         lang = report.language
         shown = self._params(lang, params)
         instructions = self._policy.rewards.claim_instructions
         shown.setdefault("instructions", instructions.get(lang) or instructions["en"])
-        return TextPart(self._t.text(lang, key, reference=report.reference, **shown))
+        code = params.get("code")
+        buttons: Keyboard = (
+            ((CopyButton(self._t.text(lang, "button.copy_claim_code"), code),),)
+            if isinstance(code, str) and code
+            else ()
+        )
+        return TextPart(self._t.text(lang, key, reference=report.reference, **shown), buttons)
 
     # ----- statistics (/stats and the digests) ----------------------------------------------
 
