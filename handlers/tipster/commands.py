@@ -13,6 +13,7 @@ from bot.telegram import callbacks
 from bot.telegram.callbacks import StartReport
 from bot.telegram.i18n import LANGUAGES, Catalogue, Html
 from bot.telegram.runtime import Context
+from handlers.tipster.campaigns import campaign_start
 from handlers.tipster.common import button, refuse, say, stale_button, t, user_id, user_language
 from handlers.tipster.dialogue import cancel, conversation
 
@@ -24,6 +25,7 @@ async def start(update: Update, context: Context) -> None:
     keyboard = InlineKeyboardMarkup([[button(context, update, "button.report", StartReport())]])
     days = context.bot_data.runtime.policy.contact_days
     await say(update, t(context, update, "start.welcome", days=days), keyboard)
+    await campaign_start(update, context)  # `/start <key>` from a campaign's link
 
 
 async def help_command(update: Update, context: Context) -> None:
