@@ -4,12 +4,23 @@ unknown or malformed parameter gives the usual welcome and nothing else."""
 
 from __future__ import annotations
 
+import csv
+import io
 import sqlite3
+from datetime import UTC, datetime
 
 import pytest
 
-from tests.e2e.conftest import REVIEW_CHAT, RunningBot, make_settings, write_policy
-from tests.e2e.flows import added, submit
+from tests.e2e.conftest import (
+    REVIEW_CHAT,
+    REVIEWER,
+    RunningBot,
+    make_settings,
+    run_cli,
+    write_policy,
+)
+from tests.e2e.flows import added, send_text_tip, submit, wait_button
+from tests.e2e.test_cli import _env
 
 CAMPAIGN = "north-venues_2026"
 CAMPAIGN_POLICY = f"""
@@ -55,7 +66,7 @@ def _stored_campaigns(bot: RunningBot) -> list[tuple[str, str | None, str]]:
 
 
 async def test_a_campaign_link_chooses_category_and_area_and_the_tip_keeps_its_key(
-    fake, bot: RunningBot
+    fake, bot: RunningBot, tmp_path
 ) -> None:
     tipster = fake.add_user(5550007001, "Poster Reader", language_code="zh-hans")
     fake.user_sends_text(tipster, f"/start {CAMPAIGN}")
@@ -81,6 +92,44 @@ async def test_a_campaign_link_chooses_category_and_area_and_the_tip_keeps_its_k
     assert "North district" in card["_plain"]
     reference = card["_plain"].split()[2]
     assert _stored_campaigns(bot) == [(reference, CAMPAIGN, "drug_use_venue")]
+
+    # A tip from the city-wide poster (nothing chosen: the category is asked) and a plain one.
+    other = fake.add_user(5550007004, "Other Reader")
+    fake.user_sends_text(other, "/start citywide")
+    await wait_button(fake, other.id, "v1:t:cat:other")
+    fake.user_presses(other, fake.messages_in(other.id)[-1], "v1:t:cat:other")
+    await wait_button(fake, other.id, "v1:t:area-skip")
+    fake.user_presses(other, fake.messages_in(other.id)[-1], "v1:t:area-skip")
+    await wait_button(fake, other.id, "v1:t:review")
+    fake.user_sends_text(other, "CANARY-CITYWIDE something else")
+    await added(fake, other)
+    await submit(fake, other)
+    await send_text_tip(fake, fake.add_user(5550007005, "No Poster"), "CANARY-PLAIN a plain tip")
+    await fake.wait_until(lambda: len(_stored_campaigns(bot)) == 3)
+    assert [row[1] for row in _stored_campaigns(bot)] == [CAMPAIGN, "citywide", None]
+    await fake.wait_until(
+        lambda: sum("CANARY-" in m["_plain"] for m in fake.messages_in(REVIEW_CHAT)) == 3,
+        timeout=10,
+    )
+
+    # /stats counts the tips per campaign, in the policy's order, small counts as "<5".
+    fake.user_sends_text(fake.add_user(REVIEWER, "AnnaReviewer"), "/stats", chat_id=REVIEW_CHAT)
+    chart = await fake.wait_for_message(REVIEW_CHAT, lambda m: m.get("method") == "sendPhoto")
+    assert ": <5 tip(s)." in chart["_plain"]  # three tips
+    assert chart["_plain"].endswith(
+        "From campaigns: North district: drug venues (<5); City-wide poster (<5)."
+    )
+    # And so does the CSV of `tipline stats`.
+    await bot.stop()
+    month = datetime.now(UTC).strftime("%Y-%m")
+    env = _env(tmp_path, fake, TIPLINE_POLICY_FILE=str(bot.settings.policy_file))
+    code, out, err = await run_cli(tmp_path, env, "stats", "--month", month, "--csv")
+    assert code == 0, err
+    rows = [r for r in csv.DictReader(io.StringIO(out)) if r["section"] == "tips_per_campaign"]
+    assert [(r["review_chat"], r["key"], r["value"]) for r in rows] == [
+        (str(REVIEW_CHAT), "citywide", "<5"),
+        (str(REVIEW_CHAT), CAMPAIGN, "<5"),
+    ]
 
 
 async def _start_then_help(fake, user, text: str) -> list[str]:
