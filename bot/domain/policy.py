@@ -130,6 +130,17 @@ def is_start_parameter(text: str) -> bool:
     return _START_PARAMETER.fullmatch(text) is not None
 
 
+# A bot's Telegram username: 5 to 32 letters, digits and _, from a letter, ending in "bot".
+_BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,28}[Bb][Oo][Tt]")
+
+
+def bot_username(text: str) -> str | None:
+    """The bot's username from what an operator typed (`@name_bot` or `name_bot`), or None
+    when it cannot be a bot's username."""
+    name = text.strip().removeprefix("@")
+    return name if _BOT_USERNAME.fullmatch(name) else None
+
+
 class Campaign(Choice):
     """A `[[campaigns]]` entry: a poster's start link (`?start=<key>`), its labels, and the
     category and area it chooses for the tipster (each optional). Its key is all a tip keeps."""
@@ -141,6 +152,10 @@ class Campaign(Choice):
     ]
     category: StrictStr | None = None
     area: StrictStr | None = None
+
+    def link(self, bot: str) -> str:
+        """The link a poster prints: it opens the bot's chat and sends `/start <key>`."""
+        return f"https://t.me/{bot}?start={self.key}"
 
 
 class Route(_Table):
@@ -295,6 +310,11 @@ class RewardPolicy(_Table):
 
     def tier(self, key: str) -> Tier | None:
         return next((t for t in self.tiers if t.key == key), None)
+
+    @property
+    def top_amount_minor(self) -> int:
+        """The largest reward the scheme names (a tier's max, or its min when it has none)."""
+        return max(t.min_minor if t.max_minor is None else t.max_minor for t in self.tiers)
 
 
 class Drug(Choice):

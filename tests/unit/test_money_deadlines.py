@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.deadlines import add_months, add_working_days, month_bounds
-from bot.domain.money import AmountError, format_money, parse_amount
+from bot.domain.money import AmountError, format_money, format_whole, parse_amount
 
 
 def _ts(*args: int) -> int:
@@ -50,3 +50,9 @@ def test_months_clamp_to_month_end() -> None:
     assert add_months(_ts(2026, 12, 31, 9), 2) == _ts(2027, 2, 28, 9)
     assert add_months(_ts(2026, 11, 28), 2) == _ts(2027, 1, 28)
     assert month_bounds(2026, 12) == (_ts(2026, 12, 1), _ts(2027, 1, 1))
+
+
+def test_a_posters_amount_is_written_in_whole_units_when_it_is_whole() -> None:
+    assert format_whole(30_000_000, "CNY") == "¥300,000"
+    assert format_whole(150, "CNY") == "¥1.50"
+    assert format_whole(500, "EUR", 10) == "50 EUR"

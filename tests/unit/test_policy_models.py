@@ -6,7 +6,15 @@ import re
 
 import pytest
 
-from bot.domain.policy import AreaLevel, ClaimMode, PolicyError, load, parse, shipped_document
+from bot.domain.policy import (
+    AreaLevel,
+    ClaimMode,
+    PolicyError,
+    bot_username,
+    load,
+    parse,
+    shipped_document,
+)
 
 CUSTOM = """\
 [intake]
@@ -346,3 +354,28 @@ def test_an_area_level_is_one_of_the_known_ones() -> None:
     areas = {"areas": [{"key": "north", "en": "North", "level": "building"}]}
     with pytest.raises(PolicyError, match=re.escape("[intake] areas entry 1 level must be")):
         load(None, {"intake": areas})
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("tipline_bot", "tipline_bot"),
+        (" @TiplineBot ", "TiplineBot"),
+        ("abcbot", "abcbot"),
+        ("a" * 29 + "bot", "a" * 29 + "bot"),
+        ("a" * 30 + "bot", None),
+        ("tipline", None),
+        ("bot", None),
+        ("9tipline_bot", None),
+        ("tip-line_bot", None),
+        ("https://t.me/tipline_bot", None),
+    ],
+)
+def test_a_posters_link_needs_a_bots_username(typed: str, name: str | None) -> None:
+    assert bot_username(typed) == name
+    if name is not None:
+        assert load(None).campaign("citywide").link(name) == f"https://t.me/{name}?start=citywide"
+
+
+def test_the_top_reward_is_the_largest_amount_a_tier_names() -> None:
+    assert load(None).rewards.top_amount_minor == 300_000 * 100  # special_contribution's max
