@@ -218,7 +218,10 @@ def _poster(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         return refuse(f"there is no directory {out.parent} to write {out.name} into")
     text = poster.poster_text(Catalogue.load(), policy, campaign, bot, languages)
-    page = poster.render(text, args.dpi)
+    try:
+        page = poster.render(text, args.dpi)
+    except poster.PosterError as exc:
+        return refuse(str(exc))
     if args.format == "pdf":
         data = poster.pdf_bytes(page, f"tipline poster: {campaign.key}", args.dpi)
     else:

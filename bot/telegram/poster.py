@@ -128,7 +128,7 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
         if line and not token.isspace() and font.getlength("".join([*line, token])) > width:
             while line and line[-1].isspace():
                 line.pop()
-            lines.append([] if token.isspace() else [token])
+            lines.append([token])
         elif line or not token.isspace():
             line.append(token)
 
