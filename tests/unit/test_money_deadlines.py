@@ -38,6 +38,10 @@ def test_format_then_parse_round_trips(minor: int) -> None:
 def test_formatting() -> None:
     assert format_money(500000, "CNY") == "¥5,000.00"
     assert format_money(123, "EUR") == "1.23 EUR"
+    # A poster's amount, in whole units when it is whole.
+    assert format_whole(30_000_000, "CNY") == "¥300,000"
+    assert format_whole(150, "CNY") == "¥1.50"
+    assert format_whole(500, "EUR", 10) == "50 EUR"
 
 
 def test_working_days_skip_weekends() -> None:
@@ -50,9 +54,3 @@ def test_months_clamp_to_month_end() -> None:
     assert add_months(_ts(2026, 12, 31, 9), 2) == _ts(2027, 2, 28, 9)
     assert add_months(_ts(2026, 11, 28), 2) == _ts(2027, 1, 28)
     assert month_bounds(2026, 12) == (_ts(2026, 12, 1), _ts(2027, 1, 1))
-
-
-def test_a_posters_amount_is_written_in_whole_units_when_it_is_whole() -> None:
-    assert format_whole(30_000_000, "CNY") == "¥300,000"
-    assert format_whole(150, "CNY") == "¥1.50"
-    assert format_whole(500, "EUR", 10) == "50 EUR"
