@@ -41,6 +41,7 @@ from bot.domain.items import (
     check_attachment_size,
     clean_text,
     prepare_text,
+    step_after_choices,
 )
 from bot.domain.media import FileCleaner, MediaKind, Refused
 from bot.domain.policy import Policy
@@ -57,6 +58,7 @@ class DraftState:
     summaries: list[dict[str, Any]] = field(default_factory=list)
     delete_after: bool = False
     first_message_id: int | None = None
+    campaign: str | None = None
 
     def dump(self) -> bytes:
         return json.dumps(
@@ -67,6 +69,7 @@ class DraftState:
                 "summaries": self.summaries,
                 "delete_after": self.delete_after,
                 "first_message_id": self.first_message_id,
+                "campaign": self.campaign,
             },
             ensure_ascii=False,
         ).encode()
@@ -81,6 +84,7 @@ class DraftState:
             summaries=list(data.get("summaries", [])),
             delete_after=bool(data.get("delete_after", False)),
             first_message_id=data.get("first_message_id"),
+            campaign=data.get("campaign"),
         )
 
 
@@ -172,6 +176,7 @@ class IntakeService(UseCases):
             items=tuple(_summary(raw) for raw in state.summaries),
             resumed=resumed,
             delete_after=state.delete_after,
+            campaign=state.campaign,
         )
 
     async def _tips_today(self, user_id: int) -> int:
@@ -181,12 +186,19 @@ class IntakeService(UseCases):
             return await ratelimit.count(conn, "tips", key.pseudonym(user_id), day)
 
     async def start(
-        self, user_id: int, language: str, first_message_id: int | None = None
+        self,
+        user_id: int,
+        language: str,
+        first_message_id: int | None = None,
+        campaign: str | None = None,
     ) -> DraftView:
         """Open a new draft, or return the one already in progress (marked `resumed`).
 
         `first_message_id` is where the dialogue starts in the private chat: if the tipster
         asks for it, the dialogue from there to the summary is deleted once the tip is stored.
+        `campaign` is a start link's parameter: a campaign of the policy begins the new draft
+        with its category and area chosen, and the tip keeps its key; anything else is
+        ignored. A draft in progress is returned as it is.
         """
         existing = await self.current(user_id)
         if existing is not None:
@@ -198,13 +210,18 @@ class IntakeService(UseCases):
         key, wrapped = self._vault.new_data_key(uid)
         now = self.now()
         state = DraftState(first_message_id=first_message_id)
+        chosen = self._policy.campaign(campaign)
+        if chosen is not None:
+            state.campaign = chosen.key
+            state.category = chosen.category
+            state.area = f"key:{chosen.area}" if chosen.area else None
         owner, owners = await self._owners_to_write(user_id)
         record = DraftRecord(
             owner=owner,
             uid=uid,
             key_id=wrapped.key_id,
             wrapped_key=wrapped.blob,
-            step=Step.CATEGORY,
+            step=step_after_choices(state.category, state.area),
             language=language,
             sealed_state=key.seal("draft", state.dump()),
             created_at=now,
@@ -317,7 +334,7 @@ class IntakeService(UseCases):
 
         def change(state: DraftState) -> Step:
             state.category = category
-            return Step.AREA
+            return step_after_choices(state.category, state.area)
 
         return await self._change(user_id, frozenset({Step.CATEGORY}), change)
 

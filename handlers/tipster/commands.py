@@ -10,6 +10,7 @@ from bot.services.reward_book import TipsterReward
 from bot.telegram import callbacks
 from bot.telegram.i18n import LANGUAGES, Catalogue, Html
 from bot.telegram.runtime import Context
+from handlers.tipster.campaigns import campaign_start
 from handlers.tipster.common import (
     copy_button,
     refuse,
@@ -29,6 +30,7 @@ async def start(update: Update, context: Context) -> None:
     """Explain the line in one screen, with a button to report and one to the full promises."""
     keyboard = welcome_keyboard(context, update)
     await say(update, t(context, update, "start.welcome"), keyboard)
+    await campaign_start(update, context)  # `/start <key>` from a campaign's link
 
 
 async def help_command(update: Update, context: Context) -> None:
