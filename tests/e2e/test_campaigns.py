@@ -150,5 +150,6 @@ async def test_an_unknown_or_malformed_start_parameter_starts_normally(
     # The same messages as a plain /start: no campaign, no draft, and no error.
     assert await _start_then_help(fake, tipster, f"/start {parameter}") == plain
     fake.user_sends_text(tipster, "hello?")
-    await fake.wait_for_message(tipster.id, lambda m: "To send a tip, press" in m["_plain"])
+    # A message now starts a plain tip: the category is asked, nothing was preselected.
+    await fake.wait_for_message(tipster.id, lambda m: "What is it about?" in m["_plain"])
     assert _stored_campaigns(bot) == []
