@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import AfterValidator, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.crypto import vault
@@ -45,6 +45,16 @@ def default_key_file() -> Path:
     return Path(base) / "tipline" / "master.key"
 
 
+def _existing_file(value: Path | None) -> Path | None:
+    if value is not None and not value.is_file():
+        raise ValueError("no such file")
+    return value
+
+
+# The policy file, where given, must exist: the bot's and the poster's settings both read it.
+PolicyFile = Annotated[Path | None, AfterValidator(_existing_file)]
+
+
 class ConfigError(Exception):
     """A setting is missing or malformed; the message is one line naming the variable."""
 
@@ -64,7 +74,7 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = None
     key_file: Path | None = None  # None: LEGACY_KEY_FILE if it exists, else default_key_file()
     staff_language: Literal["en", "zh"] = "en"
-    policy_file: Path | None = None
+    policy_file: PolicyFile = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("master_key", "policy_file", "key_file", mode="before")
@@ -98,13 +108,6 @@ class Settings(BaseSettings):
             vault.parse_master_key_text(value.get_secret_value())
         except vault.KeyRingError as exc:
             raise ValueError(str(exc)) from None
-        return value
-
-    @field_validator("policy_file")
-    @classmethod
-    def _policy_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError("no such file")
         return value
 
     @field_validator("staff_language", mode="before")
@@ -144,7 +147,7 @@ class PosterSettings(BaseSettings):
     )
 
     bot_username: str | None = None
-    policy_file: Path | None = None
+    policy_file: PolicyFile = None
 
     @field_validator("bot_username", "policy_file", mode="before")
     @classmethod
@@ -160,13 +163,6 @@ class PosterSettings(BaseSettings):
         if name is None:
             raise ValueError("not a bot's username")
         return name
-
-    @field_validator("policy_file")
-    @classmethod
-    def _policy_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError("no such file")
-        return value
 
 
 def _one_line(exc: ValidationError) -> ConfigError:
