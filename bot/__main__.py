@@ -1,4 +1,4 @@
-"""Command line: `tipline [run|keygen|migrate|audit-verify|rotate-key|backup|stats]`.
+"""Command line: `tipline [run|keygen|migrate|audit-verify|rotate-key|backup|stats|poster]`.
 
 Also `python -m bot`."""
 
@@ -17,16 +17,25 @@ import time
 from pathlib import Path
 
 from bot.app import StartupError, serve
-from bot.config import ConfigError, Settings, dotenv_exposed, load_key_ring, load_settings
+from bot.config import (
+    ConfigError,
+    Settings,
+    dotenv_exposed,
+    load_key_ring,
+    load_poster_settings,
+    load_settings,
+)
 from bot.crypto import vault
 from bot.crypto.keys import add_key_to_file, open_vault, rewrap_all
-from bot.domain.policy import PolicyError
+from bot.domain.policy import PolicyError, bot_username
 from bot.domain.policy import load as load_policy
 from bot.domain.stats import BadPeriod, parse_period
 from bot.logs import configure_logging
 from bot.services.audit import AuditLog
 from bot.services.holidays import local_time
 from bot.services.stats import finance_of, review_of, stats_csv
+from bot.telegram import poster
+from bot.telegram.i18n import Catalogue
 from storage.db import DB_FILENAME, Database, DatabaseError
 from storage.lock import DataDirInUse, DataDirLock
 
@@ -167,6 +176,78 @@ async def _stats(settings: Settings, month: str | None) -> int:
     return 0
 
 
+POSTER_USAGE = (
+    "tipline poster --campaign KEY [--lang zh|en|both] [--format pdf|png] [--out PATH]"
+    " [--bot USERNAME] [--dpi N]"
+)
+
+
+def _poster(args: argparse.Namespace) -> int:
+    """`tipline poster --campaign KEY`: the campaign's printable A4 poster, as PDF or PNG.
+    It needs the policy and the bot's username (`--bot`, else TIPLINE_BOT_USERNAME), never
+    the token; nothing is written unless the whole poster is."""
+
+    def refuse(message: str) -> int:
+        print(f"tipline: {message}", file=sys.stderr)
+        return 2
+
+    if not args.campaign:
+        return refuse(f"usage: {POSTER_USAGE}")
+    try:
+        config = load_poster_settings()
+        policy = load_policy(config.policy_file)
+    except (ConfigError, PolicyError) as exc:
+        return refuse(str(exc))
+    campaign = policy.campaign(args.campaign)
+    if campaign is None:
+        known = ", ".join(c.key for c in policy.campaigns)
+        listed = f"it has: {known}" if known else "it has none"
+        return refuse(f"no campaign {args.campaign!r} in the policy's [[campaigns]] ({listed})")
+    if args.bot is not None:
+        bot = bot_username(args.bot)
+        if bot is None:
+            return refuse(f"--bot {args.bot!r} is not a bot's username (it ends in bot)")
+    elif config.bot_username is not None:
+        bot = config.bot_username
+    else:
+        return refuse(
+            "the poster's link needs the bot's username: give --bot USERNAME or set"
+            " TIPLINE_BOT_USERNAME (the name @BotFather gave the bot, ending in bot)"
+        )
+    if not 72 <= args.dpi <= 600:
+        return refuse("--dpi must be from 72 to 600 (300 prints well)")
+    languages = poster.LANGUAGE_CHOICES[args.lang]
+    if "zh" in languages and not poster.has_chinese_font():
+        return refuse(
+            "a Chinese poster needs the Noto Sans CJK font (Debian: apt-get install"
+            " fonts-noto-cjk), or use --lang en"
+        )
+    out = Path(args.out or f"poster-{campaign.key}-{args.lang}.{args.format}")
+    if not out.parent.is_dir():
+        return refuse(f"there is no directory {out.parent} to write {out.name} into")
+    text = poster.poster_text(Catalogue.load(), policy, campaign, bot, languages)
+    try:
+        page = poster.render(text, args.dpi)
+    except poster.PosterError as exc:
+        return refuse(str(exc))
+    if args.format == "pdf":
+        data = poster.pdf_bytes(page, f"tipline poster: {campaign.key}", args.dpi)
+    else:
+        data = poster.png_bytes(page, args.dpi)
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        return refuse(f"cannot write {out}: {exc.strerror}")
+    print(
+        f"tipline: the poster of campaign {campaign.key} is in {out} (A4, {args.dpi} dpi,"
+        f" {args.format.upper()}); its QR code opens {campaign.link(bot)}"
+    )
+    return 0
+
+
 async def _migrate(settings: Settings) -> int:
     db = await Database.open(settings.data_dir, settings.database)
     try:
@@ -209,14 +290,46 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         nargs="?",
         default="run",
-        choices=["run", "keygen", "migrate", "audit-verify", "rotate-key", "backup", "stats"],
+        choices=[
+            "run",
+            "keygen",
+            "migrate",
+            "audit-verify",
+            "rotate-key",
+            "backup",
+            "stats",
+            "poster",
+        ],
         help="run the bot (default), print a new master key, migrate the database, check the"
-        " audit chain, rotate the master key, back up the data, or print the statistics",
+        " audit chain, rotate the master key, back up the data, print the statistics, or make"
+        " a campaign's poster",
     )
     parser.add_argument("path", nargs="?", help="for backup: an empty directory to write to")
     parser.add_argument("--month", help="for stats: YYYY-MM (default: this month)")
     parser.add_argument(
         "--csv", action="store_true", help="for stats: write CSV to stdout (the only format)"
+    )
+    parser.add_argument("--campaign", help="for poster: the key of a [[campaigns]] entry")
+    parser.add_argument(
+        "--lang",
+        choices=sorted(poster.LANGUAGE_CHOICES),
+        default="zh",
+        help="for poster: its language, or both (default zh)",
+    )
+    parser.add_argument(
+        "--format", choices=["pdf", "png"], default="pdf", help="for poster (default pdf)"
+    )
+    parser.add_argument(
+        "--out", help="for poster: the file to write (default poster-KEY-LANG.FORMAT)"
+    )
+    parser.add_argument(
+        "--bot", help="for poster: the bot's username (default $TIPLINE_BOT_USERNAME)"
+    )
+    parser.add_argument(
+        "--dpi",
+        type=int,
+        default=poster.DEFAULT_DPI,
+        help=f"for poster: pixels per inch (default {poster.DEFAULT_DPI})",
     )
     args = parser.parse_args(argv)
     _name_the_main_module()
@@ -227,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "keygen":
         print(vault.new_master_key_text())
         return 0
+    if args.command == "poster":
+        return _poster(args)  # the policy and the bot's username only: no token, no data
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import AfterValidator, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.crypto import vault
+from bot.domain.policy import bot_username
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ EXPECTED = {
     "staff_language": "en or zh",
     "policy_file": "the path of an existing policy.toml",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
+    "bot_username": "the bot's username from @BotFather, ending in bot, like tipline_bot",
 }
 
 
@@ -43,6 +45,16 @@ def default_key_file() -> Path:
     directory and the data directory."""
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "tipline" / "master.key"
+
+
+def _existing_file(value: Path | None) -> Path | None:
+    if value is not None and not value.is_file():
+        raise ValueError("no such file")
+    return value
+
+
+# The policy file, where given, must exist: the bot's and the poster's settings both read it.
+PolicyFile = Annotated[Path | None, AfterValidator(_existing_file)]
 
 
 class ConfigError(Exception):
@@ -67,7 +79,7 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = None
     key_file: Path | None = None  # None: LEGACY_KEY_FILE if it exists, else default_key_file()
     staff_language: Literal["en", "zh"] = "en"
-    policy_file: Path | None = None
+    policy_file: PolicyFile = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("master_key", "policy_file", "key_file", "database_url", mode="before")
@@ -118,13 +130,6 @@ class Settings(BaseSettings):
             raise ValueError(str(exc)) from None
         return value
 
-    @field_validator("policy_file")
-    @classmethod
-    def _policy_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError("no such file")
-        return value
-
     @field_validator("staff_language", mode="before")
     @classmethod
     def _language_lower(cls, value: object) -> object:
@@ -152,17 +157,57 @@ class Settings(BaseSettings):
         return f"{self.api_url}/file/bot"
 
 
+class PosterSettings(BaseSettings):
+    """What `tipline poster` reads (the environment and .env, as the bot does): the policy
+    and the bot's username for the campaign's link. Never the token: a poster is made where
+    the print is designed, and asks Telegram nothing."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    bot_username: str | None = None
+    policy_file: PolicyFile = None
+
+    @field_validator("bot_username", "policy_file", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("bot_username")
+    @classmethod
+    def _username_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = bot_username(value)
+        if name is None:
+            raise ValueError("not a bot's username")
+        return name
+
+
+def _one_line(exc: ValidationError) -> ConfigError:
+    """Pydantic's report as one line about the first bad variable."""
+    error = exc.errors()[0]
+    field = str(error["loc"][0]) if error["loc"] else "?"
+    variable = ENV_PREFIX + field.upper()
+    problem = "is missing" if error["type"] == "missing" else "is not valid"
+    hint = EXPECTED.get(field, "see .env.example")
+    return ConfigError(f"{variable} {problem}: it should be {hint}")
+
+
 def load_settings() -> Settings:
     """Build Settings, turning pydantic's report into one line about the first bad variable."""
     try:
         return Settings()  # type: ignore[call-arg]  # fields come from the environment
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "?"
-        variable = ENV_PREFIX + field.upper()
-        problem = "is missing" if error["type"] == "missing" else "is not valid"
-        hint = EXPECTED.get(field, "see .env.example")
-        raise ConfigError(f"{variable} {problem}: it should be {hint}") from None
+        raise _one_line(exc) from None
+
+
+def load_poster_settings() -> PosterSettings:
+    try:
+        return PosterSettings()
+    except ValidationError as exc:
+        raise _one_line(exc) from None
 
 
 def dotenv_exposed(path: Path = Path(".env")) -> bool:

@@ -47,6 +47,7 @@ class ReportRecord:
     duplicate_of: int | None = None
     receipt_box: bytes | None = None
     verified_at: int | None = None
+    campaign: str | None = None
 
 
 @dataclass(frozen=True)

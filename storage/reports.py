@@ -10,7 +10,7 @@ from storage.records import ReportRecord
 _COLUMNS = (
     "id, uid, reference, category, alias, language, status, key_id, wrapped_key, sealed_area, "
     "sealed_contact, review_chat_id, review_message_id, submitted_at, updated_at, holder_id,"
-    " duplicate_of, receipt_box, verified_at"
+    " duplicate_of, receipt_box, verified_at, campaign"
 )
 
 
@@ -39,6 +39,7 @@ def _report(row: Row) -> ReportRecord:
         duplicate_of=row["duplicate_of"],
         receipt_box=blob("receipt_box"),
         verified_at=row["verified_at"],
+        campaign=row["campaign"],
     )
 
 
@@ -71,12 +72,13 @@ async def insert(
     now: int,
     receipt_box: bytes | None = None,
     contact_until: int | None = None,
+    campaign: str | None = None,
 ) -> int:
     return await conn.insert(
         "INSERT INTO reports (uid, reference, year, seq, receipt_hash, category, alias, language,"
         " status, key_id, wrapped_key, sealed_area, sealed_contact, review_chat_id,"
-        " submitted_at, updated_at, receipt_box, contact_until)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " submitted_at, updated_at, receipt_box, contact_until, campaign)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             uid,
             reference,
@@ -96,6 +98,7 @@ async def insert(
             now,
             receipt_box,
             contact_until if sealed_contact is not None else None,
+            campaign,
         ),
     )
 

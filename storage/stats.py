@@ -24,6 +24,19 @@ async def submitted(conn: Connection, chat_id: int, start: int, end: int) -> lis
     return [(row[0], row[1]) for row in rows]
 
 
+async def campaigns(conn: Connection, chat_id: int, start: int, end: int) -> dict[str, int]:
+    """Tips per campaign key among the chat's tips submitted in [start, end) and posted
+    there (tips from no campaign are not counted)."""
+    rows = await fetch_all(
+        conn,
+        "SELECT campaign, COUNT(*) FROM reports"
+        " WHERE review_chat_id = ? AND submitted_at >= ? AND submitted_at < ?"
+        " AND review_message_id IS NOT NULL AND campaign IS NOT NULL GROUP BY campaign",
+        [chat_id, start, end],
+    )
+    return {row[0]: row[1] for row in rows}
+
+
 async def by_status(conn: Connection, chat_id: int, statuses: Sequence[str]) -> dict[str, int]:
     """The chat's posted tips in these states, now."""
     marks = ", ".join("?" * len(statuses))

@@ -22,6 +22,12 @@ class NoDraft(IntakeError):
     key = "error.no_draft"
 
 
+class DraftExists(IntakeError):
+    """A draft to start while one is open (the dialogue adds to the open one instead)."""
+
+    key = "error.draft_exists"
+
+
 class WrongStep(IntakeError):
     key = "error.wrong_step"
 

@@ -21,6 +21,14 @@ class Step(StrEnum):
     CONFIRM = "confirm"
 
 
+def step_after_choices(category: str | None, area: str | None) -> Step:
+    """What a draft asks next, given what is chosen: the category, then the area (both may
+    come chosen from a campaign's link), then the tip itself."""
+    if category is None:
+        return Step.CATEGORY
+    return Step.AREA if area is None else Step.DESCRIBE
+
+
 class ItemKind(StrEnum):
     TEXT = "text"
     PHOTO = "photo"
@@ -53,6 +61,7 @@ class DraftView:
     items: tuple[ItemSummary, ...]
     resumed: bool = False
     delete_after: bool = False
+    campaign: str | None = None
 
     @property
     def attachments(self) -> int:

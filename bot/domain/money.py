@@ -33,3 +33,10 @@ def format_money(minor: int, currency: str, minor_per_major: int = 100) -> str:
     sign = "-" if minor < 0 else ""
     symbol = SYMBOLS.get(currency)
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+
+
+def format_whole(minor: int, currency: str, minor_per_major: int = 100) -> str:
+    """'¥300,000' for a whole amount (a poster's), else as format_money writes it."""
+    if minor % minor_per_major:
+        return format_money(minor, currency, minor_per_major)
+    return format_money(minor // minor_per_major, currency, 1)

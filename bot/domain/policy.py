@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable
 from decimal import Decimal
@@ -78,6 +79,26 @@ class Choice(_Table):
         return self.zh if language == "zh" and self.zh else self.en
 
 
+class AreaLevel(StrEnum):
+    """How much ground an area covers, the widest first."""
+
+    CITY = "city"
+    DISTRICT = "district"
+    SUBDISTRICT = "subdistrict"
+    COMMUNITY = "community"
+
+    @property
+    def district_or_wider(self) -> bool:
+        return self in (AreaLevel.CITY, AreaLevel.DISTRICT)
+
+
+class Area(Choice):
+    """An `[[intake.areas]]` entry; `level` says how much ground it covers (unset: unsaid, so
+    no campaign may name it)."""
+
+    level: AreaLevel | None = None
+
+
 class IntakePolicy(_Table):
     """`[intake]`: the limits on one tip and the choices a tipster is offered."""
 
@@ -92,13 +113,50 @@ class IntakePolicy(_Table):
     draft_ttl_hours: Positive
     conversation_timeout_minutes: Positive
     categories: Annotated[tuple[Choice, ...], Field(min_length=1), _unique_keys]
-    areas: Annotated[tuple[Choice, ...], _unique_keys] = ()
+    areas: Annotated[tuple[Area, ...], _unique_keys] = ()
 
     def category(self, key: str) -> Choice | None:
         return next((c for c in self.categories if c.key == key), None)
 
-    def area(self, key: str) -> Choice | None:
+    def area(self, key: str) -> Area | None:
         return next((a for a in self.areas if a.key == key), None)
+
+
+# What Telegram carries in a `t.me/<bot>?start=<parameter>` link.
+_START_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def is_start_parameter(text: str) -> bool:
+    """True for what a start link may carry: 1 to 64 of A-Z, a-z, 0-9, _ and -."""
+    return _START_PARAMETER.fullmatch(text) is not None
+
+
+# A bot's Telegram username: 5 to 32 letters, digits and _, from a letter, ending in "bot".
+_BOT_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,28}[Bb][Oo][Tt]")
+
+
+def bot_username(text: str) -> str | None:
+    """The bot's username from what an operator typed (`@name_bot` or `name_bot`), or None
+    when it cannot be a bot's username."""
+    name = text.strip().removeprefix("@")
+    return name if _BOT_USERNAME.fullmatch(name) else None
+
+
+class Campaign(Choice):
+    """A `[[campaigns]]` entry: a poster's start link (`?start=<key>`), its labels, and the
+    category and area it chooses for the tipster (each optional). Its key is all a tip keeps."""
+
+    key: Annotated[  # a start parameter, not a choice key: it never travels in callback data
+        str,
+        StringConstraints(strict=True),
+        _rule(is_start_parameter, "must be 1 to 64 of A-Z, a-z, 0-9, _ and - (a start link's)"),
+    ]
+    category: StrictStr | None = None
+    area: StrictStr | None = None
+
+    def link(self, bot: str) -> str:
+        """The link a poster prints: it opens the bot's chat and sends `/start <key>`."""
+        return f"https://t.me/{bot}?start={self.key}"
 
 
 class Route(_Table):
@@ -254,6 +312,11 @@ class RewardPolicy(_Table):
     def tier(self, key: str) -> Tier | None:
         return next((t for t in self.tiers if t.key == key), None)
 
+    @property
+    def top_amount_minor(self) -> int:
+        """The largest reward the scheme names (a tier's max, or its min when it has none)."""
+        return max(t.min_minor if t.max_minor is None else t.max_minor for t in self.tiers)
+
 
 class Drug(Choice):
     """A `[[outcomes.drugs]]` entry: what a reviewer may write for it, and how many grams of
@@ -369,6 +432,7 @@ class Policy(_Table):
     retention: _Retention
     digests: DigestPolicy
     locale: LocalePolicy
+    campaigns: Annotated[tuple[Campaign, ...], _unique_keys] = ()
 
     @field_validator("review")
     @classmethod
@@ -382,6 +446,39 @@ class Policy(_Table):
             if not route.areas <= {a.key for a in intake.areas}:
                 raise ValueError(f"routes entry {index} areas must be keys of [[intake.areas]]")
         return review
+
+    @field_validator("campaigns")
+    @classmethod
+    def _campaigns_are_district_or_wider(
+        cls, campaigns: tuple[Campaign, ...], info: ValidationInfo
+    ) -> tuple[Campaign, ...]:
+        """Each campaign names known keys, and no area narrower than a district: a poster on
+        one building's door would tell reviewers where its tipsters live."""
+        intake = info.data.get("intake")
+        if not isinstance(intake, IntakePolicy):
+            return campaigns
+        for index, campaign in enumerate(campaigns, start=1):
+            where = f"entry {index} ({campaign.key})"
+            if campaign.category is not None and intake.category(campaign.category) is None:
+                raise ValueError(f"{where} category must be a key of [[intake.categories]]")
+            if campaign.area is None:
+                continue
+            area = intake.area(campaign.area)
+            if area is None:
+                raise ValueError(f"{where} area must be a key of [[intake.areas]]")
+            if area.level is None or not area.level.district_or_wider:
+                said = f"level {area.level.value}" if area.level else "no level"
+                raise ValueError(
+                    f"{where} area {area.key} has {said}: a campaign may only name an area"
+                    ' of level "district" or "city", never a narrower one'
+                )
+        return campaigns
+
+    def campaign(self, start_parameter: str | None) -> Campaign | None:
+        """The campaign a start link names; None for none, an unknown or a malformed one."""
+        if not start_parameter or not is_start_parameter(start_parameter):
+            return None
+        return next((c for c in self.campaigns if c.key == start_parameter), None)
 
     @property
     def sweep_seconds(self) -> int:

@@ -9,7 +9,7 @@ module does I/O or draws.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
@@ -22,6 +22,7 @@ MAX_CATEGORY_SERIES = 4  # more categories are summed as OTHER: few series, read
 # The series of the categories beyond those: not an identifier, so never a category's key.
 OTHER = "+other"
 FINANCE_MONTHS = 6
+MAX_CAMPAIGNS_SHOWN = 5  # in a caption; more are summed as "other campaigns" (the CSV has all)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -96,6 +97,7 @@ class ReviewStats:
     arrested: int
     heroin_eq_mg: int
     total: int = field(default=0)
+    campaigns: dict[str, int] = field(default_factory=dict)  # campaign key -> tips, by key
 
 
 def review_stats(
@@ -106,9 +108,11 @@ def review_stats(
     decision_delays: Iterable[int],
     past_reminder: int,
     outcome_rows: Sequence[tuple[int, int]],
+    campaign_counts: Mapping[str, int] | None = None,
 ) -> ReviewStats:
     """The aggregates from plain rows: (category, submitted_at) per tip of the period,
-    the open tips by state, delays in seconds, and (arrested, heroin mg) per outcome."""
+    the open tips by state, delays in seconds, (arrested, heroin mg) per outcome, and the
+    period's tips per campaign key."""
     submitted = [(c, at) for c, at in submitted if period.start <= at < period.end]
     totals: dict[str, int] = {}
     for category, _ in submitted:
@@ -143,7 +147,21 @@ def review_stats(
         arrested=sum(a for a, _ in outcome_rows),
         heroin_eq_mg=sum(h for _, h in outcome_rows),
         total=len(submitted),
+        campaigns={k: n for k, n in sorted((campaign_counts or {}).items()) if n > 0},
     )
+
+
+def campaigns_shown(
+    counts: Mapping[str, int], order: Sequence[str]
+) -> tuple[list[tuple[str, int]], int]:
+    """The campaigns a caption names, with their tips: in the policy's `order` (keys it no
+    longer lists after those, by key, never by count, which "<5" hides), at most
+    MAX_CAMPAIGNS_SHOWN of them; and the tips of the campaigns left out, summed."""
+    listed = [key for key in order if counts.get(key, 0) > 0]
+    gone = sorted(key for key, count in counts.items() if count > 0 and key not in order)
+    ranked = listed + gone
+    kept = ranked[:MAX_CAMPAIGNS_SHOWN] if len(ranked) > MAX_CAMPAIGNS_SHOWN + 1 else ranked
+    return [(key, counts[key]) for key in kept], sum(counts[key] for key in ranked[len(kept) :])
 
 
 @dataclass(frozen=True)

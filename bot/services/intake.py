@@ -20,6 +20,7 @@ from bot.domain import timing
 from bot.domain.errors import (
     AreaTooLong,
     DailyLimitReached,
+    DraftExists,
     EmptyText,
     NoDraft,
     NothingToSubmit,
@@ -40,6 +41,7 @@ from bot.domain.items import (
     check_attachment_size,
     clean_text,
     prepare_text,
+    step_after_choices,
 )
 from bot.domain.media import FileCleaner, MediaKind, Refused
 from bot.domain.policy import Policy
@@ -56,6 +58,7 @@ class DraftState:
     summaries: list[dict[str, Any]] = field(default_factory=list)
     delete_after: bool = False
     first_message_id: int | None = None
+    campaign: str | None = None
 
     def dump(self) -> bytes:
         return json.dumps(
@@ -66,6 +69,7 @@ class DraftState:
                 "summaries": self.summaries,
                 "delete_after": self.delete_after,
                 "first_message_id": self.first_message_id,
+                "campaign": self.campaign,
             },
             ensure_ascii=False,
         ).encode()
@@ -80,6 +84,7 @@ class DraftState:
             summaries=list(data.get("summaries", [])),
             delete_after=bool(data.get("delete_after", False)),
             first_message_id=data.get("first_message_id"),
+            campaign=data.get("campaign"),
         )
 
 
@@ -171,6 +176,7 @@ class IntakeService(UseCases):
             items=tuple(_summary(raw) for raw in state.summaries),
             resumed=resumed,
             delete_after=state.delete_after,
+            campaign=state.campaign,
         )
 
     async def _tips_today(self, user_id: int) -> int:
@@ -180,12 +186,19 @@ class IntakeService(UseCases):
             return await ratelimit.count(conn, "tips", key.pseudonym(user_id), day)
 
     async def start(
-        self, user_id: int, language: str, first_message_id: int | None = None
+        self,
+        user_id: int,
+        language: str,
+        first_message_id: int | None = None,
+        campaign: str | None = None,
     ) -> DraftView:
         """Open a new draft, or return the one already in progress (marked `resumed`).
 
         `first_message_id` is where the dialogue starts in the private chat: if the tipster
         asks for it, the dialogue from there to the summary is deleted once the tip is stored.
+        `campaign` is a start link's parameter: a campaign of the policy begins the new draft
+        with its category and area chosen, and the tip keeps its key; anything else is
+        ignored. A draft in progress is returned as it is.
         """
         existing = await self.current(user_id)
         if existing is not None:
@@ -197,13 +210,18 @@ class IntakeService(UseCases):
         key, wrapped = self._vault.new_data_key(uid)
         now = self.now()
         state = DraftState(first_message_id=first_message_id)
+        chosen = self._policy.campaign(campaign)
+        if chosen is not None:
+            state.campaign = chosen.key
+            state.category = chosen.category
+            state.area = f"key:{chosen.area}" if chosen.area else None
         owner, owners = await self._owners_to_write(user_id)
         record = DraftRecord(
             owner=owner,
             uid=uid,
             key_id=wrapped.key_id,
             wrapped_key=wrapped.blob,
-            step=Step.CATEGORY,
+            step=step_after_choices(state.category, state.area),
             language=language,
             sealed_state=key.seal("draft", state.dump()),
             created_at=now,
@@ -215,6 +233,64 @@ class IntakeService(UseCases):
         view = await self.current(user_id)
         assert view is not None
         return view
+
+    async def check_daily_limit(self, user_id: int) -> None:
+        """Refuse (DailyLimitReached) when the tipster may send no more tips today: asked
+        before a first message is downloaded and cleaned, as /report asks before a draft."""
+        if await self._tips_today(user_id) >= self._policy.intake.max_tips_per_day:
+            raise DailyLimitReached(limit=self._policy.intake.max_tips_per_day)
+
+    async def start_with_part(
+        self,
+        user_id: int,
+        language: str,
+        items: Sequence[PreparedItem],
+        first_message_id: int | None = None,
+    ) -> DraftView:
+        """Open a new draft whose first parts are one message the tipster wrote before any
+        /report (a text, or a file and its caption), in one transaction: the draft and its parts
+        together, or nothing. The draft then asks for the category, as /report does.
+
+        What /report checks is checked here too, inside the transaction: the daily limit, and
+        that no draft is open (DraftExists; the dialogue adds to an open draft instead, and one
+        sender's updates are handled in order, so this only guards a bug). A redelivered update
+        changes nothing: its first write transaction is refused by its markers.
+        """
+        tips_key = await self._windows.current(TIPS_WINDOW)
+        owner, owners = await self._owners_to_write(user_id)
+        uid = self._vault.new_uid()
+        key, wrapped = self._vault.new_data_key(uid)
+        now = self.now()
+        state = DraftState(first_message_id=first_message_id)
+        names = await self._seal_files(key, items)
+        try:
+            async with self._db.transaction() as conn:
+                limit = self._policy.intake.max_tips_per_day
+                day = timing.day(tips_key.opens_at)
+                subject = tips_key.pseudonym(user_id)
+                if await ratelimit.count(conn, "tips", subject, day) >= limit:
+                    raise DailyLimitReached(limit=limit)
+                if await drafts.find(conn, owners) is not None:
+                    raise DraftExists()
+                sealed = [self._seal_item(key, state, item) for item in items]
+                record = DraftRecord(
+                    owner=owner,
+                    uid=uid,
+                    key_id=wrapped.key_id,
+                    wrapped_key=wrapped.blob,
+                    step=Step.CATEGORY,
+                    language=language,
+                    sealed_state=key.seal("draft", state.dump()),
+                    created_at=now,
+                    updated_at=now,
+                )
+                await drafts.insert(conn, record)
+                for item, name in zip(sealed, names, strict=True):
+                    await drafts.add_item(conn, uid, item, name)
+        except BaseException:
+            await self._drop_files(names)
+            raise
+        return self._view(record, state)
 
     async def current(self, user_id: int) -> DraftView | None:
         owners = await self._owners(user_id)
@@ -258,7 +334,7 @@ class IntakeService(UseCases):
 
         def change(state: DraftState) -> Step:
             state.category = category
-            return Step.AREA
+            return step_after_choices(state.category, state.area)
 
         return await self._change(user_id, frozenset({Step.CATEGORY}), change)
 
@@ -294,52 +370,74 @@ class IntakeService(UseCases):
             if count >= limits.max_attachments:
                 raise TooManyAttachments(limit=limits.max_attachments)
 
+    def _seal_item(self, key: DataKey, state: DraftState, item: PreparedItem) -> bytes:
+        """Check there is room for one more part, count it in the draft's state, and seal it."""
+        self._check_room(state, attachment=item.blob is not None)
+        state.summaries.append(item.summary)
+        return key.seal("item", json.dumps(item.payload).encode())
+
+    async def _seal_files(self, key: DataKey, items: Sequence[PreparedItem]) -> list[str | None]:
+        """Seal and write the parts' files before the transaction, so outside the lock; the
+        name each part's file got (None for a part without one)."""
+        names: list[str | None] = [None] * len(items)
+        try:
+            for index, item in enumerate(items):
+                if item.blob is not None:
+                    fresh = self._blobs.new_name()
+                    names[index] = fresh
+                    await self._blobs.put(fresh, key.seal(f"blob:{fresh}", item.blob))
+        except BaseException:
+            await self._drop_files(names)
+            raise
+        return names
+
+    async def _drop_files(self, names: Sequence[str | None]) -> None:
+        for written in names:
+            if written is not None:
+                await self._blobs.delete(written)
+
     async def add_items(self, user_id: int, items: Sequence[PreparedItem]) -> DraftView:
         """Seal the parts of one message (a photo and its caption, say) into the draft in one
-        transaction: all of them, or none when one is refused."""
+        transaction: all of them, or none when one is refused.
+
+        Parts are taken at every step: while the dialogue asks for the category or the area a
+        part is kept and the question stays (a tip written in several messages before the
+        category was chosen loses none of them); on the summary it goes back to describing.
+        """
         owner, owners = await self._owners_to_write(user_id)
         key: DataKey | None = None
         names: list[str | None] = [None] * len(items)
         if any(item.blob is not None for item in items):
-            # Files are sealed and written before the transaction, so outside the lock.
             async with self._db.read() as conn:
                 draft = await drafts.find(conn, owners)
             if draft is None:
                 raise NoDraft()
             key = self._key(draft)
+            names = await self._seal_files(key, items)
         try:
-            for index, item in enumerate(items):
-                if item.blob is not None and key is not None:
-                    fresh = self._blobs.new_name()
-                    names[index] = fresh
-                    await self._blobs.put(fresh, key.seal(f"blob:{fresh}", item.blob))
             async with self._db.transaction() as conn:
                 draft = await drafts.find(conn, owners)
                 if draft is None or (key is not None and draft.uid != key.uid):
                     raise NoDraft()
                 key = key or self._key(draft)
-                if Step(draft.step) not in {Step.DESCRIBE, Step.CONFIRM}:
-                    raise WrongStep(step=draft.step)
+                step = Step(draft.step)
+                if step is Step.CONFIRM:
+                    step = Step.DESCRIBE
                 state = DraftState.load(key.open("draft", draft.sealed_state))
                 for item, name in zip(items, names, strict=True):
-                    self._check_room(state, attachment=item.blob is not None)
-                    sealed = key.seal("item", json.dumps(item.payload).encode())
-                    await drafts.add_item(conn, draft.uid, sealed, name)
-                    state.summaries.append(item.summary)
+                    await drafts.add_item(conn, draft.uid, self._seal_item(key, state, item), name)
                 await drafts.update(
                     conn,
                     draft.owner,
-                    step=Step.DESCRIBE,
+                    step=step,
                     sealed_state=key.seal("draft", state.dump()),
                     now=self.now(),
                     new_owner=owner,
                 )
         except BaseException:
-            for written in names:
-                if written is not None:
-                    await self._blobs.delete(written)
+            await self._drop_files(names)
             raise
-        return self._view(DraftRecord(**{**draft.__dict__, "step": str(Step.DESCRIBE)}), state)
+        return self._view(DraftRecord(**{**draft.__dict__, "step": str(step)}), state)
 
     def check_attachment_size(self, size: int | None) -> None:
         """Refuse before downloading when Telegram already says the file is too big."""

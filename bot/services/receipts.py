@@ -167,6 +167,7 @@ class ReceiptService(UseCases):
             now=coarse(now),
             receipt_box=receipt_box_public(normalized, draft.uid),
             contact_until=coarse(now) + self._policy.contact_days * 86_400,
+            campaign=state.campaign,
         )
         report = await reports.by_id(conn, report_id)
         assert report is not None

@@ -39,8 +39,11 @@ async def review_of(conn: Connection, chat_id: int, period: Period) -> ReviewSta
     )
     reminded = await stats_repo.past_reminder(conn, chat_id, ScheduleKind.SLA_REMINDER)
     outcome_rows = await stats_repo.outcomes(conn, chat_id, period.start, period.end)
+    campaigns = await stats_repo.campaigns(conn, chat_id, period.start, period.end)
     ordered = {s.value: backlog.get(s.value, 0) for s in _BACKLOG}
-    return review_stats(period, submitted, ordered, claims, decisions, reminded, outcome_rows)
+    return review_stats(
+        period, submitted, ordered, claims, decisions, reminded, outcome_rows, campaigns
+    )
 
 
 async def finance_of(
@@ -79,6 +82,8 @@ def stats_csv(reviews: dict[int, ReviewStats], finance: FinanceStats) -> str:
         writer.writerow(["outcomes", chat, label, "recorded", "", shown(stats.outcomes)])
         writer.writerow(["outcomes", chat, label, "arrested", "", shown(stats.arrested)])
         writer.writerow(["outcomes", chat, label, "heroin_eq_mg", "", stats.heroin_eq_mg])
+        for campaign, count in stats.campaigns.items():
+            writer.writerow(["tips_per_campaign", chat, label, campaign, "", shown(count)])
     for month in finance.months:
         for series in FINANCE_SERIES:
             shown_count = shown(month.counts[series])

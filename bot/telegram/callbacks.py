@@ -107,6 +107,11 @@ class StartReport:
 
 
 @dataclass(frozen=True)
+class ShowPromises:
+    """Our promises: the full text of what is and is not kept, under /start and /help."""
+
+
+@dataclass(frozen=True)
 class CategoryChoice:
     """A category; whether the key is in the policy is the intake service's to check."""
 
@@ -170,6 +175,7 @@ Callback = (
     | AnswerButton
     | AnswerDone
     | StartReport
+    | ShowPromises
     | CategoryChoice
     | AreaChoice
     | SkipArea
@@ -183,6 +189,7 @@ Callback = (
 
 _TIPSTER_FIXED: dict[str, Callback] = {
     "report": StartReport(),
+    "promises": ShowPromises(),
     "area-skip": SkipArea(),
     "review": ReviewDraft(),
     "submit": SubmitTip(),
@@ -221,6 +228,8 @@ def _wire(button: Callback) -> str:
             return "v1:a:done"
         case StartReport():
             return "v1:t:report"
+        case ShowPromises():
+            return "v1:t:promises"
         case CategoryChoice(key):
             return f"v1:t:cat:{key}"
         case AreaChoice(key):

@@ -52,6 +52,16 @@ def font_family() -> str:
     return next((family for family in CJK_FAMILIES if family in installed), "DejaVu Sans")
 
 
+@cache
+def font_file(bold: bool = False) -> str:
+    """The file of font_family()'s regular or bold face, for drawing without matplotlib (the
+    posters, with Pillow); a .ttc holds several families, so the family is needed too."""
+    weight = "bold" if bold else "normal"
+    return str(
+        font_manager.findfont(font_manager.FontProperties(family=font_family(), weight=weight))
+    )
+
+
 @dataclass(frozen=True)
 class ChartText:
     """Everything a chart writes, in the staff language (the catalogue gives it)."""

@@ -25,6 +25,7 @@ from bot.domain.stats import (
     OTHER,
     FinanceStats,
     ReviewStats,
+    campaigns_shown,
     format_duration,
     shown,
 )
@@ -51,11 +52,21 @@ CAPTION_LIMIT = 1024
 
 @dataclass(frozen=True)
 class Button:
+    """A button that sends `data` back to the bot when pressed."""
+
     label: str
     data: str
 
 
-Keyboard = tuple[tuple[Button, ...], ...]
+@dataclass(frozen=True)
+class CopyButton:
+    """A button that copies `text` to the reader's clipboard; the bot hears nothing of it."""
+
+    label: str
+    text: str
+
+
+Keyboard = tuple[tuple[Button | CopyButton, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,8 @@ Part = TextPart | FilePart | LocationPart
 # Room kept in the card's first message for the header and status lines.
 CARD_RESERVE = 900
 BUTTONS_PER_ROW = 3
+# A campaign's label in the /stats caption is cut to this many characters.
+_CAMPAIGN_LABEL_CHARS = 40
 
 # Looks up a staff member's display name (chat id, user id) when a card is drawn; names are
 # never stored.
@@ -122,6 +135,10 @@ class FinanceView:
 def mention(user_id: int, name: str) -> Html:
     """A tappable mention of a staff member (staff chats only; never of a tipster)."""
     return Html(f'<a href="tg://user?id={user_id}">{html.escape(name)}</a>')
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def escaped_chunks(text: str, limit: int) -> list[str]:
@@ -437,7 +454,7 @@ class PostRenderer:
         return shown
 
     def receipt(self, report: ReportRecord, receipt: str, contact_allowed: bool) -> TextPart:
-        """The receipt, shown once, in a code entity so it can be copied."""
+        """The receipt, shown once, in a code entity and with a button that copies it."""
         t, lang = self._t, report.language
         contact = t.text(
             lang,
@@ -451,16 +468,24 @@ class PostRenderer:
                 reference=report.reference,
                 receipt=receipt,
                 contact=Html(contact),
-            )
+            ),
+            ((CopyButton(t.text(lang, "button.copy_receipt"), receipt),),),
         )
 
     def tipster_text(self, report: ReportRecord, key: str, params: dict[str, Any]) -> TextPart:
-        """A message to the tipster about their tip, in their language."""
+        """A message to the tipster about their tip, in their language; a claim code in it
+        (the `code` parameter) gets a button that copies it."""
         lang = report.language
         shown = self._params(lang, params)
         instructions = self._policy.rewards.claim_instructions
         shown.setdefault("instructions", instructions.get(lang) or instructions["en"])
-        return TextPart(self._t.text(lang, key, reference=report.reference, **shown))
+        code = params.get("code")
+        buttons: Keyboard = (
+            ((CopyButton(self._t.text(lang, "button.copy_claim_code"), code),),)
+            if isinstance(code, str) and code
+            else ()
+        )
+        return TextPart(self._t.text(lang, key, reference=report.reference, **shown), buttons)
 
     # ----- statistics (/stats and the digests) ----------------------------------------------
 
@@ -475,7 +500,7 @@ class PostRenderer:
         return ChartText(t.text(lang, "stats.title_review", period=stats.period.label), labels)
 
     def review_caption(self, stats: ReviewStats) -> str:
-        return self._t.text(
+        caption = self._t.text(
             self._lang,
             "stats.caption_review",
             period=stats.period.label,
@@ -487,6 +512,30 @@ class PostRenderer:
             arrested=shown(stats.arrested),
             heroin=format_grams(stats.heroin_eq_mg),
         )
+        campaigns = self._campaign_caption(stats)
+        return f"{caption}\n{campaigns}" if campaigns else caption
+
+    def _campaign_caption(self, stats: ReviewStats) -> str:
+        """The period's tips per campaign, by the campaign's label ("" when none came from
+        one); a label is cut short so the caption stays within Telegram's limit."""
+        t, lang, policy = self._t, self._lang, self._policy
+        named, rest = campaigns_shown(stats.campaigns, [c.key for c in policy.campaigns])
+        if not named:
+            return ""
+        labels = {c.key: c.label(lang) for c in policy.campaigns}
+        parts = [
+            t.text(
+                lang,
+                "stats.campaign.entry",
+                campaign=_shortened(labels.get(key, key), _CAMPAIGN_LABEL_CHARS),
+                count=shown(count),
+            )
+            for key, count in named
+        ]
+        if rest:
+            parts.append(t.text(lang, "stats.campaign.others", count=shown(rest)))
+        joined = t.text(lang, "stats.campaign.separator").join(parts)
+        return t.text(lang, "stats.campaign.caption", campaigns=Html(joined))
 
     def finance_chart_text(self, stats: FinanceStats) -> ChartText:
         t, lang = self._t, self._lang

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from telegram import (
     Bot,
+    CopyTextButton,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -46,7 +47,15 @@ from bot.domain.timing import coarse
 from bot.services.notifier import Notifier
 from bot.services.reward_book import RewardBook
 from bot.telegram.composer import Composer, Opened, PermanentFailure, StaffNames
-from bot.telegram.posts import Keyboard, LocationPart, Part, PostRenderer, TextPart
+from bot.telegram.posts import (
+    Button,
+    CopyButton,
+    Keyboard,
+    LocationPart,
+    Part,
+    PostRenderer,
+    TextPart,
+)
 from storage import outbox as outbox_repo
 from storage import reports
 from storage import rewards as rewards_repo
@@ -75,12 +84,16 @@ REPORTED_FAILURES = {
 }
 
 
+def _button(button: Button | CopyButton) -> InlineKeyboardButton:
+    if isinstance(button, CopyButton):
+        return InlineKeyboardButton(button.label, copy_text=CopyTextButton(button.text))
+    return InlineKeyboardButton(button.label, callback_data=button.data)
+
+
 def keyboard(buttons: Keyboard) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in buttons]
-    )
+    return InlineKeyboardMarkup([[_button(b) for b in row] for row in buttons])
 
 
 class Sender:

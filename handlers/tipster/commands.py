@@ -8,25 +8,34 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 from bot.domain.errors import IntakeError
 from bot.services.reward_book import TipsterReward
 from bot.telegram import callbacks
-from bot.telegram.callbacks import StartReport
 from bot.telegram.i18n import LANGUAGES, Catalogue, Html
 from bot.telegram.runtime import Context
-from handlers.tipster.common import button, refuse, say, stale_button, t, user_id, user_language
+from handlers.tipster.campaigns import campaign_start
+from handlers.tipster.common import (
+    copy_button,
+    refuse,
+    say,
+    stale_button,
+    t,
+    user_id,
+    user_language,
+)
 from handlers.tipster.dialogue import cancel, conversation
+from handlers.tipster.welcome import welcome_keyboard
 
 COMMANDS = ("start", "report", "status", "forget", "cancel", "help")
 
 
 async def start(update: Update, context: Context) -> None:
-    """Explain the line and its promises, with a button to report."""
-    keyboard = InlineKeyboardMarkup([[button(context, update, "button.report", StartReport())]])
-    days = context.bot_data.runtime.policy.contact_days
-    await say(update, t(context, update, "start.welcome", days=days), keyboard)
+    """Explain the line in one screen, with a button to report and one to the full promises."""
+    keyboard = welcome_keyboard(context, update)
+    await say(update, t(context, update, "start.welcome"), keyboard)
+    await campaign_start(update, context)  # `/start <key>` from a campaign's link
 
 
 async def help_command(update: Update, context: Context) -> None:
-    """Repeat the essentials and the commands."""
-    await say(update, t(context, update, "help.text"))
+    """Repeat the essentials and the commands, in one screen, with the same two buttons."""
+    await say(update, t(context, update, "help.text"), welcome_keyboard(context, update))
 
 
 def _receipt_argument(context: Context) -> str:
@@ -55,9 +64,14 @@ async def status(update: Update, context: Context) -> None:
         state=Html(t(context, update, f"state.{view.status.value}")),
         contact=Html(t(context, update, contact_key)),
     )
+    markup = None
     if view.reward is not None:
         text += "\n\n" + _reward_text(update, context, view.reward)
-    await say(update, text)
+        if view.reward.status == "offered" and view.reward.claim_code:
+            code = view.reward.claim_code
+            button = copy_button(context, update, "button.copy_claim_code", code)
+            markup = InlineKeyboardMarkup([[button]])
+    await say(update, text, markup)
 
 
 def _reward_text(update: Update, context: Context, reward: TipsterReward) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import CopyTextButton, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     ApplicationHandlerStop,
@@ -34,6 +34,12 @@ def t(context: Context, update: Update, key: str, **params: object) -> str:
 def button(context: Context, update: Update, key: str, pressed: Callback) -> InlineKeyboardButton:
     """A button labelled in the tipster's language that sends `pressed` back."""
     return InlineKeyboardButton(t(context, update, key), callback_data=callbacks.encode(pressed))
+
+
+def copy_button(context: Context, update: Update, key: str, text: str) -> InlineKeyboardButton:
+    """A button labelled in the tipster's language that copies `text` to their clipboard (the
+    bot hears nothing when it is pressed)."""
+    return InlineKeyboardButton(t(context, update, key), copy_text=CopyTextButton(text))
 
 
 def pressed_button(update: Update) -> Callback | None:

@@ -16,8 +16,8 @@ from bot.domain.items import (
 )
 from bot.services.intake import prepare_attachment
 from bot.telegram.runtime import Context
-from handlers.tipster.common import StepResult, refuse, say, t, user_id
-from handlers.tipster.screens import describe_keyboard
+from handlers.tipster.common import END, StepResult, refuse, say, t, user_id, user_language
+from handlers.tipster.screens import describe_keyboard, show_step
 
 _REFUSED = {
     "voice": "refuse.voice",
@@ -99,8 +99,8 @@ async def prepare(update: Update, context: Context, message: Message) -> list[Pr
     return items
 
 
-async def _add_content(update: Update, context: Context, message: Message) -> DraftView | None:
-    """Add one message to the draft; refusals are explained and change nothing."""
+async def add_content(update: Update, context: Context, message: Message) -> DraftView | None:
+    """Add one message to the open draft; refusals are explained and change nothing."""
     intake = context.bot_data.runtime.intake
     items = await prepare(update, context, message)
     if not items:
@@ -112,12 +112,22 @@ async def _add_content(update: Update, context: Context, message: Message) -> Dr
         return None
 
 
+def acknowledgement(context: Context, update: Update, view: DraftView, key: str) -> str:
+    """`key` for the part just added (its kind as `what`), with the warning when its file is
+    passed on as it is."""
+    last = view.items[-1]
+    text = t(context, update, key, what=t(context, update, f"kind.{last.kind.value}"))
+    if not last.metadata_removed:
+        text += "\n" + t(context, update, "report.warning_not_clean")
+    return text
+
+
 async def content_received(update: Update, context: Context) -> StepResult:
     """A message while describing (or on the summary): add it and acknowledge."""
     message = update.effective_message
     if message is None:
         return None
-    view = await _add_content(update, context, message)
+    view = await add_content(update, context, message)
     if view is None:
         return None
     last = view.items[-1]
@@ -129,3 +139,34 @@ async def content_received(update: Update, context: Context) -> StepResult:
         describe_keyboard(context, update),
     )
     return view.step
+
+
+async def first_message(update: Update, context: Context) -> StepResult:
+    """A message while no draft is open (and no answer window, which goes first): it is not
+    lost but kept, cleaned like any part, as the first part of a new draft, and the category
+    question follows as after /report. The daily limit is asked before anything is downloaded;
+    a refusal is explained and keeps nothing."""
+    message = update.effective_message
+    if message is None:
+        return END
+    intake = context.bot_data.runtime.intake
+    try:
+        await intake.check_daily_limit(user_id(update))
+    except IntakeError as error:
+        await refuse(update, context, error)
+        return END
+    items = await prepare(update, context, message)
+    if not items:
+        return END
+    try:
+        view = await intake.start_with_part(
+            user_id(update), user_language(update), items, message.message_id
+        )
+    except IntakeError as error:
+        await refuse(update, context, error)
+        return END
+    text = t(context, update, "report.first_kept")
+    if view.has_unscrubbed_files:
+        text += "\n" + t(context, update, "report.warning_not_clean")
+    await say(update, text)
+    return await show_step(update, context, view)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Awaitable, Callable
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -26,6 +26,7 @@ from bot.telegram.callbacks import (
     CategoryChoice,
     ContactChoice,
     ReviewDraft,
+    ShowPromises,
     SkipArea,
     StartReport,
     SubmitTip,
@@ -36,7 +37,6 @@ from bot.telegram.runtime import Context
 from handlers.tipster.common import (
     END,
     StepResult,
-    button,
     clear_buttons,
     pressed_button,
     refuse,
@@ -46,7 +46,12 @@ from handlers.tipster.common import (
     user_id,
     user_language,
 )
-from handlers.tipster.content import content_received
+from handlers.tipster.content import (
+    acknowledgement,
+    add_content,
+    content_received,
+    first_message,
+)
 from handlers.tipster.screens import (
     area_keyboard,
     category_keyboard,
@@ -54,6 +59,7 @@ from handlers.tipster.screens import (
     show_step,
     summary,
 )
+from handlers.tipster.welcome import show_promises
 
 
 async def report(update: Update, context: Context) -> StepResult:
@@ -91,8 +97,21 @@ async def category_chosen(update: Update, context: Context) -> StepResult:
 
 
 async def category_hint(update: Update, context: Context) -> StepResult:
-    """Anything but a button while a category is wanted."""
-    await say(update, t(context, update, "report.use_buttons"), category_keyboard(context, update))
+    """A message while a category is wanted: the tipster is writing their tip, so it is kept
+    as a part (a tip sent in several messages before the first answer loses none), and the
+    category is asked again."""
+    message = update.effective_message
+    if message is None:
+        keyboard = category_keyboard(context, update)
+        await say(update, t(context, update, "report.use_buttons"), keyboard)
+        return Step.CATEGORY
+    view = await add_content(update, context, message)
+    if view is not None:
+        await say(
+            update,
+            acknowledgement(context, update, view, "report.added_choose_category"),
+            category_keyboard(context, update),
+        )
     return Step.CATEGORY
 
 
@@ -116,10 +135,20 @@ async def area_chosen(update: Update, context: Context) -> StepResult:
 
 
 async def area_typed(update: Update, context: Context) -> StepResult:
-    """An area typed as text; anything else gets a hint."""
+    """An area typed as text. A photo, file, video or location is kept as a part of the tip,
+    and the area asked again."""
     message = update.effective_message
-    if message is None or not message.text:
+    if message is None:
         await say(update, t(context, update, "report.area_hint"), area_keyboard(context, update))
+        return Step.AREA
+    if not message.text:
+        view = await add_content(update, context, message)
+        if view is not None:
+            await say(
+                update,
+                acknowledgement(context, update, view, "report.added_choose_area"),
+                area_keyboard(context, update),
+            )
         return Step.AREA
     try:
         view = await context.bot_data.runtime.intake.choose_area(
@@ -243,6 +272,7 @@ _BUTTON_ACTIONS: dict[type[Callback], Callable[[Update, Context], Awaitable[Step
     SubmitTip: submit,
     CancelTip: cancel,
     StartReport: report,
+    ShowPromises: show_promises,
 }
 
 
@@ -252,7 +282,7 @@ async def resume_button(update: Update, context: Context) -> StepResult:
     callback = _BUTTON_ACTIONS.get(type(pressed)) if pressed is not None else None
     if callback is None:
         return await stale_button(update, context)
-    if callback not in (report, cancel):
+    if callback not in (report, cancel, show_promises):
         view = await context.bot_data.runtime.intake.current(user_id(update))
         if view is None:
             return await stale_button(update, context)
@@ -264,12 +294,10 @@ async def resume_button(update: Update, context: Context) -> StepResult:
 
 
 async def resume_message(update: Update, context: Context) -> StepResult:
-    """A message while no dialogue is open: continue the stored draft, or explain /report."""
+    """A message while no dialogue is open: continue the stored draft, or start one with it."""
     view = await context.bot_data.runtime.intake.current(user_id(update))
     if view is None:
-        keyboard = InlineKeyboardMarkup([[button(context, update, "button.report", StartReport())]])
-        await say(update, t(context, update, "report.not_started"), keyboard)
-        return END
+        return await first_message(update, context)
     if view.step is Step.CATEGORY:
         return await category_hint(update, context)
     if view.step is Step.AREA:
@@ -320,6 +348,7 @@ def conversation(conversation_timeout_minutes: int) -> ConversationHandler[Conte
                 CallbackQueryHandler(cancel, pattern=matching(CancelTip)),
                 CommandHandler("report", report, filters=private),
                 CallbackQueryHandler(report, pattern=matching(StartReport)),
+                CallbackQueryHandler(show_promises, pattern=matching(ShowPromises)),
                 CallbackQueryHandler(stale_button, pattern=callbacks.TIPSTER_PATTERN),
             ],
             conversation_timeout=conversation_timeout_minutes * 60,

@@ -162,7 +162,7 @@ async def show_step(update: Update, context: Context, view: DraftView) -> Step:
             t(
                 context,
                 update,
-                "report.describe",
+                "report.describe_more" if view.items else "report.describe",
                 max_attachments=context.bot_data.runtime.policy.intake.max_attachments,
             ),
             describe_keyboard(context, update),

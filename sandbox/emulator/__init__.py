@@ -19,9 +19,10 @@ Usage::
         fake.user_presses(alice, reply, fake.button_data(reply)[0])
 
 Like Telegram, the emulator rejects malformed HTML, over-long texts, callback_data over 64 bytes,
-sends to unknown chats, replies to missing messages, edits that change nothing and
-unreadable photos (all 400), and sends to users who blocked the bot (403). `snapshot` keeps
-its chats in a file across restarts.
+copy_text buttons whose text is not 1-256 characters, buttons with no action (and, stricter
+than Telegram, with more than one), sends to unknown chats, replies to missing messages, edits
+that change nothing and unreadable photos (all 400), and sends to users who blocked the bot
+(403). `snapshot` keeps its chats in a file across restarts.
 """
 
 from .models import Call, FakeChat, FakeUser, StoredFile

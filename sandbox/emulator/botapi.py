@@ -7,7 +7,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .markup import MAX_CAPTION, MAX_TEXT, format_text
+from .markup import MAX_CAPTION, MAX_TEXT, format_text, utf16_len
 from .models import (
     ApiError,
     FakeChat,
@@ -22,6 +22,7 @@ from .state import MEDIA_KEYS, FakeState, image_size
 Handler = Callable[[JSONDict, dict[str, Upload]], Awaitable[Any]]
 
 MAX_DOWNLOAD = 20 * 1024 * 1024
+MAX_COPY_TEXT = 256
 _FILE_FIELDS = frozenset(
     {"photo", "document", "video", "audio", "animation", "voice", "video_note", "sticker"}
 )
@@ -95,6 +96,25 @@ def _set_or_pop(target: JSONDict, key: str, source: JSONDict) -> None:
         target[key] = source[key]
     else:
         target.pop(key, None)
+
+
+def _check_copy_text(copy: object) -> None:
+    """A CopyTextButton as Telegram checks it: an object whose `text` is a string of 1-256
+    characters (counted in UTF-16 code units, which is never fewer than Telegram counts;
+    blank text is refused too)."""
+    if not isinstance(copy, dict):
+        raise bad_request(
+            'can\'t parse inline keyboard button: Field "copy_text" must be of type Object'
+        )
+    if "text" not in copy:
+        raise bad_request("can't parse inline keyboard button: Can't find field \"text\"")
+    text = copy["text"]
+    if not isinstance(text, str):
+        raise bad_request(
+            'can\'t parse inline keyboard button: Field "text" must be of type String'
+        )
+    if not text.strip() or utf16_len(text) > MAX_COPY_TEXT:
+        raise bad_request("BUTTON_COPY_TEXT_INVALID")
 
 
 class BotApi(FakeState):
@@ -386,12 +406,23 @@ class BotApi(FakeState):
             for button in row:
                 if not isinstance(button, dict) or not str(button.get("text", "")).strip():
                     raise bad_request("BUTTON_TEXT_INVALID")
-                if not any(action in button for action in _BUTTON_ACTIONS):
+                actions = [action for action in _BUTTON_ACTIONS if action in button]
+                if not actions:
                     raise bad_request("text buttons are unallowed in the inline keyboard")
+                if len(actions) > 1:
+                    # Stricter than Telegram, which silently keeps the first field in its own
+                    # order: the Bot API says exactly one must be used, and a button with two
+                    # does something its bot may not mean.
+                    raise bad_request(
+                        "can't parse inline keyboard button: exactly one of the optional fields"
+                        f" must be used, found {', '.join(actions)}"
+                    )
                 if "callback_data" in button:
                     size = len(str(button["callback_data"]).encode("utf-8"))
                     if not 1 <= size <= 64:
                         raise bad_request("BUTTON_DATA_INVALID")
+                if "copy_text" in button:
+                    _check_copy_text(button["copy_text"])
 
     def _reply_target(self, chat_id: int, p: JSONDict) -> tuple[int, int] | None:
         """(chat_id, message_id) the new message replies to; 400 if it does not exist."""

@@ -447,6 +447,14 @@ class FakeTelegram(UserSide, BotApi):
         """All callback_data of the message's inline keyboard, row by row."""
         return [str(b["callback_data"]) for b in self._buttons(message) if "callback_data" in b]
 
+    def copy_buttons(self, message: JSONDict) -> list[tuple[str, str]]:
+        """(label, text copied) of each copy_text button of the message, row by row."""
+        return [
+            (str(b.get("text", "")), str(b["copy_text"].get("text", "")))
+            for b in self._buttons(message)
+            if isinstance(b.get("copy_text"), dict)
+        ]
+
     def button_texts(self, message: JSONDict) -> list[str]:
         """All button labels of the message's keyboard, row by row."""
         return [str(b.get("text", "")) for b in self._buttons(message)]

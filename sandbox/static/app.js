@@ -303,7 +303,17 @@ function drawButtons(pane, view) {
         node.dataset.data = button.data;
         node.addEventListener("click", () => press(pane, view, button.data, node));
       } else if (button.copy !== undefined) {
-        node.addEventListener("click", () => Render.copyText(button.copy, () => toast(pane, "Copied")));
+        // A copy_text button: the phone copies its text; no callback query reaches the bot.
+        node.classList.add("copy");
+        node.dataset.copy = button.copy;
+        node.title = "Copy to the clipboard";
+        node.addEventListener("click", () =>
+          Render.copyText(
+            button.copy,
+            () => toast(pane, "Copied"),
+            () => toast(pane, "Could not copy: this browser refused the clipboard"),
+          ),
+        );
       }
       line.append(node);
     }

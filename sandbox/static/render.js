@@ -11,16 +11,20 @@ const Render = (() => {
     strikethrough: "s",
   };
 
-  function copyText(text, onDone) {
+  // Copy `text` as a phone would: the clipboard API where the page may use it (127.0.0.1 is a
+  // secure context), else a hidden text area and execCommand. onDone runs once it is copied,
+  // onFail (if given) when neither way worked.
+  function copyText(text, onDone, onFail) {
     const done = () => onDone && onDone();
+    const failed = () => onFail && onFail();
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, () => fallbackCopy(text, done));
+      navigator.clipboard.writeText(text).then(done, () => fallbackCopy(text, done, failed));
     } else {
-      fallbackCopy(text, done);
+      fallbackCopy(text, done, failed);
     }
   }
 
-  function fallbackCopy(text, done) {
+  function fallbackCopy(text, done, failed) {
     const area = document.createElement("textarea");
     area.value = text;
     area.setAttribute("readonly", "");
@@ -28,13 +32,15 @@ const Render = (() => {
     area.style.opacity = "0";
     document.body.append(area);
     area.select();
+    let copied = false;
     try {
-      document.execCommand("copy");
+      copied = document.execCommand("copy");
     } catch (error) {
-      // nothing more to try
+      copied = false;
     }
     area.remove();
-    done();
+    if (copied) done();
+    else failed();
   }
 
   function safeUrl(url) {

@@ -1,8 +1,9 @@
 """The guided tour, played in a real browser: a citizen reports a tip with a photo and sees the
-receipt; a reviewer claims it (another is told who holds it), asks, the citizen answers, the
-reviewer verifies and proposes a reward; the proposer may not approve it, a second finance
-person does; the citizen sees the claim code, in English and then in Chinese. A screenshot of
-each pane is saved at the end (`make screenshots` writes them to docs/)."""
+receipt (and copies it with its copy button, which sends the bot nothing); a reviewer claims
+it (another is told who holds it), asks, the citizen answers, the reviewer verifies and
+proposes a reward; the proposer may not approve it, a second finance person does; the citizen
+sees the claim code, in English and then in Chinese. A screenshot of each pane is saved at the
+end (`make screenshots` writes them to docs/)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import (
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -112,10 +117,55 @@ class Pane:
         box = self.root.find_element(By.CSS_SELECTOR, ".toast")
         self.until(lambda: box.is_displayed() and needle in text_of(box), f"no toast {needle!r}")
 
+    def toast_gone(self) -> None:
+        box = self.root.find_element(By.CSS_SELECTOR, ".toast")
+        self.until(lambda: not box.is_displayed(), "the toast stays")
+
     def replying(self) -> str:
         bar = self.root.find_element(By.CSS_SELECTOR, ".reply-bar")
         self.until(bar.is_displayed, "the composer is not replying")
         return text_of(bar)
+
+
+# Every request the page makes, recorded as it is made (the page's press goes through fetch).
+RECORD_POSTS = """
+window.tiplineRequests = [];
+const original = window.fetch;
+window.fetch = function (resource, init) {
+  window.tiplineRequests.push(String(resource));
+  return original.apply(this, arguments);
+};
+"""
+CLIPBOARD_READ = """
+const done = arguments[arguments.length - 1];
+navigator.clipboard.readText().then(done, (error) => done("unreadable: " + error));
+"""
+CLIPBOARD_WRITE = """
+const done = arguments[arguments.length - 1];
+navigator.clipboard.writeText(arguments[0]).then(() => done(true), () => done(false));
+"""
+NOT_COPIED = "nothing copied yet"
+
+
+def _record_posts_and_allow_the_clipboard(browser: Chrome, origin: str) -> bool:
+    """Record the page's requests from now on; True when the test may read the clipboard
+    (headless Chromium grants it through the DevTools protocol)."""
+    browser.execute_script(RECORD_POSTS)
+    try:
+        browser.execute_cdp_cmd(
+            "Browser.grantPermissions",
+            {"origin": origin, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
+        )
+    except WebDriverException:
+        return False
+    # Something else on the clipboard first (the receipt's code entity was copied before).
+    if not browser.execute_async_script(CLIPBOARD_WRITE, NOT_COPIED):
+        return False
+    return bool(browser.execute_async_script(CLIPBOARD_READ) == NOT_COPIED)
+
+
+def _posts(browser: Chrome) -> list[str]:
+    return list(browser.execute_script("return window.tiplineRequests || []"))
 
 
 def _has_button(data: str) -> Callable[[WebElement], bool]:
@@ -185,6 +235,20 @@ def test_the_tour_from_a_tip_to_its_claim_code(browser: Chrome, sandbox_url: str
     assert "protected" not in (shown.get_attribute("class") or "")
     shown.find_element(By.CSS_SELECTOR, "code.entity-code.copyable").click()
     citizen.toast("Copied")
+    citizen.toast_gone()
+
+    # The receipt's copy button copies it, and sends no callback query: the page posts no press.
+    copy = shown.find_element(By.CSS_SELECTOR, ".kbd.copy")
+    assert copy.get_attribute("data-copy") == receipt and "Copy receipt" in text_of(copy)
+    assert copy.get_attribute("data-data") is None
+    readable = _record_posts_and_allow_the_clipboard(browser, sandbox_url)
+    copy.click()
+    citizen.toast("Copied")
+    if readable:
+        assert browser.execute_async_script(CLIPBOARD_READ) == receipt
+    else:
+        print("\nheadless Chromium gave no clipboard to read: the toast was checked")
+    assert "/api/press" not in _posts(browser)
 
     # 2. Reviewer A claims it; Reviewer B is told who holds it.
     card = review.message_with(TIP[:40])
@@ -199,6 +263,7 @@ def test_the_tour_from_a_tip_to_its_claim_code(browser: Chrome, sandbox_url: str
     review.act_as("reviewer_a")
     review.press(claim)
     _card_shows(review, reference, f"v1:r:ask:{reference}")
+    assert "/api/press" in _posts(browser)  # the recorder sees presses: its silence meant none
     review.act_as("reviewer_b")
     review.press(f"v1:r:verify:{reference}")
     assert "held by Demo Reviewer A" in review.alert()
@@ -270,6 +335,7 @@ def test_the_tour_from_a_tip_to_its_claim_code(browser: Chrome, sandbox_url: str
     )
     code = next(c for c in _codes(told) if CLAIM_CODE.match(c))
     assert "¥300.00" in text_of(told)
+    assert told.find_element(By.CSS_SELECTOR, ".kbd.copy").get_attribute("data-copy") == code
     finance.message_with("offered")
 
     folder = screenshot_folder(tmp_path)
@@ -313,6 +379,8 @@ def test_the_tour_from_a_tip_to_its_claim_code(browser: Chrome, sandbox_url: str
     citizen.type(f"/status {receipt}")
     status = citizen.new_message(mark, lambda m: code in text_of(m), "no status with the code")
     assert re.search(r"[\u4e00-\u9fff]", text_of(status)), text_of(status)
+    copy_code = status.find_element(By.CSS_SELECTOR, ".kbd.copy")
+    assert copy_code.get_attribute("data-copy") == code and "复制" in text_of(copy_code)
 
     severe = [
         entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"

@@ -90,6 +90,12 @@ async def _scenario(
             await fake.wait_for_message(
                 tipster.id, lambda m: "No tip matches" in m["_plain"] or "Too many" in m["_plain"]
             )
+            # Junk that could be a tip was kept as the start of a draft (a first message is
+            # never lost); /cancel throws it away, and then nothing is left.
+            fake.user_sends_text(tipster, "/cancel")
+            await fake.wait_for_message(
+                tipster.id, lambda m: m["_plain"].startswith(("Your tip was thrown", "There is no"))
+            )
             assert_no_apology(fake)
         finally:
             await bot.stop()

@@ -19,6 +19,7 @@ from tests.e2e.flows import (
     wait_button,
 )
 from tests.images import EXIF_CANARY, has_metadata, jpeg_with_gps
+from tests.phone import overflow
 
 TIPSTER_ID = 5550001234
 TIP_CANARY = "CANARY-TIP-TEXT-93f1 dealing at the east gate"
@@ -216,15 +217,59 @@ async def test_chinese_tipster_gets_chinese_and_commands_exist_in_both(
     assert any("举报" in c["description"] for c in chinese)
 
 
-async def test_start_explains_promises_and_offers_the_button(fake, bot: RunningBot) -> None:
+async def test_start_fits_a_screen_and_the_promises_are_one_button_away(
+    fake, bot: RunningBot
+) -> None:
+    """/start and /help are short, in both languages; "Our promises" shows the full text (what
+    is kept, for how long, what cannot be promised) and is answered exactly once."""
     tipster = fake.add_user(TIPSTER_ID, "T")
     fake.user_sends_text(tipster, "/start")
-    welcome = await fake.wait_for_message(tipster.id)
-    assert "Telegram itself knows" in welcome["_plain"]
-    assert "Rewards" in welcome["_plain"]
-    assert "v1:t:report" in fake.button_data(welcome)
+    welcome = await wait_button(fake, tipster.id, "v1:t:promises")
+    assert overflow(welcome["_plain"]) == [], welcome["_plain"]
+    assert "Anonymous drug-crime tip line" in welcome["_plain"] and "110" in welcome["_plain"]
+    assert "Telegram itself knows" not in welcome["_plain"]
+    assert fake.button_data(welcome) == ["v1:t:report", "v1:t:promises"]
+    assert fake.button_texts(welcome)[1] == "🔒 Our promises"
+    query = fake.user_presses(tipster, welcome, "v1:t:promises")
+    promises = await fake.wait_for_message(
+        tipster.id, lambda m: m["_plain"].startswith("What we promise")
+    )
+    for promise in ("Telegram itself knows", "Rewards", "30 days", "24 hours", "365 days"):
+        assert promise in promises["_plain"], promise
+    assert fake.button_data(promises) == ["v1:t:report"]
+    answers = [
+        c
+        for c in fake.calls_of("answerCallbackQuery")
+        if c.params.get("callback_query_id") == query["id"]
+    ]
+    assert len(answers) == 1 and not answers[0].failed
+    assert query["id"] in fake.callback_answers
+
+    # From the promises, straight to a tip; the button changes nothing in a draft.
     press(fake, tipster, "v1:t:report")
     await wait_button(fake, tipster.id, "v1:t:cat:drug_trafficking")
+    fake.user_sends_text(tipster, "/help")
+    help_text = await fake.wait_for_message(
+        tipster.id, lambda m: "How this tip line" in m["_plain"]
+    )
+    assert overflow(help_text["_plain"]) == [], help_text["_plain"]
+    again = fake.user_presses(tipster, help_text, "v1:t:promises")
+    await fake.wait_until(lambda: again["id"] in fake.callback_answers)
+    await fake.wait_for_message(tipster.id, lambda m: m["_plain"].startswith("What we promise"))
+    press(fake, tipster, "v1:t:cat:drug_trafficking")
+    await wait_button(fake, tipster.id, "v1:t:area-skip")
+
+    chinese = fake.add_user(TIPSTER_ID + 1, "Z", language_code="zh-hans")
+    fake.user_sends_text(chinese, "/start")
+    welcome = await wait_button(fake, chinese.id, "v1:t:promises")
+    assert overflow(welcome["_plain"]) == [], welcome["_plain"]
+    assert fake.button_texts(welcome)[1] == "🔒 我们的承诺"
+    fake.user_presses(chinese, welcome, "v1:t:promises")
+    promises = await fake.wait_for_message(chinese.id, lambda m: "我们无法承诺的" in m["_plain"])
+    assert "30 天" in promises["_plain"] and "110" in promises["_plain"]
+    fake.user_sends_text(chinese, "/help")
+    help_text = await fake.wait_for_message(chinese.id, lambda m: "使用说明" in m["_plain"])
+    assert overflow(help_text["_plain"]) == [], help_text["_plain"]
 
 
 async def test_videos_are_remuxed_and_text_files_arrive_with_the_warning(

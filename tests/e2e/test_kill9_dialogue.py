@@ -112,10 +112,13 @@ async def _tipster(
     while not closed:
         after = _last_id(fake, user.id)
         query = fake.user_presses(user, started_message, "v1:a:done")
+        # A kill after Done was committed and before its reply leaves the window closed and
+        # unsaid: the next press is told, in the chat, that no answer is in progress.
         closed = await _seen(
             fake,
             lambda a=after, q=query: (
                 _newer(fake, user.id, a, "Your answer is closed")
+                or _newer(fake, user.id, a, "There is no answer in progress")
                 or "no answer in progress" in str(fake.callback_answers.get(q["id"], {}))
             ),
         )

@@ -359,7 +359,9 @@ async def _work_case(
 ) -> None:
     """The case from the card to the payout, begun once the bot has been killed `start`
     times, so that the cases' work goes on until the last kills."""
-    await fake.wait_until(lambda: kills() >= start, timeout=60)
+    # A kill and restart takes a few seconds, more on a loaded machine: the wait grows with
+    # the kills waited for (the kill loop always moves on; the test's timeout bounds it all).
+    await fake.wait_until(lambda: kills() >= start, timeout=30 + 10 * start)
     await _review(fake, case, rng)
     await _propose(fake, case, rng)
     await _approve(fake, case, rng)

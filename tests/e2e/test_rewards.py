@@ -150,6 +150,31 @@ async def test_propose_approve_claim_and_pay(fake, bot: RunningBot) -> None:
         assert secret not in finance_side
 
 
+async def test_the_receipt_and_the_claim_code_come_with_copy_buttons(fake, bot: RunningBot) -> None:
+    """Each carries one copy_text button whose text is exactly the code, labelled in the
+    reader's language; pressing it copies, so it needs no callback data."""
+    anna, clerk, _, tipster = _people(fake)
+    receipt, ref = await _verified_tip(fake, anna, tipster)
+    (shown,) = [m for m in fake.messages_in(tipster.id) if receipt in m["_plain"]]
+    assert fake.copy_buttons(shown) == [("📋 Copy receipt", receipt)]
+    assert fake.button_data(shown) == []
+    await _propose(fake, anna, ref, "seized_lt_10g", "Seized 8 g at the depot")
+    await answer_of(fake, _approve(fake, clerk, ref))
+    offered = await fake.wait_for_message(tipster.id, lambda m: "reward of ¥300.00" in m["text"])
+    code = CODE.search(offered["text"]).group(1)
+    assert fake.copy_buttons(offered) == [("📋 Copy claim code", code)]
+
+    reader = fake.add_user(8200000010, "Elsewhere", language_code="zh-hans")
+    fake.user_sends_text(reader, f"/status {receipt}")
+    status = await fake.wait_for_message(reader.id, lambda m: code in m["_plain"])
+    assert fake.copy_buttons(status) == [("📋 复制兑奖码", code)]
+    # A /status without a reward to claim has no copy button.
+    other_receipt, _ = await tip_with_card(fake, tipster, "a second tip, never rewarded")
+    fake.user_sends_text(reader, f"/status {other_receipt}")
+    plain = await fake.wait_for_message(reader.id, lambda m: "T-" in m["_plain"])
+    assert code not in plain["_plain"] and fake.copy_buttons(plain) == []
+
+
 async def test_four_eyes_are_people_holder_approver_and_payer_apart(fake, bot) -> None:
     """The reviewer who held the tip cannot approve its reward, nor can the one who verified
     it; the approver cannot pay it; "ID checked" and the voucher belong to whoever ran /paid.

@@ -49,6 +49,21 @@ class Stream:
 
         return await asyncio.wait_for(read(), wait)
 
+    async def each(self, *matches: Callable[[str, dict[str, Any]], bool]) -> list[Event]:
+        """One event for each of `matches`, in whatever order they come (the page is told of a
+        press's answer in the burst it falls in, before or after the messages it caused)."""
+        found: dict[int, Event] = {}
+
+        def wanted(name: str, data: dict[str, Any]) -> bool:
+            for index, match in enumerate(matches):
+                if index not in found and match(name, data):
+                    found[index] = (name, data)
+                    return len(found) == len(matches)
+            return False
+
+        await self.next(wanted)
+        return [found[index] for index in range(len(matches))]
+
 
 def bot_says(pane: str, needle: str) -> Callable[[str, dict[str, Any]], bool]:
     def match(name: str, data: dict[str, Any]) -> bool:
@@ -122,8 +137,10 @@ async def test_the_page_plays_the_citizen_against_the_real_bot(sandbox, client) 
             },
         )
         assert status == 200
-        await stream.next(bot_says("citizen", "What is it about?"))
-        await stream.next(lambda name, data: name == "answer" and data["pane"] == "citizen")
+        await stream.each(
+            bot_says("citizen", "What is it about?"),
+            lambda name, data: name == "answer" and data["pane"] == "citizen",
+        )
 
         status, _ = await _post(client, "/api/language", {"language": "zh"})
         assert status == 200
@@ -272,11 +289,22 @@ def test_the_page_gets_text_and_entities_never_html() -> None:
             {"type": "text_link", "offset": 0, "length": 3, "url": "javascript:alert(1)"},
         ],
         "has_protected_content": True,
+        "reply_markup": {
+            "inline_keyboard": [
+                [{"text": "📋 Copy receipt", "copy_text": {"text": "K7QD-3M9X"}}],
+                [{"text": "Press", "callback_data": "v1:t:report"}],
+            ]
+        },
     }
     view = message_view(Entry(message, from_bot=True, deleted=False))
     assert view["text"].startswith("<b>not bold</b> <img")  # text, for text nodes
     assert [e["type"] for e in view["entities"]] == ["code", "text_link"]
     assert view["protected"] and view["from"]["name"] == people.BOT_NAME
+    # A copy button is drawn with the text it copies and nothing to press.
+    assert view["buttons"] == [
+        [{"text": "📋 Copy receipt", "copy": "K7QD-3M9X"}],
+        [{"text": "Press", "data": "v1:t:report"}],
+    ]
 
 
 async def test_the_emulator_keeps_its_chats_across_a_restart(tmp_path: Path) -> None:

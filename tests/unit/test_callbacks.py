@@ -26,6 +26,7 @@ from bot.telegram.callbacks import (
     RecordOutcome,
     ReviewDraft,
     ReviewMove,
+    ShowPromises,
     SkipArea,
     StartReport,
     SubmitTip,
@@ -51,6 +52,7 @@ POSTED: list[tuple[str, Callback]] = [
     ("v1:a:Zk3_-q9PLm0aaBBccDDeeF", AnswerButton("Zk3_-q9PLm0aaBBccDDeeF")),
     ("v1:a:done", AnswerDone()),
     ("v1:t:report", StartReport()),
+    ("v1:t:promises", ShowPromises()),
     ("v1:t:cat:drug_trafficking", CategoryChoice("drug_trafficking")),
     ("v1:t:area:north", AreaChoice("north")),
     ("v1:t:area-skip", SkipArea()),
@@ -180,6 +182,7 @@ buttons: st.SearchStrategy[Callback] = st.one_of(
         [
             AnswerDone(),
             StartReport(),
+            ShowPromises(),
             SkipArea(),
             ReviewDraft(),
             SubmitTip(),

@@ -8,6 +8,7 @@ import io
 import time
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from PIL import Image
 from telegram import (
@@ -20,6 +21,7 @@ from telegram import (
     ChatMemberLeft,
     ChatMemberMember,
     ChatMemberOwner,
+    CopyTextButton,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -138,6 +140,78 @@ async def test_telegram_strictness(fake: FakeTelegram, bot: Bot, user: FakeUser)
     user.blocked_bot = True
     with pytest.raises(Forbidden, match="blocked by the user"):
         await bot.send_message(USER_ID, "hello")
+
+
+def copy_button(text: str, label: str = "Copy") -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, copy_text=CopyTextButton(text))]])
+
+
+async def test_copy_text_buttons_that_telegram_takes(
+    fake: FakeTelegram, bot: Bot, user: FakeUser
+) -> None:
+    receipt = "K7QD-3M9X-0000-1111-2222"
+    sent = await bot.send_message(USER_ID, "receipt", reply_markup=copy_button(receipt))
+    assert sent.reply_markup is not None
+    button = sent.reply_markup.inline_keyboard[0][0]
+    assert button.copy_text == CopyTextButton(receipt) and button.callback_data is None
+    (stored,) = fake.messages_in(USER_ID)
+    assert stored["reply_markup"]["inline_keyboard"][0][0]["copy_text"] == {"text": receipt}
+    assert fake.button_data(stored) == [] and fake.button_texts(stored) == ["Copy"]
+    # The limits are 1 and 256 characters, and a copy button sits beside callback buttons.
+    mixed = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton("x", copy_text=CopyTextButton("x"))],
+            [InlineKeyboardButton("long", copy_text=CopyTextButton("码" * 256))],
+            [InlineKeyboardButton("press", callback_data="press")],
+        ]
+    )
+    edited = await bot.edit_message_reply_markup(USER_ID, sent.message_id, reply_markup=mixed)
+    assert isinstance(edited, Message) and edited.reply_markup is not None
+    assert edited.reply_markup.inline_keyboard[1][0].copy_text == CopyTextButton("码" * 256)
+    assert fake.button_data(fake.messages_in(USER_ID)[0]) == ["press"]
+
+
+@pytest.mark.parametrize(
+    ("button", "error"),
+    [
+        ({"text": "Copy", "copy_text": {"text": "x" * 257}}, "Button_copy_text_invalid"),
+        ({"text": "Copy", "copy_text": {"text": "码" * 257}}, "Button_copy_text_invalid"),
+        ({"text": "Copy", "copy_text": {"text": ""}}, "Button_copy_text_invalid"),
+        ({"text": "Copy", "copy_text": {"text": "   "}}, "Button_copy_text_invalid"),
+        ({"text": "Copy", "copy_text": {}}, 'find field "text"'),
+        ({"text": "Copy", "copy_text": {"text": 42}}, 'Field "text" must be of type String'),
+        ({"text": "Copy", "copy_text": "K7QD"}, 'Field "copy_text" must be of type Object'),
+        (
+            {"text": "Copy", "copy_text": {"text": "K7QD"}, "callback_data": "k"},
+            "exactly one of the optional fields",
+        ),
+        (
+            {"text": "Copy", "copy_text": {"text": "K7QD"}, "url": "https://example.org"},
+            "exactly one of the optional fields",
+        ),
+        ({"text": "", "copy_text": {"text": "K7QD"}}, "Button_text_invalid"),
+        ({"text": "Copy"}, "Text buttons are unallowed"),
+    ],
+)
+async def test_copy_text_buttons_that_telegram_refuses(
+    fake: FakeTelegram, bot: Bot, user: FakeUser, button: dict[str, object], error: str
+) -> None:
+    """Posted as raw JSON, since python-telegram-bot would not build most of these."""
+    markup = {"inline_keyboard": [[button]]}
+    sent = await bot.send_message(USER_ID, "kept")
+    async with aiohttp.ClientSession() as session:
+        for method, params in (
+            ("sendMessage", {"chat_id": USER_ID, "text": "x"}),
+            ("editMessageReplyMarkup", {"chat_id": USER_ID, "message_id": sent.message_id}),
+        ):
+            url = f"{fake.url}/bot{fake.token}/{method}"
+            async with session.post(url, json={**params, "reply_markup": markup}) as response:
+                answer = await response.json()
+            assert response.status == 400 and answer["error_code"] == 400, answer
+            assert answer["description"].startswith("Bad Request: "), answer
+            assert error.lower() in answer["description"].lower(), answer
+    (stored,) = fake.messages_in(USER_ID)
+    assert stored["_plain"] == "kept" and "reply_markup" not in stored
 
 
 async def test_send_photo_upload_and_download(fake: FakeTelegram, bot: Bot, user: FakeUser) -> None:

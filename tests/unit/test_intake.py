@@ -8,6 +8,7 @@ from bot.crypto.vault import KeyRing, Vault, new_master_key_text
 from bot.domain.errors import (
     AttachmentTooLarge,
     DailyLimitReached,
+    DraftExists,
     FileActive,
     FileUnreadable,
     NoDraft,
@@ -134,8 +135,6 @@ async def test_steps_are_enforced(env) -> None:
     with pytest.raises(NoDraft):
         await service.add_text(USER, "hello")
     await service.start(USER, "en")
-    with pytest.raises(WrongStep):
-        await service.add_text(USER, "too early")
     with pytest.raises(UnknownChoice):
         await service.choose_category(USER, "not_a_category")
     await service.choose_category(USER, "other")
@@ -146,6 +145,10 @@ async def test_steps_are_enforced(env) -> None:
         await service.review(USER)
     with pytest.raises(WrongStep):
         await receipts.submit(USER, USER)
+    # Parts written before the category is chosen are kept, and the question stays.
+    await service.start(USER + 1, "en")
+    early = await service.add_text(USER + 1, "written before the category")
+    assert early.step is Step.CATEGORY and len(early.items) == 1
 
 
 async def test_start_resumes_an_existing_draft(env) -> None:
@@ -377,3 +380,87 @@ async def test_a_photo_and_its_caption_go_in_together_or_not_at_all(env) -> None
         await service.add_items(USER, [photo, caption])  # the second part does not fit
     assert len((await service.current(USER)).items) == 3
     assert _files(blobs) == files_before, "no orphan file"
+
+
+async def _photo_and_caption(service: IntakeService, caption: str = "the van"):
+    policy = service.policy
+    photo = await prepare_attachment(
+        policy, InProcessCleaner(), IncomingAttachment(ItemKind.PHOTO, jpeg_with_gps())
+    )
+    return [photo, prepare_text(policy, caption)]
+
+
+async def test_a_first_message_starts_a_draft_that_asks_for_the_category(env) -> None:
+    """A photo and its caption sent before any /report are the draft's first two parts; the
+    draft then goes through the same steps as one /report started, to a report."""
+    service, db, blobs, _, _, _, receipts = env
+    view = await service.start_with_part(USER, "zh", await _photo_and_caption(service), 41)
+    assert view.step is Step.CATEGORY and not view.resumed and view.language == "zh"
+    assert [item.kind for item in view.items] == [ItemKind.PHOTO, ItemKind.TEXT]
+    assert await service.current(USER) == view
+    assert len(_files(blobs)) == 1
+    # While the category is asked, more parts are kept and the question stays.
+    more = await service.add_text(USER, "every night at ten")
+    assert more.step is Step.CATEGORY and len(more.items) == 3
+    await service.choose_category(USER, "drug_trafficking")
+    at_area = await service.add_items(USER, [prepare_text(service.policy, "a location, say")])
+    assert at_area.step is Step.AREA and len(at_area.items) == 4
+    described = await service.choose_area(USER, area_key=None, typed=None)
+    assert described.step is Step.DESCRIBE
+    await service.review(USER)
+    submission = await receipts.submit(USER, USER, last_message_id=50)
+    async with db.read() as conn:
+        report = await reports.by_reference(conn, submission.reference)
+        assert report is not None
+        assert len(await drafts.items(conn, report.uid)) == 4
+
+
+async def test_a_first_message_is_refused_as_report_would_be_and_leaves_nothing(env) -> None:
+    """The daily limit, an open draft and the draft's limits refuse it; no draft, part or file
+    is left behind."""
+    service, _, blobs, _, _, _, receipts = env
+    policy = service.policy
+    too_many = [prepare_text(policy, f"part {n}") for n in range(5)]  # the policy allows 4
+    with pytest.raises(TooManyItems):
+        await service.start_with_part(USER, "en", too_many)
+    assert await service.current(USER) is None and _files(blobs) == []
+
+    await service.start(USER, "en")
+    with pytest.raises(DraftExists):
+        await service.start_with_part(USER, "en", await _photo_and_caption(service))
+    assert (await service.current(USER)).items == () and _files(blobs) == []
+    await service.cancel(USER)
+
+    for _ in range(2):
+        await _ready_to_submit(service)
+        await receipts.submit(USER, USER)
+    with pytest.raises(DailyLimitReached):
+        await service.check_daily_limit(USER)
+    with pytest.raises(DailyLimitReached):
+        await service.start_with_part(USER, "en", await _photo_and_caption(service))
+    assert await service.current(USER) is None and _files(blobs) == []
+    await service.check_daily_limit(USER + 1)  # someone else may still
+
+
+async def test_a_first_message_is_one_write_and_a_redelivery_changes_nothing(env) -> None:
+    """Starting the draft and adding the first part are one transaction, so they fit in one
+    update; the same update again (a crash before Telegram was told) makes no second draft."""
+    from bot.services.unit import Inbound, SecondWrite, handling
+    from storage.inbox import AlreadyApplied
+
+    service, db, blobs, *_ = env
+    parts = await _photo_and_caption(service)
+    with handling(Inbound([b"update-first"], 1)):
+        view = await service.start_with_part(USER, "en", parts, 7)
+        with pytest.raises(SecondWrite):
+            await service.add_text(USER, "a second write under the same update")
+    assert len(view.items) == 2
+    with handling(Inbound([b"update-first"], 2)):  # redelivered, as after a crash
+        with pytest.raises(AlreadyApplied):
+            await service.add_items(USER, parts)  # what the dialogue does with an open draft
+    async with db.read() as conn:
+        async with conn.execute("SELECT COUNT(*) FROM drafts") as cursor:
+            assert (await cursor.fetchone())[0] == 1
+        async with conn.execute("SELECT COUNT(*) FROM items") as cursor:
+            assert (await cursor.fetchone())[0] == 2
+    assert len(_files(blobs)) == 1, "the redelivered photo's file was removed"

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.deadlines import add_months, add_working_days, month_bounds
-from bot.domain.money import AmountError, format_money, parse_amount
+from bot.domain.money import AmountError, format_money, format_whole, parse_amount
 
 
 def _ts(*args: int) -> int:
@@ -38,6 +38,10 @@ def test_format_then_parse_round_trips(minor: int) -> None:
 def test_formatting() -> None:
     assert format_money(500000, "CNY") == "¥5,000.00"
     assert format_money(123, "EUR") == "1.23 EUR"
+    # A poster's amount, in whole units when it is whole.
+    assert format_whole(30_000_000, "CNY") == "¥300,000"
+    assert format_whole(150, "CNY") == "¥1.50"
+    assert format_whole(500, "EUR", 10) == "50 EUR"
 
 
 def test_working_days_skip_weekends() -> None:

@@ -6,7 +6,15 @@ import re
 
 import pytest
 
-from bot.domain.policy import ClaimMode, PolicyError, load, parse, shipped_document
+from bot.domain.policy import (
+    AreaLevel,
+    ClaimMode,
+    PolicyError,
+    bot_username,
+    load,
+    parse,
+    shipped_document,
+)
 
 CUSTOM = """\
 [intake]
@@ -237,3 +245,137 @@ def test_each_rule_is_enforced_in_one_line(override: dict[str, object], message:
 def test_choice_keys_are_ascii_because_they_travel_in_callback_data() -> None:
     with pytest.raises(PolicyError, match="ASCII"):
         load(None, {"rewards": {"tiers": [{"key": "北区", "en": "North", "amount": 100}]}})
+
+
+# ----- campaigns ---------------------------------------------------------------------------
+
+_DISTRICTS = {
+    "areas": [
+        {"key": "north", "en": "North district", "zh": "北区", "level": "district"},
+        {"key": "city", "en": "The whole city", "level": "city"},
+        {"key": "harbour", "en": "Harbour estate", "level": "community"},
+        {"key": "old_town", "en": "Old town", "level": "subdistrict"},
+        {"key": "south", "en": "South"},
+    ]
+}
+
+
+def _campaigns(*entries: dict[str, object]) -> dict[str, object]:
+    return {"intake": _DISTRICTS, "campaigns": list(entries)}
+
+
+def test_a_good_campaign_loads_with_its_category_and_district() -> None:
+    policy = load(
+        None,
+        _campaigns(
+            {
+                "key": "North-2026_venues",
+                "en": "North district: drug venues",
+                "zh": "北区：吸毒场所",
+                "category": "drug_use_venue",
+                "area": "north",
+            },
+            {"key": "c" * 64, "en": "Everywhere", "area": "city"},
+            {"key": "plain", "en": "No preselection"},
+        ),
+    )
+    north = policy.campaign("North-2026_venues")
+    assert north is not None
+    assert (north.category, north.area, north.label("zh")) == (
+        "drug_use_venue",
+        "north",
+        "北区：吸毒场所",
+    )
+    assert policy.campaign("c" * 64) is not None and policy.campaign("plain") is not None
+    assert policy.intake.area("north").level is AreaLevel.DISTRICT
+    # The shipped campaign is replaced by the file's list, as every list is.
+    assert policy.campaign("citywide") is None
+    assert load(None).campaign("citywide") is not None
+
+
+@pytest.mark.parametrize(
+    "parameter",
+    [
+        None,
+        "",
+        "nope",
+        "north venues",
+        "north\u00a0",
+        "北区",
+        "x" * 65,
+        "north/../",
+        "NORTH-2026_VENUES",
+    ],
+)
+def test_an_unknown_or_malformed_start_parameter_names_no_campaign(parameter) -> None:
+    policy = load(None, _campaigns({"key": "North-2026_venues", "en": "N", "area": "north"}))
+    assert policy.campaign(parameter) is None
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            {"key": "n", "en": "N", "category": "nope"},
+            "[campaigns] entry 1 (n) category must be a key of [[intake.categories]]",
+        ),
+        (
+            {"key": "n", "en": "N", "area": "west"},
+            "[campaigns] entry 1 (n) area must be a key of [[intake.areas]]",
+        ),
+        (
+            {"key": "n", "en": "N", "area": "harbour"},
+            "[campaigns] entry 1 (n) area harbour has level community: a campaign may only"
+            ' name an area of level "district" or "city", never a narrower one',
+        ),
+        ({"key": "n", "en": "N", "area": "old_town"}, "area old_town has level subdistrict"),
+        ({"key": "n", "en": "N", "area": "south"}, "area south has no level"),
+        ({"key": "north venues", "en": "N"}, "[campaigns] entry 1 key must be 1 to 64 of A-Z"),
+        ({"key": "x" * 65, "en": "N"}, "[campaigns] entry 1 key must be 1 to 64"),
+        ({"key": "", "en": "N"}, "[campaigns] entry 1 key must be 1 to 64"),
+        ({"key": "北区", "en": "N"}, "[campaigns] entry 1 key must be 1 to 64"),
+        ({"key": 5, "en": "N"}, "[campaigns] entry 1 key must be text"),
+        ({"key": "n"}, "[campaigns] entry 1 en is missing"),
+        ({"key": "n", "en": "N", "district": "north"}, "entry 1 district is not a known key"),
+    ],
+)
+def test_a_bad_campaign_is_refused_in_one_line(entry: dict[str, object], message: str) -> None:
+    with pytest.raises(PolicyError, match=re.escape(message)) as caught:
+        load(None, _campaigns(entry))
+    assert "\n" not in str(caught.value)
+
+
+def test_two_campaigns_with_one_key_are_refused() -> None:
+    with pytest.raises(PolicyError, match=re.escape("[campaigns] has the same key twice")):
+        load(None, _campaigns({"key": "n", "en": "N"}, {"key": "n", "en": "M"}))
+
+
+def test_an_area_level_is_one_of_the_known_ones() -> None:
+    areas = {"areas": [{"key": "north", "en": "North", "level": "building"}]}
+    with pytest.raises(PolicyError, match=re.escape("[intake] areas entry 1 level must be")):
+        load(None, {"intake": areas})
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("tipline_bot", "tipline_bot"),
+        (" @TiplineBot ", "TiplineBot"),
+        ("abcbot", "abcbot"),
+        ("a" * 29 + "bot", "a" * 29 + "bot"),
+        ("a" * 30 + "bot", None),
+        ("tipline", None),
+        ("bot", None),
+        ("9tipline_bot", None),
+        ("tip-line_bot", None),
+        ("https://t.me/tipline_bot", None),
+    ],
+)
+def test_a_posters_link_needs_a_bots_username(typed: str, name: str | None) -> None:
+    assert bot_username(typed) == name
+    if name is not None:
+        assert load(None).campaign("citywide").link(name) == f"https://t.me/{name}?start=citywide"
+
+
+def test_the_top_reward_is_the_largest_amount_a_tier_names() -> None:
+    assert load(None).rewards.top_amount_minor == 300_000 * 100  # special_contribution's max

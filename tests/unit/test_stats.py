@@ -9,18 +9,24 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
+from bot.domain.policy import load as load_policy
 from bot.domain.stats import (
     OTHER,
     BadPeriod,
     FinanceStats,
     MonthMoney,
+    campaigns_shown,
     last_months,
     median,
     parse_period,
     review_stats,
     shown,
 )
+from bot.services.stats import stats_csv
 from bot.telegram.charts import ChartText, finance_chart, font_family, review_chart
+from bot.telegram.i18n import Catalogue
+from bot.telegram.posts import PostRenderer
+from storage.blobs import BlobStore
 
 JUNE = parse_period("2026-06", 1_781_000_000, UTC)
 DAY = 86_400
@@ -119,3 +125,62 @@ def test_charts_are_pngs_of_phone_size_with_a_chinese_font() -> None:
     )
     assert months[0].month == "2026-01"
     _is_png(finance_chart(FinanceStats(months, 5_000_000), ChartText("奖励", {}), 100))
+
+
+def _with_campaigns(counts: dict[str, int]):
+    return review_stats(JUNE, [], {"new": 0}, [], [], 0, [], campaign_counts=counts)
+
+
+def test_campaigns_are_named_in_the_policys_order_and_the_rest_summed() -> None:
+    order = ["c1", "c2", "c3", "c4", "c5", "c6", "c7"]
+    # Zero counts are dropped; a key the policy no longer lists comes after, by key.
+    counts = {"c3": 12, "c1": 2, "gone": 1, "c2": 0}
+    assert _with_campaigns(counts).campaigns == {"c1": 2, "c3": 12, "gone": 1}
+    assert campaigns_shown(counts, order) == ([("c1", 2), ("c3", 12), ("gone", 1)], 0)
+    many = dict.fromkeys(order, 1) | {"c7": 30}
+    named, rest = campaigns_shown(many, order)
+    assert named == [("c1", 1), ("c2", 1), ("c3", 1), ("c4", 1), ("c5", 1)]
+    assert rest == 31  # c6 and c7: never ranked by their counts, which "<5" would betray
+    six = dict.fromkeys(order[:6], 3)
+    assert campaigns_shown(six, order) == ([(k, 3) for k in order[:6]], 0)  # no "1 other"
+    assert campaigns_shown({}, order) == ([], 0)
+
+
+def test_the_caption_and_the_csv_count_tips_per_campaign_with_small_counts_hidden(
+    tmp_path,
+) -> None:
+    policy = load_policy(
+        None,
+        {
+            "campaigns": [
+                {"key": "citywide", "en": "City-wide poster", "zh": "全市宣传海报"},
+                {"key": "roads", "en": "R" * 60, "zh": "毒驾"},
+            ]
+        },
+    )
+    stats = _with_campaigns({"citywide": 12, "roads": 3, "old-2025": 1})
+    english = PostRenderer(Catalogue.load(), policy, BlobStore(tmp_path), "en")
+    caption = english.review_caption(stats)
+    assert caption.endswith(
+        "\nFrom campaigns: City-wide poster (12); " + "R" * 39 + "… (&lt;5); old-2025 (&lt;5)."
+    )
+    assert len(caption) < 1024
+    chinese = PostRenderer(Catalogue.load(), policy, BlobStore(tmp_path), "zh")
+    assert "来自宣传活动：全市宣传海报（12 条）；毒驾（&lt;5 条）" in chinese.review_caption(stats)
+    plain = english.review_caption(_with_campaigns({}))
+    assert "campaign" not in plain and "\n" not in plain
+
+    months = tuple(
+        MonthMoney(
+            f"{y}-{m:02d}",
+            dict.fromkeys(("proposed", "approved", "paid", "expired"), 0),
+            dict.fromkeys(("proposed", "approved", "paid", "expired"), 0),
+        )
+        for y, m in last_months(2026, 6)
+    )
+    rows = stats_csv({-100: stats}, FinanceStats(months, 0)).splitlines()
+    assert [r for r in rows if r.startswith("tips_per_campaign")] == [
+        "tips_per_campaign,-100,2026-06,citywide,,12",
+        "tips_per_campaign,-100,2026-06,old-2025,,<5",
+        "tips_per_campaign,-100,2026-06,roads,,<5",
+    ]
