@@ -459,8 +459,8 @@ async def test_a_first_message_is_one_write_and_a_redelivery_changes_nothing(env
         with pytest.raises(AlreadyApplied):
             await service.add_items(USER, parts)  # what the dialogue does with an open draft
     async with db.read() as conn:
-        async with conn.execute("SELECT COUNT(*) FROM drafts") as cursor:
-            assert (await cursor.fetchone())[0] == 1
-        async with conn.execute("SELECT COUNT(*) FROM items") as cursor:
-            assert (await cursor.fetchone())[0] == 2
+        drafts = await conn.fetch_one("SELECT COUNT(*) FROM drafts")
+        items = await conn.fetch_one("SELECT COUNT(*) FROM items")
+    assert drafts is not None and drafts[0] == 1
+    assert items is not None and items[0] == 2
     assert len(_files(blobs)) == 1, "the redelivered photo's file was removed"
