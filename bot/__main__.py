@@ -52,7 +52,7 @@ async def _run(settings: Settings) -> None:
 
 async def _audit_verify(settings: Settings) -> int:
     ring = load_key_ring(settings)
-    db = await Database.open(settings.data_dir)
+    db = await Database.open(settings.data_dir, settings.database)
     try:
         await db.migrate()
         report = await AuditLog(await open_vault(ring, db)).verify(db)
@@ -75,7 +75,7 @@ async def _rotate_key(settings: Settings) -> int:
         )
         return 2
     ring = load_key_ring(settings)
-    db = await Database.open(settings.data_dir)
+    db = await Database.open(settings.data_dir, settings.database)
     try:
         await db.migrate()
         await open_vault(ring, db)  # the index secret exists before anything is re-wrapped
@@ -119,6 +119,13 @@ def _backup_files(source: Path, target: Path) -> None:
 
 
 async def _backup(settings: Settings, target: Path) -> int:
+    if settings.database is not None:
+        print(
+            "tipline: the database is PostgreSQL: back it up with PostgreSQL's tools (pg_dump,"
+            " or base backups with WAL archiving), and the data directory's blobs/ with it",
+            file=sys.stderr,
+        )
+        return 2
     if not (settings.data_dir / DB_FILENAME).exists():
         print("tipline: there is no database to back up yet", file=sys.stderr)
         return 2
@@ -150,10 +157,10 @@ async def _stats(settings: Settings, month: str | None) -> int:
     except BadPeriod:
         print("tipline: usage: tipline stats --month YYYY-MM --csv", file=sys.stderr)
         return 2
-    if not (settings.data_dir / DB_FILENAME).exists():
+    if settings.database is None and not (settings.data_dir / DB_FILENAME).exists():
         print(f"tipline: no database in {settings.data_dir}", file=sys.stderr)
         return 2
-    db = await Database.open(settings.data_dir)
+    db = await Database.open(settings.data_dir, settings.database)
     try:
         async with db.read() as conn:
             reviews = {
@@ -242,7 +249,7 @@ def _poster(args: argparse.Namespace) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
-    db = await Database.open(settings.data_dir)
+    db = await Database.open(settings.data_dir, settings.database)
     try:
         return await db.migrate()
     finally:

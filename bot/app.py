@@ -227,7 +227,7 @@ async def start_runtime(
     sender and the sweeps, and run once whatever fell due while the bot was down."""
     ring = load_key_ring(settings)
     await _check_staff_chats(application, settings, policy)
-    db = await Database.open(settings.data_dir)
+    db = await Database.open(settings.data_dir, settings.database)
     runtime: Runtime | None = None
     try:
         await db.migrate()

@@ -24,6 +24,8 @@ EXPECTED = {
     "review_chat_id": "the numeric id of the reviewers' group, like -1001234567890",
     "finance_chat_id": "the numeric id of the finance group, like -1001234567891",
     "data_dir": "a directory path, like ./data",
+    "database_url": "empty (the SQLite file in the data directory) or a PostgreSQL URL, like"
+    " postgresql://tipline@127.0.0.1:5432/tipline",
     "master_key": "base64 of 32 random bytes (make one with: tipline keygen)",
     "key_file": "a file path outside the data directory, like /etc/tipline/master.key",
     "staff_language": "en or zh",
@@ -71,13 +73,16 @@ class Settings(BaseSettings):
     review_chat_id: int
     finance_chat_id: int
     data_dir: Path = Path("./data")
+    # None: the SQLite file in data_dir. A postgresql:// URL: that database (its password, if
+    # the URL holds one, is kept out of logs and messages).
+    database_url: SecretStr | None = None
     master_key: SecretStr | None = None
     key_file: Path | None = None  # None: LEGACY_KEY_FILE if it exists, else default_key_file()
     staff_language: Literal["en", "zh"] = "en"
     policy_file: PolicyFile = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("master_key", "policy_file", "key_file", mode="before")
+    @field_validator("master_key", "policy_file", "key_file", "database_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -98,6 +103,21 @@ class Settings(BaseSettings):
         if not url.startswith(("http://", "https://")) or len(url) < 10:
             raise ValueError("not an http(s) URL")
         return url
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        url = value.get_secret_value().strip()
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("not a postgresql:// URL")
+        return SecretStr(url)
+
+    @property
+    def database(self) -> str | None:
+        """The PostgreSQL URL, or None for the SQLite file in the data directory."""
+        return self.database_url.get_secret_value() if self.database_url else None
 
     @field_validator("master_key")
     @classmethod

@@ -1,20 +1,28 @@
-"""The SQLite connection: pragmas in one place, one writer, ordered migrations.
+"""The database behind storage: SQLite (the embedded default) or PostgreSQL.
 
-All access goes through one aiosqlite connection guarded by a lock, so a transaction is never
-interleaved with another coroutine's statements. Writes use BEGIN IMMEDIATE.
+`Database.open(data_dir)` opens the SQLite file in the data directory; with a PostgreSQL URL
+(`TIPLINE_DATABASE_URL`) it connects there instead (`storage.postgres`). Either way there is one
+connection guarded by a lock, so a transaction is never interleaved with another coroutine's
+statements; `transaction()` writes (BEGIN IMMEDIATE on SQLite), `read()` reads consistently.
+Storage's repositories take a `Connection`: the few calls they make, implemented for both.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+import sqlite3
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
+from importlib.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
+
+from storage.dialect import SQLITE, Dialect
 
 DB_FILENAME = "tipline.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
@@ -22,10 +30,51 @@ BUSY_TIMEOUT_MS = 10_000
 # the file stays bounded between the checkpoints that truncate it to nothing.
 JOURNAL_SIZE_LIMIT_BYTES = 4 * 1024 * 1024
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# PostgreSQL's migrations mirror SQLite's, file for file, in this folder of storage/migrations/.
+POSTGRESQL_MIGRATIONS = "postgresql"
 
 
 class DatabaseError(Exception):
     """The database cannot be used by this version of the code."""
+
+
+class IntegrityError(Exception):
+    """A statement broke a constraint (a unique key, a foreign key, a check), either database."""
+
+
+class Row(Protocol):
+    """A result row: by column name or by position (sqlite3.Row, asyncpg.Record)."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+
+class Connection(Protocol):
+    """What storage's repositories ask of a connection; `?` placeholders on both databases."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    async def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement; how many rows it changed."""
+        ...
+
+    async def run_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """One statement for each of `rows`."""
+        ...
+
+    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One INSERT into a table with an `id` column; the new row's id."""
+        ...
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Row | None: ...
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]: ...
+
+    async def lock(self, name: str) -> None:
+        """Hold a lock named `name` until the transaction ends, against other writers (an
+        id allocated as MAX() + 1, the audit chain's next row). SQLite needs none: BEGIN
+        IMMEDIATE already lets one writer in at a time."""
+        ...
 
 
 class Migration:
@@ -37,33 +86,156 @@ class Migration:
         self.sql = sql
 
 
-def shipped_migrations() -> list[Migration]:
-    """The migrations packaged with the code, in order; numbering must have no gaps."""
+def _read_migrations(folder: Traversable) -> list[Migration]:
     found: list[Migration] = []
-    for entry in resources.files("storage").joinpath("migrations").iterdir():
+    for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
     found.sort(key=lambda m: m.version)
-    for expected, migration in enumerate(found, start=1):
-        if migration.version != expected:
-            raise DatabaseError(f"migration numbering has a gap before {migration.name}")
     return found
 
 
-class Database:
+def shipped_migrations(
+    dialect: Dialect = SQLITE, folder: Traversable | None = None
+) -> list[Migration]:
+    """The migrations packaged with the code (or in `folder`) for this database, in order.
+    Numbering must have no gaps, and SQLite's and PostgreSQL's sets must name the same files:
+    a migration added for one database only is refused here, loudly, for both."""
+    if folder is None:
+        folder = resources.files("storage").joinpath("migrations")
+    sqlite_set = _read_migrations(folder)
+    postgres_set = _read_migrations(folder.joinpath(POSTGRESQL_MIGRATIONS))
+    for expected, migration in enumerate(sqlite_set, start=1):
+        if migration.version != expected:
+            raise DatabaseError(f"migration numbering has a gap before {migration.name}")
+    only_sqlite = sorted({m.name for m in sqlite_set} - {m.name for m in postgres_set})
+    only_postgres = sorted({m.name for m in postgres_set} - {m.name for m in sqlite_set})
+    if only_sqlite or only_postgres:
+        raise DatabaseError(
+            "the SQLite and PostgreSQL migrations differ: "
+            + "; ".join(
+                part
+                for part in (
+                    only_sqlite
+                    and f"storage/migrations/{POSTGRESQL_MIGRATIONS}/ lacks "
+                    + ", ".join(only_sqlite),
+                    only_postgres and "storage/migrations/ lacks " + ", ".join(only_postgres),
+                )
+                if part
+            )
+        )
+    return postgres_set if dialect.name == "postgresql" else sqlite_set
+
+
+class Database(ABC):
     """One connection, one lock; `transaction()` for writes, `read()` for consistent reads."""
 
-    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+    dialect: Dialect
+
+    @classmethod
+    async def open(cls, data_dir: Path, url: str | None = None) -> Database:
+        """The SQLite file in `data_dir`, or with a PostgreSQL `url` that database (the data
+        directory still holds the attachments and the lock)."""
+        if url:
+            from storage.postgres import PostgresDatabase
+
+            return await PostgresDatabase.connect(url)
+        return await SqliteDatabase.open_file(data_dir)
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    @abstractmethod
+    async def user_version(self) -> int:
+        """The schema version the database is at (0: none applied)."""
+
+    @abstractmethod
+    async def migrate(self, migrations: Iterable[Migration] | None = None) -> int:
+        """Apply pending migrations in one transaction; refuse a database newer than the code."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
+        """BEGIN ... COMMIT, rolled back on any exception."""
+
+    @abstractmethod
+    def read(self) -> AbstractAsyncContextManager[Connection]:
+        """Consistent reads."""
+
+    @abstractmethod
+    async def checkpoint(self, wait_ms: int | None = None) -> bool:
+        """Make erased rows leave the database's own log, where the database can; False if
+        that could not complete now."""
+
+
+def _newer_than_code(current: int, latest: int) -> DatabaseError:
+    return DatabaseError(
+        f"the database is at schema version {current} but this code knows only "
+        f"{latest}: upgrade tipline before using this database"
+    )
+
+
+class SqliteConnection(aiosqlite.Connection):
+    """aiosqlite's connection with storage's calls. Each is one trip to aiosqlite's thread
+    (execute, fetch and close in one go): a trip costs about 30 microseconds of CPU, and the
+    benchmark showed them adding up."""
+
+    @property
+    def dialect(self) -> Dialect:
+        return SQLITE
+
+    async def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        try:
+            cursor = await self.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+        return cursor.rowcount
+
+    async def run_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        try:
+            await self.executemany(sql, rows)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+
+    async def insert(self, sql: str, params: Sequence[Any] = ()) -> int:
+        try:
+            cursor = await self.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        rows = await self.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        return list(await self.execute_fetchall(sql, tuple(params)))
+
+    async def lock(self, name: str) -> None:
+        return None
+
+
+class SqliteDatabase(Database):
+    """The SQLite file: WAL, one writer (BEGIN IMMEDIATE), pragmas in one place."""
+
+    dialect = SQLITE
+
+    def __init__(self, connection: SqliteConnection, path: Path) -> None:
         self._conn = connection
         self._lock = asyncio.Lock()
         self.path = path
 
     @classmethod
-    async def open(cls, data_dir: Path) -> Database:
+    async def open_file(cls, data_dir: Path) -> SqliteDatabase:
         await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True, mode=0o700)
         path = data_dir / DB_FILENAME
-        conn = await aiosqlite.connect(path, isolation_level=None)
+
+        def connector() -> sqlite3.Connection:
+            return sqlite3.connect(path, isolation_level=None)
+
+        conn = SqliteConnection(connector, 64)
+        await conn
         try:
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA journal_mode = WAL")
@@ -98,10 +270,7 @@ class Database:
         async with self._lock:
             current = await self._user_version()
             if current > latest:
-                raise DatabaseError(
-                    f"the database is at schema version {current} but this code knows only "
-                    f"{latest}: upgrade tipline before using this database"
-                )
+                raise _newer_than_code(current, latest)
             pending = [m for m in available if m.version > current]
             if not pending:
                 return current
@@ -116,7 +285,7 @@ class Database:
             return latest
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[SqliteConnection]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
         async with self._lock:
             try:
@@ -133,7 +302,7 @@ class Database:
                 await self._conn.commit()
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def read(self) -> AsyncIterator[SqliteConnection]:
         """Consistent reads. The bot is the only writer of its data and every write holds this
         lock, so while it is held nothing changes between two statements: no BEGIN ... COMMIT
         is needed, which saves two trips to the database thread per read."""
@@ -157,18 +326,13 @@ class Database:
         return row is not None and int(row[0]) == 0
 
 
-# Each call below is one trip to aiosqlite's thread (execute, fetch and close in one go): a
-# trip costs about 30 microseconds of CPU, and the benchmark showed them adding up.
+# Storage's repositories call these (or the connection's methods directly): each returns the
+# connection's own awaitable, so the call adds no step of its own.
 
 
-async def fetch_one(
-    conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
-) -> aiosqlite.Row | None:
-    rows = await conn.execute_fetchall(sql, tuple(params))
-    return next(iter(rows), None)
+def fetch_one(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Awaitable[Row | None]:
+    return conn.fetch_one(sql, params)
 
 
-async def fetch_all(
-    conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()
-) -> list[aiosqlite.Row]:
-    return list(await conn.execute_fetchall(sql, tuple(params)))
+def fetch_all(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Awaitable[list[Row]]:
+    return conn.fetch_all(sql, params)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aiosqlite
-
-from storage.db import fetch_all, fetch_one
+from storage.db import Connection, Row, fetch_all, fetch_one
 from storage.records import DraftRecord, ItemRecord
 
 _DRAFT_COLUMNS = (
@@ -14,7 +12,7 @@ _DRAFT_COLUMNS = (
 )
 
 
-def _draft(row: aiosqlite.Row) -> DraftRecord:
+def _draft(row: Row) -> DraftRecord:
     return DraftRecord(
         owner=bytes(row["owner"]),
         uid=row["uid"],
@@ -28,7 +26,7 @@ def _draft(row: aiosqlite.Row) -> DraftRecord:
     )
 
 
-async def find(conn: aiosqlite.Connection, owners: Sequence[bytes]) -> DraftRecord | None:
+async def find(conn: Connection, owners: Sequence[bytes]) -> DraftRecord | None:
     """The draft keyed by any of these pseudonyms (a tipster has one draft at most)."""
     if not owners:
         return None
@@ -39,8 +37,8 @@ async def find(conn: aiosqlite.Connection, owners: Sequence[bytes]) -> DraftReco
     return _draft(row) if row else None
 
 
-async def insert(conn: aiosqlite.Connection, draft: DraftRecord) -> None:
-    await conn.execute(
+async def insert(conn: Connection, draft: DraftRecord) -> None:
+    await conn.run(
         f"INSERT INTO drafts ({_DRAFT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             draft.owner,
@@ -57,7 +55,7 @@ async def insert(conn: aiosqlite.Connection, draft: DraftRecord) -> None:
 
 
 async def update(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     owner: bytes,
     *,
     step: str,
@@ -66,24 +64,24 @@ async def update(
     new_owner: bytes | None = None,
 ) -> None:
     """Change the draft's step and state; `new_owner` re-keys it (a newer pseudonym)."""
-    await conn.execute(
+    await conn.run(
         "UPDATE drafts SET owner = ?, step = ?, sealed_state = ?, updated_at = ? WHERE owner = ?",
         (new_owner or owner, step, sealed_state, now, owner),
     )
 
 
-async def delete(conn: aiosqlite.Connection, owner: bytes) -> None:
-    await conn.execute("DELETE FROM drafts WHERE owner = ?", (owner,))
+async def delete(conn: Connection, owner: bytes) -> None:
+    await conn.run("DELETE FROM drafts WHERE owner = ?", (owner,))
 
 
-async def list_stale(conn: aiosqlite.Connection, updated_before: int) -> list[DraftRecord]:
+async def list_stale(conn: Connection, updated_before: int) -> list[DraftRecord]:
     rows = await fetch_all(
         conn, f"SELECT {_DRAFT_COLUMNS} FROM drafts WHERE updated_at < ?", [updated_before]
     )
     return [_draft(row) for row in rows]
 
 
-def _item(row: aiosqlite.Row) -> ItemRecord:
+def _item(row: Row) -> ItemRecord:
     return ItemRecord(
         uid=row["uid"],
         position=row["position"],
@@ -92,7 +90,7 @@ def _item(row: aiosqlite.Row) -> ItemRecord:
     )
 
 
-async def items(conn: aiosqlite.Connection, uid: str) -> list[ItemRecord]:
+async def items(conn: Connection, uid: str) -> list[ItemRecord]:
     rows = await fetch_all(
         conn,
         "SELECT uid, position, sealed, blob_name FROM items WHERE uid = ? ORDER BY position",
@@ -101,20 +99,20 @@ async def items(conn: aiosqlite.Connection, uid: str) -> list[ItemRecord]:
     return [_item(row) for row in rows]
 
 
-async def add_item(
-    conn: aiosqlite.Connection, uid: str, sealed: bytes, blob_name: str | None
-) -> int:
-    """Append an item after the last one and return its position."""
+async def add_item(conn: Connection, uid: str, sealed: bytes, blob_name: str | None) -> int:
+    """Append an item after the last one and return its position (no other writer appends
+    to this uid until the transaction ends)."""
+    await conn.lock(f"items:{uid}")
     row = await fetch_one(
         conn, "SELECT COALESCE(MAX(position), 0) + 1 FROM items WHERE uid = ?", [uid]
     )
     position = int(row[0]) if row else 1
-    await conn.execute(
+    await conn.run(
         "INSERT INTO items (uid, position, sealed, blob_name) VALUES (?, ?, ?, ?)",
         (uid, position, sealed, blob_name),
     )
     return position
 
 
-async def delete_items(conn: aiosqlite.Connection, uid: str) -> None:
-    await conn.execute("DELETE FROM items WHERE uid = ?", (uid,))
+async def delete_items(conn: Connection, uid: str) -> None:
+    await conn.run("DELETE FROM items WHERE uid = ?", (uid,))

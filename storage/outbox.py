@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aiosqlite
-
-from storage.db import fetch_all
+from storage.db import Connection, Row, fetch_all
 from storage.records import OutboxRecord
 
 _COLUMNS = (
@@ -15,7 +13,7 @@ _COLUMNS = (
 )
 
 
-def _record(row: aiosqlite.Row) -> OutboxRecord:
+def _record(row: Row) -> OutboxRecord:
     payload = row["sealed_payload"]
     return OutboxRecord(
         id=row["id"],
@@ -33,7 +31,7 @@ def _record(row: aiosqlite.Row) -> OutboxRecord:
 
 
 async def enqueue(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     target: str,
     kind: str,
@@ -43,16 +41,14 @@ async def enqueue(
     chat_id: int | None = None,
     sealed_payload: bytes | None = None,
 ) -> int:
-    cursor = await conn.execute(
+    return await conn.insert(
         "INSERT INTO outbox (report_id, target, chat_id, kind, sealed_payload, not_before,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (report_id, target, chat_id, kind, sealed_payload, not_before, now),
     )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
 
 
-async def pending(conn: aiosqlite.Connection, target: str, limit: int) -> list[OutboxRecord]:
+async def pending(conn: Connection, target: str, limit: int) -> list[OutboxRecord]:
     """Pending rows for one kind of recipient, in creation order; the sender decides which are
     due and in what order."""
     rows = await fetch_all(
@@ -65,9 +61,9 @@ async def pending(conn: aiosqlite.Connection, target: str, limit: int) -> list[O
 
 
 async def record_part(
-    conn: aiosqlite.Connection, outbox_id: int, parts_sent: int, anchor_message_id: int | None
+    conn: Connection, outbox_id: int, parts_sent: int, anchor_message_id: int | None
 ) -> None:
-    await conn.execute(
+    await conn.run(
         "UPDATE outbox SET parts_sent = ?, anchor_message_id = COALESCE(anchor_message_id, ?)"
         " WHERE id = ?",
         (parts_sent, anchor_message_id, outbox_id),
@@ -75,7 +71,7 @@ async def record_part(
 
 
 async def finish(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     outbox_id: int,
     status: str,
     now: int,
@@ -85,16 +81,14 @@ async def finish(
 ) -> None:
     """Close a row; its sealed payload is no longer needed and is erased. A given
     `not_before` replaces the due time it was sent at."""
-    await conn.execute(
+    await conn.run(
         "UPDATE outbox SET status = ?, finished_at = ?, last_error = ?, sealed_payload = NULL,"
         " not_before = COALESCE(?, not_before) WHERE id = ?",
         (status, now, error, not_before, outbox_id),
     )
 
 
-async def held_back(
-    conn: aiosqlite.Connection, kind: str, report_ids: Sequence[int], now: int
-) -> set[int]:
+async def held_back(conn: Connection, kind: str, report_ids: Sequence[int], now: int) -> set[int]:
     """Of these reports, those with a pending row of this kind due only after `now`."""
     if not report_ids:
         return set()
@@ -108,48 +102,48 @@ async def held_back(
     return {int(row[0]) for row in rows}
 
 
-async def drop_pending(conn: aiosqlite.Connection, report_id: int, kind: str, now: int) -> int:
+async def drop_pending(conn: Connection, report_id: int, kind: str, now: int) -> int:
     """End the report's pending rows of one kind unsent (they are queued anew)."""
-    cursor = await conn.execute(
+    changed = await conn.run(
         "UPDATE outbox SET status = 'dropped', finished_at = ?, sealed_payload = NULL"
         " WHERE status = 'pending' AND report_id = ? AND kind = ?",
         (now, report_id, kind),
     )
-    return cursor.rowcount
+    return changed
 
 
-async def purge_finished(conn: aiosqlite.Connection, before: int, limit: int) -> int:
+async def purge_finished(conn: Connection, before: int, limit: int) -> int:
     """Delete up to `limit` rows finished before `before` (sent, failed or dropped)."""
-    cursor = await conn.execute(
+    changed = await conn.run(
         "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
         " WHERE status != 'pending' AND finished_at < ? LIMIT ?)",
         (before, limit),
     )
-    return cursor.rowcount
+    return changed
 
 
-async def record_attempt(conn: aiosqlite.Connection, outbox_id: int, error: str) -> None:
-    await conn.execute(
+async def record_attempt(conn: Connection, outbox_id: int, error: str) -> None:
+    await conn.run(
         "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
         (error, outbox_id),
     )
 
 
-async def delay(conn: aiosqlite.Connection, outbox_id: int, not_before: int) -> None:
-    await conn.execute("UPDATE outbox SET not_before = ? WHERE id = ?", (not_before, outbox_id))
+async def delay(conn: Connection, outbox_id: int, not_before: int) -> None:
+    await conn.run("UPDATE outbox SET not_before = ? WHERE id = ?", (not_before, outbox_id))
 
 
-async def erase_for_report(conn: aiosqlite.Connection, report_id: int, now: int) -> None:
+async def erase_for_report(conn: Connection, report_id: int, now: int) -> None:
     """Drop the report's pending rows and blank every payload of its rows."""
-    await conn.execute(
+    await conn.run(
         "UPDATE outbox SET status = 'dropped', finished_at = ? WHERE report_id = ?"
         " AND status = 'pending'",
         (now, report_id),
     )
-    await conn.execute("UPDATE outbox SET sealed_payload = NULL WHERE report_id = ?", (report_id,))
+    await conn.run("UPDATE outbox SET sealed_payload = NULL WHERE report_id = ?", (report_id,))
 
 
-async def pending_notices(conn: aiosqlite.Connection) -> list[tuple[int, int, bytes]]:
+async def pending_notices(conn: Connection) -> list[tuple[int, int, bytes]]:
     """(id, chat, sealed payload) of pending rows about no tip (sealed under a transient key)."""
     rows = await fetch_all(
         conn,
@@ -159,5 +153,5 @@ async def pending_notices(conn: aiosqlite.Connection) -> list[tuple[int, int, by
     return [(int(row[0]), int(row[1]), bytes(row[2])) for row in rows]
 
 
-async def reseal(conn: aiosqlite.Connection, outbox_id: int, sealed: bytes) -> None:
-    await conn.execute("UPDATE outbox SET sealed_payload = ? WHERE id = ?", (sealed, outbox_id))
+async def reseal(conn: Connection, outbox_id: int, sealed: bytes) -> None:
+    await conn.run("UPDATE outbox SET sealed_payload = ? WHERE id = ?", (sealed, outbox_id))

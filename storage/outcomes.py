@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-import aiosqlite
-
-from storage.db import fetch_all, fetch_one
+from storage.db import Connection, Row, fetch_all, fetch_one
+from storage.dialect import upsert
 from storage.records import OutcomeRecord
 
 _COLUMNS = (
@@ -14,8 +13,10 @@ _COLUMNS = (
     " recorded_at"
 )
 
+_PUT = upsert("outcomes", [c.strip() for c in _COLUMNS.split(",")], ["report_id"])
 
-def _record(row: aiosqlite.Row) -> OutcomeRecord:
+
+def _record(row: Row) -> OutcomeRecord:
     note = row["sealed_note"]
     return OutcomeRecord(
         report_id=row["report_id"],
@@ -29,10 +30,10 @@ def _record(row: aiosqlite.Row) -> OutcomeRecord:
     )
 
 
-async def put(conn: aiosqlite.Connection, outcome: OutcomeRecord) -> None:
+async def put(conn: Connection, outcome: OutcomeRecord) -> None:
     """Record or replace the tip's outcome."""
-    await conn.execute(
-        f"INSERT OR REPLACE INTO outcomes ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    await conn.run(
+        _PUT,
         (
             outcome.report_id,
             outcome.case_number,
@@ -46,13 +47,13 @@ async def put(conn: aiosqlite.Connection, outcome: OutcomeRecord) -> None:
     )
 
 
-async def for_report(conn: aiosqlite.Connection, report_id: int) -> OutcomeRecord | None:
+async def for_report(conn: Connection, report_id: int) -> OutcomeRecord | None:
     row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM outcomes WHERE report_id = ?", [report_id])
     return _record(row) if row else None
 
 
 async def same_case(
-    conn: aiosqlite.Connection, case_number: str, report_id: int
+    conn: Connection, case_number: str, report_id: int
 ) -> list[tuple[int, str, int]]:
     """The other tips of this case: (report id, reference, review chat), oldest first."""
     rows = await fetch_all(
@@ -65,6 +66,6 @@ async def same_case(
     return [(row[0], row[1], row[2]) for row in rows]
 
 
-async def erase_note(conn: aiosqlite.Connection, report_id: int) -> None:
+async def erase_note(conn: Connection, report_id: int) -> None:
     """Retention: the sealed note goes with the tip's key; the figures stay for statistics."""
-    await conn.execute("UPDATE outcomes SET sealed_note = NULL WHERE report_id = ?", [report_id])
+    await conn.run("UPDATE outcomes SET sealed_note = NULL WHERE report_id = ?", [report_id])

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aiosqlite
-
-from storage.db import fetch_all, fetch_one
+from storage.db import Connection, Row, fetch_all, fetch_one
 from storage.records import ReportRecord
 
 _COLUMNS = (
@@ -16,7 +14,7 @@ _COLUMNS = (
 )
 
 
-def _report(row: aiosqlite.Row) -> ReportRecord:
+def _report(row: Row) -> ReportRecord:
     def blob(name: str) -> bytes | None:
         value = row[name]
         return bytes(value) if value is not None else None
@@ -45,7 +43,9 @@ def _report(row: aiosqlite.Row) -> ReportRecord:
     )
 
 
-async def next_sequence(conn: aiosqlite.Connection, year: int) -> int:
+async def next_sequence(conn: Connection, year: int) -> int:
+    """The year's next tip number; no other writer takes one until the transaction ends."""
+    await conn.lock(f"reports.seq:{year}")
     row = await fetch_one(
         conn, "SELECT COALESCE(MAX(seq), 0) + 1 FROM reports WHERE year = ?", [year]
     )
@@ -53,7 +53,7 @@ async def next_sequence(conn: aiosqlite.Connection, year: int) -> int:
 
 
 async def insert(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     uid: str,
     reference: str,
@@ -74,7 +74,7 @@ async def insert(
     contact_until: int | None = None,
     campaign: str | None = None,
 ) -> int:
-    cursor = await conn.execute(
+    return await conn.insert(
         "INSERT INTO reports (uid, reference, year, seq, receipt_hash, category, alias, language,"
         " status, key_id, wrapped_key, sealed_area, sealed_contact, review_chat_id,"
         " submitted_at, updated_at, receipt_box, contact_until, campaign)"
@@ -101,11 +101,9 @@ async def insert(
             campaign,
         ),
     )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
 
 
-async def by_receipt(conn: aiosqlite.Connection, hashes: Sequence[bytes]) -> ReportRecord | None:
+async def by_receipt(conn: Connection, hashes: Sequence[bytes]) -> ReportRecord | None:
     if not hashes:
         return None
     marks = ", ".join("?" for _ in hashes)
@@ -115,41 +113,41 @@ async def by_receipt(conn: aiosqlite.Connection, hashes: Sequence[bytes]) -> Rep
     return _report(row) if row else None
 
 
-async def by_id(conn: aiosqlite.Connection, report_id: int) -> ReportRecord | None:
+async def by_id(conn: Connection, report_id: int) -> ReportRecord | None:
     row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM reports WHERE id = ?", [report_id])
     return _report(row) if row else None
 
 
-async def clear_contact(conn: aiosqlite.Connection, report_id: int, now: int) -> bool:
-    cursor = await conn.execute(
+async def clear_contact(conn: Connection, report_id: int, now: int) -> bool:
+    changed = await conn.run(
         "UPDATE reports SET sealed_contact = NULL, updated_at = ?"
         " WHERE id = ? AND sealed_contact IS NOT NULL",
         (now, report_id),
     )
-    return cursor.rowcount > 0
+    return changed > 0
 
 
-async def extend_contact(conn: aiosqlite.Connection, report_id: int, until: int) -> None:
+async def extend_contact(conn: Connection, report_id: int, until: int) -> None:
     """Keep the contact until at least `until` (a message to the tipster); a closed tip's
     contact is not extended: it goes once its last messages are out."""
-    await conn.execute(
-        "UPDATE reports SET contact_until = MAX(COALESCE(contact_until, 0), ?)"
+    await conn.run(
+        f"UPDATE reports SET contact_until = {conn.dialect.greatest}(COALESCE(contact_until, 0), ?)"
         " WHERE id = ? AND sealed_contact IS NOT NULL AND status != 'closed'",
         (until, report_id),
     )
 
 
-async def end_contact_at(conn: aiosqlite.Connection, report_id: int, at: int) -> None:
+async def end_contact_at(conn: Connection, report_id: int, at: int) -> None:
     """The contact goes as soon as nothing keeps it (the tip was closed)."""
-    await conn.execute(
-        "UPDATE reports SET contact_until = MIN(COALESCE(contact_until, ?), ?)"
+    await conn.run(
+        f"UPDATE reports SET contact_until = {conn.dialect.least}(COALESCE(contact_until, ?), ?)"
         " WHERE id = ? AND sealed_contact IS NOT NULL",
         (at, at, report_id),
     )
 
 
 async def contacts_expired(
-    conn: aiosqlite.Connection, now: int, keep_for: Sequence[str], limit: int = 500
+    conn: Connection, now: int, keep_for: Sequence[str], limit: int = 500
 ) -> list[int]:
     """Tips whose contact is past its time, with no message to the tipster waiting and no
     reward in one of the `keep_for` states."""
@@ -168,25 +166,25 @@ async def contacts_expired(
     return [int(row[0]) for row in rows]
 
 
-async def forget_review_message(conn: aiosqlite.Connection, report_id: int) -> None:
+async def forget_review_message(conn: Connection, report_id: int) -> None:
     """The tip's card is to be posted anew: the next post's first message becomes the card."""
-    await conn.execute("UPDATE reports SET review_message_id = NULL WHERE id = ?", (report_id,))
+    await conn.run("UPDATE reports SET review_message_id = NULL WHERE id = ?", (report_id,))
 
 
-async def set_review_message(conn: aiosqlite.Connection, report_id: int, message_id: int) -> None:
-    await conn.execute(
+async def set_review_message(conn: Connection, report_id: int, message_id: int) -> None:
+    await conn.run(
         "UPDATE reports SET review_message_id = ? WHERE id = ? AND review_message_id IS NULL",
         (message_id, report_id),
     )
 
 
-async def by_reference(conn: aiosqlite.Connection, reference: str) -> ReportRecord | None:
+async def by_reference(conn: Connection, reference: str) -> ReportRecord | None:
     row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM reports WHERE reference = ?", [reference])
     return _report(row) if row else None
 
 
 async def move(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     report_id: int,
     *,
     expected: str,
@@ -199,17 +197,17 @@ async def move(
 ) -> bool:
     """Compare-and-set the status; False when someone else moved the report first. A given
     `verified_at` or `closed_at` replaces the stored one; None keeps it."""
-    cursor = await conn.execute(
+    changed = await conn.run(
         "UPDATE reports SET status = ?, holder_id = ?, duplicate_of = ?, updated_at = ?,"
         " verified_at = COALESCE(?, verified_at), closed_at = COALESCE(?, closed_at)"
         " WHERE id = ? AND status = ?",
         (status, holder_id, duplicate_of, now, verified_at, closed_at, report_id, expected),
     )
-    return cursor.rowcount == 1
+    return changed == 1
 
 
 async def list_by_status(
-    conn: aiosqlite.Connection, statuses: Sequence[str], review_chat_id: int, limit: int = 50
+    conn: Connection, statuses: Sequence[str], review_chat_id: int, limit: int = 50
 ) -> list[ReportRecord]:
     """Reports in these states for one review chat, oldest first."""
     marks = ", ".join("?" for _ in statuses)
@@ -222,9 +220,7 @@ async def list_by_status(
     return [_report(row) for row in rows]
 
 
-async def list_recent(
-    conn: aiosqlite.Connection, review_chat_id: int, limit: int
-) -> list[ReportRecord]:
+async def list_recent(conn: Connection, review_chat_id: int, limit: int) -> list[ReportRecord]:
     rows = await fetch_all(
         conn,
         f"SELECT {_COLUMNS} FROM reports WHERE review_chat_id = ? AND wrapped_key IS NOT NULL"
@@ -235,7 +231,7 @@ async def list_recent(
 
 
 async def due_for_shredding(
-    conn: aiosqlite.Connection, closed_before: int, limit: int = 100
+    conn: Connection, closed_before: int, limit: int = 100
 ) -> list[ReportRecord]:
     rows = await fetch_all(
         conn,
@@ -246,16 +242,16 @@ async def due_for_shredding(
     return [_report(row) for row in rows]
 
 
-async def erase_content(conn: aiosqlite.Connection, report_id: int, now: int) -> None:
+async def erase_content(conn: Connection, report_id: int, now: int) -> None:
     """Drop the report's data key and sealed fields; the bare record stays."""
-    await conn.execute(
+    await conn.run(
         "UPDATE reports SET key_id = NULL, wrapped_key = NULL, sealed_area = NULL,"
         " sealed_contact = NULL, receipt_box = NULL, shredded_at = ? WHERE id = ?",
         (now, report_id),
     )
 
 
-async def linked_to(conn: aiosqlite.Connection, report_id: int, status: str) -> list[str]:
+async def linked_to(conn: Connection, report_id: int, status: str) -> list[str]:
     """References of the tips in `status` that link to this one as their original."""
     rows = await fetch_all(
         conn,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aiosqlite
-
-from storage.db import fetch_all, fetch_one
+from storage.db import Connection, Row, fetch_all, fetch_one
+from storage.dialect import upsert
 from storage.records import EventRecord, PromptRecord, QuestionRecord
 
 
 async def add_event(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     report_id: int,
     at: int,
@@ -21,16 +20,14 @@ async def add_event(
     to_status: str | None = None,
     sealed_text: bytes | None = None,
 ) -> int:
-    cursor = await conn.execute(
+    return await conn.insert(
         "INSERT INTO report_events (report_id, at, actor_id, action, from_status, to_status,"
         " sealed_text) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (report_id, at, actor_id, action, from_status, to_status, sealed_text),
     )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
 
 
-def _event(row: aiosqlite.Row) -> EventRecord:
+def _event(row: Row) -> EventRecord:
     text = row["sealed_text"]
     return EventRecord(
         id=row["id"],
@@ -44,7 +41,7 @@ def _event(row: aiosqlite.Row) -> EventRecord:
     )
 
 
-async def events(conn: aiosqlite.Connection, report_id: int) -> list[EventRecord]:
+async def events(conn: Connection, report_id: int) -> list[EventRecord]:
     rows = await fetch_all(
         conn,
         "SELECT id, report_id, at, actor_id, action, from_status, to_status, sealed_text"
@@ -55,17 +52,15 @@ async def events(conn: aiosqlite.Connection, report_id: int) -> list[EventRecord
 
 
 async def add_question(
-    conn: aiosqlite.Connection, *, report_id: int, token_hash: bytes, asked_by: int, at: int
+    conn: Connection, *, report_id: int, token_hash: bytes, asked_by: int, at: int
 ) -> int:
-    cursor = await conn.execute(
+    return await conn.insert(
         "INSERT INTO questions (report_id, token_hash, asked_by, asked_at) VALUES (?, ?, ?, ?)",
         (report_id, token_hash, asked_by, at),
     )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
 
 
-def _question(row: aiosqlite.Row) -> QuestionRecord:
+def _question(row: Row) -> QuestionRecord:
     return QuestionRecord(
         id=row["id"],
         report_id=row["report_id"],
@@ -78,31 +73,29 @@ def _question(row: aiosqlite.Row) -> QuestionRecord:
 _QUESTION_COLUMNS = "id, report_id, asked_by, asked_at, answered_at"
 
 
-async def question_by_token(conn: aiosqlite.Connection, token_hash: bytes) -> QuestionRecord | None:
+async def question_by_token(conn: Connection, token_hash: bytes) -> QuestionRecord | None:
     row = await fetch_one(
         conn, f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE token_hash = ?", [token_hash]
     )
     return _question(row) if row else None
 
 
-async def question_by_id(conn: aiosqlite.Connection, question_id: int) -> QuestionRecord | None:
+async def question_by_id(conn: Connection, question_id: int) -> QuestionRecord | None:
     row = await fetch_one(
         conn, f"SELECT {_QUESTION_COLUMNS} FROM questions WHERE id = ?", [question_id]
     )
     return _question(row) if row else None
 
 
-async def mark_answered(conn: aiosqlite.Connection, question_id: int, at: int) -> None:
-    await conn.execute(
+async def mark_answered(conn: Connection, question_id: int, at: int) -> None:
+    await conn.run(
         "UPDATE questions SET answered_at = COALESCE(answered_at, ?) WHERE id = ?",
         (at, question_id),
     )
 
 
-async def open_session(
-    conn: aiosqlite.Connection, owner: bytes, question_id: int, expires_at: int
-) -> None:
-    await conn.execute(
+async def open_session(conn: Connection, owner: bytes, question_id: int, expires_at: int) -> None:
+    await conn.run(
         "INSERT INTO answer_sessions (owner, question_id, expires_at) VALUES (?, ?, ?)"
         " ON CONFLICT (owner) DO UPDATE SET question_id = excluded.question_id,"
         " expires_at = excluded.expires_at",
@@ -110,7 +103,7 @@ async def open_session(
     )
 
 
-async def session(conn: aiosqlite.Connection, owners: Sequence[bytes], now: int) -> int | None:
+async def session(conn: Connection, owners: Sequence[bytes], now: int) -> int | None:
     """The question a tipster (known by any of these pseudonyms) is answering, if their session
     has not expired; the latest one if there are several."""
     if not owners:
@@ -125,24 +118,28 @@ async def session(conn: aiosqlite.Connection, owners: Sequence[bytes], now: int)
     return int(row[0]) if row else None
 
 
-async def close_session(conn: aiosqlite.Connection, owners: Sequence[bytes]) -> bool:
+async def close_session(conn: Connection, owners: Sequence[bytes]) -> bool:
     if not owners:
         return False
     marks = ", ".join("?" for _ in owners)
-    cursor = await conn.execute(
-        f"DELETE FROM answer_sessions WHERE owner IN ({marks})", tuple(owners)
-    )
-    return cursor.rowcount > 0
+    changed = await conn.run(f"DELETE FROM answer_sessions WHERE owner IN ({marks})", tuple(owners))
+    return changed > 0
 
 
-async def purge_sessions(conn: aiosqlite.Connection, now: int) -> None:
-    await conn.execute("DELETE FROM answer_sessions WHERE expires_at <= ?", (now,))
+async def purge_sessions(conn: Connection, now: int) -> None:
+    await conn.run("DELETE FROM answer_sessions WHERE expires_at <= ?", (now,))
 
 
-async def add_prompt(conn: aiosqlite.Connection, prompt: PromptRecord) -> None:
-    await conn.execute(
-        "INSERT OR REPLACE INTO staff_prompts (chat_id, message_id, kind, report_id, actor_id,"
-        " created_at, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+_ADD_PROMPT = upsert(
+    "staff_prompts",
+    ["chat_id", "message_id", "kind", "report_id", "actor_id", "created_at", "payload"],
+    ["chat_id", "message_id"],
+)
+
+
+async def add_prompt(conn: Connection, prompt: PromptRecord) -> None:
+    await conn.run(
+        _ADD_PROMPT,
         (
             prompt.chat_id,
             prompt.message_id,
@@ -155,17 +152,15 @@ async def add_prompt(conn: aiosqlite.Connection, prompt: PromptRecord) -> None:
     )
 
 
-async def delete_prompt(conn: aiosqlite.Connection, chat_id: int, message_id: int) -> bool:
+async def delete_prompt(conn: Connection, chat_id: int, message_id: int) -> bool:
     """Delete the prompt a staff reply answers; False when it was already gone."""
-    cursor = await conn.execute(
+    changed = await conn.run(
         "DELETE FROM staff_prompts WHERE chat_id = ? AND message_id = ?", (chat_id, message_id)
     )
-    return cursor.rowcount > 0
+    return changed > 0
 
 
-async def get_prompt(
-    conn: aiosqlite.Connection, chat_id: int, message_id: int
-) -> PromptRecord | None:
+async def get_prompt(conn: Connection, chat_id: int, message_id: int) -> PromptRecord | None:
     """The prompt a staff reply answers, if it is still open."""
     row = await fetch_one(
         conn,
@@ -186,10 +181,8 @@ async def get_prompt(
     )
 
 
-async def erase_for_report(conn: aiosqlite.Connection, report_id: int) -> None:
+async def erase_for_report(conn: Connection, report_id: int) -> None:
     """Blank the report's event texts and delete its questions and open prompts."""
-    await conn.execute(
-        "UPDATE report_events SET sealed_text = NULL WHERE report_id = ?", (report_id,)
-    )
-    await conn.execute("DELETE FROM questions WHERE report_id = ?", (report_id,))
-    await conn.execute("DELETE FROM staff_prompts WHERE report_id = ?", (report_id,))
+    await conn.run("UPDATE report_events SET sealed_text = NULL WHERE report_id = ?", (report_id,))
+    await conn.run("DELETE FROM questions WHERE report_id = ?", (report_id,))
+    await conn.run("DELETE FROM staff_prompts WHERE report_id = ?", (report_id,))

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aiosqlite
-
-from storage.db import fetch_all, fetch_one
+from storage.db import Connection, Row, fetch_all, fetch_one
 from storage.records import RewardRecord
 
 _COLUMNS = (
@@ -17,7 +15,7 @@ _COLUMNS = (
 )
 
 
-def _record(row: aiosqlite.Row) -> RewardRecord:
+def _record(row: Row) -> RewardRecord:
     def blob(name: str) -> bytes | None:
         value = row[name]
         return bytes(value) if value is not None else None
@@ -50,7 +48,7 @@ def _record(row: aiosqlite.Row) -> RewardRecord:
 
 
 async def insert(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     report_id: int,
     tier: str,
@@ -61,7 +59,7 @@ async def insert(
     sealed_justification: bytes,
     finance_chat_id: int,
 ) -> int:
-    cursor = await conn.execute(
+    return await conn.insert(
         "INSERT INTO rewards (report_id, status, tier, amount_minor, currency, proposer_id,"
         " proposed_at, sealed_justification, finance_chat_id)"
         " VALUES (?, 'proposed', ?, ?, ?, ?, ?, ?, ?)",
@@ -76,16 +74,14 @@ async def insert(
             finance_chat_id,
         ),
     )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
 
 
-async def by_id(conn: aiosqlite.Connection, reward_id: int) -> RewardRecord | None:
+async def by_id(conn: Connection, reward_id: int) -> RewardRecord | None:
     row = await fetch_one(conn, f"SELECT {_COLUMNS} FROM rewards WHERE id = ?", [reward_id])
     return _record(row) if row else None
 
 
-async def latest_for_report(conn: aiosqlite.Connection, report_id: int) -> RewardRecord | None:
+async def latest_for_report(conn: Connection, report_id: int) -> RewardRecord | None:
     row = await fetch_one(
         conn,
         f"SELECT {_COLUMNS} FROM rewards WHERE report_id = ? ORDER BY id DESC LIMIT 1",
@@ -94,7 +90,7 @@ async def latest_for_report(conn: aiosqlite.Connection, report_id: int) -> Rewar
     return _record(row) if row else None
 
 
-async def by_code_hash(conn: aiosqlite.Connection, hashes: Sequence[bytes]) -> RewardRecord | None:
+async def by_code_hash(conn: Connection, hashes: Sequence[bytes]) -> RewardRecord | None:
     marks = ", ".join("?" for _ in hashes)
     row = await fetch_one(
         conn, f"SELECT {_COLUMNS} FROM rewards WHERE code_hash IN ({marks})", hashes
@@ -102,19 +98,19 @@ async def by_code_hash(conn: aiosqlite.Connection, hashes: Sequence[bytes]) -> R
     return _record(row) if row else None
 
 
-async def set_finance_message(conn: aiosqlite.Connection, reward_id: int, message_id: int) -> None:
-    await conn.execute(
+async def set_finance_message(conn: Connection, reward_id: int, message_id: int) -> None:
+    await conn.run(
         "UPDATE rewards SET finance_message_id = ? WHERE id = ? AND finance_message_id IS NULL",
         (message_id, reward_id),
     )
 
 
-async def forget_finance_message(conn: aiosqlite.Connection, reward_id: int) -> None:
+async def forget_finance_message(conn: Connection, reward_id: int) -> None:
     """The reward is to be posted anew: its next post becomes the one that is refreshed."""
-    await conn.execute("UPDATE rewards SET finance_message_id = NULL WHERE id = ?", (reward_id,))
+    await conn.run("UPDATE rewards SET finance_message_id = NULL WHERE id = ?", (reward_id,))
 
 
-async def approvals(conn: aiosqlite.Connection, reward_id: int) -> list[tuple[int, int]]:
+async def approvals(conn: Connection, reward_id: int) -> list[tuple[int, int]]:
     rows = await fetch_all(
         conn,
         "SELECT approver_id, at FROM reward_approvals WHERE reward_id = ? ORDER BY at",
@@ -123,29 +119,26 @@ async def approvals(conn: aiosqlite.Connection, reward_id: int) -> list[tuple[in
     return [(row[0], row[1]) for row in rows]
 
 
-async def add_approval(
-    conn: aiosqlite.Connection, reward_id: int, approver_id: int, at: int
-) -> bool:
-    cursor = await conn.execute(
-        "INSERT OR IGNORE INTO reward_approvals (reward_id, approver_id, at) VALUES (?, ?, ?)",
+async def add_approval(conn: Connection, reward_id: int, approver_id: int, at: int) -> bool:
+    changed = await conn.run(
+        "INSERT INTO reward_approvals (reward_id, approver_id, at) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (reward_id, approver_id, at),
     )
-    return cursor.rowcount == 1
+    return changed == 1
 
 
-async def refuse(
-    conn: aiosqlite.Connection, reward_id: int, by: int, at: int, sealed_reason: bytes
-) -> bool:
-    cursor = await conn.execute(
+async def refuse(conn: Connection, reward_id: int, by: int, at: int, sealed_reason: bytes) -> bool:
+    changed = await conn.run(
         "UPDATE rewards SET status = 'refused', refused_by = ?, refused_at = ?,"
         " sealed_refusal = ? WHERE id = ? AND status = 'proposed'",
         (by, at, sealed_reason, reward_id),
     )
-    return cursor.rowcount == 1
+    return changed == 1
 
 
 async def offer(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     reward_id: int,
     *,
     at: int,
@@ -153,16 +146,16 @@ async def offer(
     code_hash: bytes,
     code_for_receipt: bytes | None,
 ) -> bool:
-    cursor = await conn.execute(
+    changed = await conn.run(
         "UPDATE rewards SET status = 'offered', approved_at = ?, offered_at = ?, expires_at = ?,"
         " code_hash = ?, code_for_receipt = ? WHERE id = ? AND status = 'proposed'",
         (at, at, expires_at, code_hash, code_for_receipt, reward_id),
     )
-    return cursor.rowcount == 1
+    return changed == 1
 
 
 async def pay(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     reward_id: int,
     *,
     by: int,
@@ -171,26 +164,26 @@ async def pay(
     id_checked: bool,
 ) -> bool:
     """Record the payout; the claim code stops working (its hash and sealed copy are erased)."""
-    cursor = await conn.execute(
+    changed = await conn.run(
         "UPDATE rewards SET status = 'paid', paid_by = ?, paid_at = ?, payout_reference = ?,"
         " id_checked = ?, code_hash = NULL, code_for_receipt = NULL"
         " WHERE id = ? AND status = 'offered'",
         (by, at, payout_reference, int(id_checked), reward_id),
     )
-    return cursor.rowcount == 1
+    return changed == 1
 
 
-async def expire(conn: aiosqlite.Connection, reward_id: int, at: int) -> bool:
-    cursor = await conn.execute(
+async def expire(conn: Connection, reward_id: int, at: int) -> bool:
+    changed = await conn.run(
         "UPDATE rewards SET status = 'expired', expired_at = ?, code_hash = NULL,"
         " code_for_receipt = NULL WHERE id = ? AND status = 'offered' AND expires_at <= ?",
         (at, reward_id, at),
     )
-    return cursor.rowcount == 1
+    return changed == 1
 
 
 async def amount_approved_between(
-    conn: aiosqlite.Connection, start: int, end: int, statuses: Sequence[str]
+    conn: Connection, start: int, end: int, statuses: Sequence[str]
 ) -> int:
     """Minor units of rewards approved in [start, end) that are now in one of `statuses`."""
     marks = ", ".join("?" for _ in statuses)
@@ -203,7 +196,7 @@ async def amount_approved_between(
     return int(row[0]) if row else 0
 
 
-async def for_ledger(conn: aiosqlite.Connection, start: int, end: int) -> list[RewardRecord]:
+async def for_ledger(conn: Connection, start: int, end: int) -> list[RewardRecord]:
     """Rewards proposed, approved or paid in [start, end)."""
     rows = await fetch_all(
         conn,
@@ -215,16 +208,16 @@ async def for_ledger(conn: aiosqlite.Connection, start: int, end: int) -> list[R
     return [_record(row) for row in rows]
 
 
-async def by_status(conn: aiosqlite.Connection, status: str) -> list[RewardRecord]:
+async def by_status(conn: Connection, status: str) -> list[RewardRecord]:
     rows = await fetch_all(
         conn, f"SELECT {_COLUMNS} FROM rewards WHERE status = ? ORDER BY id", [status]
     )
     return [_record(row) for row in rows]
 
 
-async def erase_sealed_for_report(conn: aiosqlite.Connection, report_id: int) -> None:
+async def erase_sealed_for_report(conn: Connection, report_id: int) -> None:
     """Blank the sealed texts and the receipt-sealed code of the report's rewards."""
-    await conn.execute(
+    await conn.run(
         "UPDATE rewards SET sealed_justification = NULL, sealed_refusal = NULL,"
         " code_for_receipt = NULL WHERE report_id = ?",
         (report_id,),

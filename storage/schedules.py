@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
-from storage.db import fetch_all
+from storage.db import Connection, fetch_all
 from storage.records import ScheduleRecord
 
 
 async def add(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     *,
     kind: str,
     due_at: int,
     report_id: int | None = None,
     reward_id: int | None = None,
 ) -> int:
-    cursor = await conn.execute(
+    return await conn.insert(
         "INSERT INTO schedules (kind, report_id, reward_id, due_at) VALUES (?, ?, ?, ?)",
         (kind, report_id, reward_id, due_at),
     )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
 
 
-async def due(conn: aiosqlite.Connection, now: int, limit: int = 100) -> list[ScheduleRecord]:
+async def due(conn: Connection, now: int, limit: int = 100) -> list[ScheduleRecord]:
     rows = await fetch_all(
         conn,
         "SELECT id, kind, report_id, reward_id, due_at FROM schedules"
@@ -37,30 +33,30 @@ async def due(conn: aiosqlite.Connection, now: int, limit: int = 100) -> list[Sc
     ]
 
 
-async def claim(conn: aiosqlite.Connection, schedule_id: int, now: int) -> bool:
+async def claim(conn: Connection, schedule_id: int, now: int) -> bool:
     """Mark one due row done; False when another sweeper already took it."""
-    cursor = await conn.execute(
+    changed = await conn.run(
         "UPDATE schedules SET status = 'done', done_at = ? WHERE id = ? AND status = 'pending'",
         (now, schedule_id),
     )
-    return cursor.rowcount == 1
+    return changed == 1
 
 
-async def cancel(conn: aiosqlite.Connection, *, reward_id: int) -> None:
-    await conn.execute(
+async def cancel(conn: Connection, *, reward_id: int) -> None:
+    await conn.run(
         "UPDATE schedules SET status = 'cancelled' WHERE reward_id = ? AND status = 'pending'",
         (reward_id,),
     )
 
 
-async def pending_of_kind(conn: aiosqlite.Connection, kind: str) -> bool:
+async def pending_of_kind(conn: Connection, kind: str) -> bool:
     rows = await fetch_all(
         conn, "SELECT 1 FROM schedules WHERE kind = ? AND status = 'pending' LIMIT 1", [kind]
     )
     return bool(rows)
 
 
-async def pending_for(conn: aiosqlite.Connection, kind: str, report_id: int) -> bool:
+async def pending_for(conn: Connection, kind: str, report_id: int) -> bool:
     """Whether the report has a pending row of this kind."""
     rows = await fetch_all(
         conn,
@@ -70,7 +66,7 @@ async def pending_for(conn: aiosqlite.Connection, kind: str, report_id: int) -> 
     return bool(rows)
 
 
-async def pending_for_reports(conn: aiosqlite.Connection, kind: str) -> dict[int, int]:
+async def pending_for_reports(conn: Connection, kind: str) -> dict[int, int]:
     """Reports with pending rows of this kind, each with its latest due time."""
     rows = await fetch_all(
         conn,

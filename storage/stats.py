@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import aiosqlite
-
-from storage.db import fetch_all, fetch_one
+from storage.db import Connection, fetch_all, fetch_one
 
 _DECISIONS = ("verified", "unfounded", "duplicate", "spam")
 
 
-async def submitted(
-    conn: aiosqlite.Connection, chat_id: int, start: int, end: int
-) -> list[tuple[str, int]]:
+async def submitted(conn: Connection, chat_id: int, start: int, end: int) -> list[tuple[str, int]]:
     """(category, submitted_at) of the chat's tips submitted in [start, end) and posted there
     (a tip still held back by its random delay is not counted: counting it would tell the
     desk that it arrived)."""
@@ -28,9 +24,7 @@ async def submitted(
     return [(row[0], row[1]) for row in rows]
 
 
-async def campaigns(
-    conn: aiosqlite.Connection, chat_id: int, start: int, end: int
-) -> dict[str, int]:
+async def campaigns(conn: Connection, chat_id: int, start: int, end: int) -> dict[str, int]:
     """Tips per campaign key among the chat's tips submitted in [start, end) and posted
     there (tips from no campaign are not counted)."""
     rows = await fetch_all(
@@ -43,9 +37,7 @@ async def campaigns(
     return {row[0]: row[1] for row in rows}
 
 
-async def by_status(
-    conn: aiosqlite.Connection, chat_id: int, statuses: Sequence[str]
-) -> dict[str, int]:
+async def by_status(conn: Connection, chat_id: int, statuses: Sequence[str]) -> dict[str, int]:
     """The chat's posted tips in these states, now."""
     marks = ", ".join("?" * len(statuses))
     rows = await fetch_all(
@@ -58,7 +50,7 @@ async def by_status(
 
 
 async def first_event_delays(
-    conn: aiosqlite.Connection, chat_id: int, start: int, end: int, *, decision: bool
+    conn: Connection, chat_id: int, start: int, end: int, *, decision: bool
 ) -> list[int]:
     """Seconds from submission to the first claim (or the first decision) of each tip of the
     chat submitted in [start, end) that has one."""
@@ -77,7 +69,7 @@ async def first_event_delays(
     return [max(0, row[0]) for row in rows]
 
 
-async def past_reminder(conn: aiosqlite.Connection, chat_id: int, kind: str) -> int:
+async def past_reminder(conn: Connection, chat_id: int, kind: str) -> int:
     """The chat's unclaimed tips whose reminder has gone out."""
     row = await fetch_one(
         conn,
@@ -88,9 +80,7 @@ async def past_reminder(conn: aiosqlite.Connection, chat_id: int, kind: str) -> 
     return int(row[0]) if row else 0
 
 
-async def outcomes(
-    conn: aiosqlite.Connection, chat_id: int, start: int, end: int
-) -> list[tuple[int, int]]:
+async def outcomes(conn: Connection, chat_id: int, start: int, end: int) -> list[tuple[int, int]]:
     """(arrested, heroin mg) of the chat's outcomes recorded in [start, end)."""
     rows = await fetch_all(
         conn,
@@ -102,7 +92,7 @@ async def outcomes(
 
 
 async def reward_month(
-    conn: aiosqlite.Connection, start: int, end: int
+    conn: Connection, start: int, end: int
 ) -> tuple[dict[str, int], dict[str, int]]:
     """Counts and amounts of rewards proposed, approved, paid and expired in [start, end)."""
     counts: dict[str, int] = {}

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import fetch_all
+from storage.db import Connection, Row, fetch_all
 
 _COLUMNS = "name, purpose, key_id, wrapped_key, opens_at, expires_at"
 
@@ -22,7 +20,7 @@ class WindowKeyRecord:
     expires_at: int
 
 
-def _record(row: aiosqlite.Row) -> WindowKeyRecord:
+def _record(row: Row) -> WindowKeyRecord:
     return WindowKeyRecord(
         name=row[0],
         purpose=row[1],
@@ -33,10 +31,10 @@ def _record(row: aiosqlite.Row) -> WindowKeyRecord:
     )
 
 
-async def insert(conn: aiosqlite.Connection, record: WindowKeyRecord) -> None:
+async def insert(conn: Connection, record: WindowKeyRecord) -> None:
     """Store a key; a key of that name already stored is kept (it was first)."""
-    await conn.execute(
-        f"INSERT OR IGNORE INTO window_keys ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+    await conn.run(
+        f"INSERT INTO window_keys ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (
             record.name,
             record.purpose,
@@ -48,7 +46,7 @@ async def insert(conn: aiosqlite.Connection, record: WindowKeyRecord) -> None:
     )
 
 
-async def by_names(conn: aiosqlite.Connection, names: Sequence[str]) -> list[WindowKeyRecord]:
+async def by_names(conn: Connection, names: Sequence[str]) -> list[WindowKeyRecord]:
     if not names:
         return []
     marks = ", ".join("?" for _ in names)
@@ -58,9 +56,7 @@ async def by_names(conn: aiosqlite.Connection, names: Sequence[str]) -> list[Win
     return [_record(row) for row in rows]
 
 
-async def live(
-    conn: aiosqlite.Connection, purposes: Sequence[str], now: int
-) -> list[WindowKeyRecord]:
+async def live(conn: Connection, purposes: Sequence[str], now: int) -> list[WindowKeyRecord]:
     """Keys of these purposes whose time is not over."""
     marks = ", ".join("?" for _ in purposes)
     rows = await fetch_all(
@@ -71,9 +67,7 @@ async def live(
     return [_record(row) for row in rows]
 
 
-async def delete_expired(
-    conn: aiosqlite.Connection, purposes: Sequence[str], now: int
-) -> list[str]:
+async def delete_expired(conn: Connection, purposes: Sequence[str], now: int) -> list[str]:
     """Delete the keys of these purposes whose time is over; their names."""
     marks = ", ".join("?" for _ in purposes)
     rows = await fetch_all(
@@ -84,13 +78,11 @@ async def delete_expired(
     return [str(row[0]) for row in rows]
 
 
-async def delete_unused_inbox_keys(
-    conn: aiosqlite.Connection, purpose: str, keep: str | None = None
-) -> int:
+async def delete_unused_inbox_keys(conn: Connection, purpose: str, keep: str | None = None) -> int:
     """Delete the inbox's keys (of `purpose`) that seal no inbox row any more, but `keep`."""
-    cursor = await conn.execute(
-        "DELETE FROM window_keys WHERE purpose = ? AND name IS NOT ?"
+    changed = await conn.run(
+        f"DELETE FROM window_keys WHERE purpose = ? AND name {conn.dialect.is_distinct} ?"
         " AND NOT EXISTS (SELECT 1 FROM inbox WHERE inbox.key_window = window_keys.name)",
         (purpose, keep),
     )
-    return cursor.rowcount
+    return changed

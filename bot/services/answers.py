@@ -16,8 +16,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.domain.errors import AnswerClosed
 from bot.domain.items import PreparedItem
 from bot.domain.outbox import AnswerPosted
@@ -29,13 +27,14 @@ from bot.services.moves import move_report
 from bot.services.notifier import Notifier
 from storage import drafts, reports, schedules
 from storage import review as review_repo
+from storage.db import Connection
 from storage.records import ReportRecord
 
 TIPSTER_ACTOR = 0  # events caused by the tipster carry no id at all
 
 
 async def show_answer(
-    conn: aiosqlite.Connection, notify: Notifier, report: ReportRecord, now: int
+    conn: Connection, notify: Notifier, report: ReportRecord, now: int
 ) -> ReportRecord:
     """What reviewers see of an answer once it is shown: "answered" in the tip's history (the
     hour only), a tip that was waiting for the tipster back in review, its card refreshed."""

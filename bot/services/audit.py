@@ -11,11 +11,9 @@ import hmac
 import json
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.crypto.vault import AUDIT_KEY_ID, Vault, VaultError
 from storage import audit as audit_repo
-from storage.db import Database
+from storage.db import Connection, Database
 from storage.records import AuditRecord
 
 GENESIS = bytes(32)
@@ -52,7 +50,7 @@ class AuditLog:
 
     async def append(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         *,
         at: int,
         actor_id: int,

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import aiosqlite
-
 from bot.domain.outbox import Param, RewardRefresh, StaffNotice, StaffText, TipsterText
 from bot.domain.report import OPEN, ReportStatus
 from bot.domain.reward import ACTIVE, RewardStatus, check_reward_move
@@ -25,6 +23,7 @@ from bot.services.moves import move_report
 from storage import reports, schedules
 from storage import review as review_repo
 from storage import rewards as rewards_repo
+from storage.db import Connection
 from storage.records import ReportRecord, RewardRecord, ScheduleRecord
 
 SYSTEM_ACTOR = 0
@@ -74,7 +73,7 @@ class Jobs(UseCases):
 
     async def _staff_text(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         report: ReportRecord,
         chat_id: int,
         key: str,
@@ -88,7 +87,7 @@ class Jobs(UseCases):
 
     async def _unclaimed(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         job: ScheduleRecord,
         kind: ScheduleKind,
         report: ReportRecord,
@@ -111,7 +110,7 @@ class Jobs(UseCases):
             now,
         )
 
-    async def _awaiting(self, conn: aiosqlite.Connection, report: ReportRecord, now: int) -> None:
+    async def _awaiting(self, conn: Connection, report: ReportRecord, now: int) -> None:
         """A question unanswered for the policy's days: the tip goes back to review. An answer
         that came and is only held back by its random delay is an answer."""
         if report.status != ReportStatus.AWAITING_TIPSTER:
@@ -145,7 +144,7 @@ class Jobs(UseCases):
 
     async def _reward(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         job: ScheduleRecord,
         kind: ScheduleKind,
         report: ReportRecord,
@@ -171,7 +170,7 @@ class Jobs(UseCases):
             await self._expire(conn, reward, report, now)
 
     async def _nudge(
-        self, conn: aiosqlite.Connection, job: ScheduleRecord, report: ReportRecord, now: int
+        self, conn: Connection, job: ScheduleRecord, report: ReportRecord, now: int
     ) -> None:
         """A verified tip with no reward proposed, close to the notice deadline."""
         if report.status != ReportStatus.VERIFIED:
@@ -187,7 +186,7 @@ class Jobs(UseCases):
         )
 
     async def _expire(
-        self, conn: aiosqlite.Connection, reward: RewardRecord, report: ReportRecord, now: int
+        self, conn: Connection, reward: RewardRecord, report: ReportRecord, now: int
     ) -> None:
         check_reward_move(reward.status, RewardStatus.EXPIRED)
         if not await rewards_repo.expire(conn, reward.id, now):
@@ -219,7 +218,7 @@ class Jobs(UseCases):
     # ----- digests ---------------------------------------------------------------------------
 
     async def _digest(
-        self, conn: aiosqlite.Connection, job: ScheduleRecord, kind: ScheduleKind, now: int
+        self, conn: Connection, job: ScheduleRecord, kind: ScheduleKind, now: int
     ) -> None:
         """A summary without tip content; the next one is scheduled in the same transaction."""
         if kind is ScheduleKind.DIGEST_FINANCE:
@@ -278,7 +277,7 @@ class Jobs(UseCases):
                     await schedules.add(conn, kind=kind, due_at=int(when.timestamp()))
 
 
-async def _references(conn: aiosqlite.Connection, report_ids: list[int]) -> list[str]:
+async def _references(conn: Connection, report_ids: list[int]) -> list[str]:
     found = []
     for report_id in report_ids:
         report = await reports.by_id(conn, report_id)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from bot.domain.errors import RaceLost
 from bot.domain.report import ReportStatus, plan_move
 from storage import reports
+from storage.db import Connection
 from storage.records import ReportRecord
 
 
 async def move_report(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     report: ReportRecord,
     target: ReportStatus,
     *,

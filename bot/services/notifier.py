@@ -8,8 +8,6 @@ keeps only the hour it was queued (the sender coarsens its other times once it i
 
 from __future__ import annotations
 
-import aiosqlite
-
 from bot.crypto.vault import DataKey, Vault, WrappedKey
 from bot.domain.errors import TipNotFound
 from bot.domain.outbox import (
@@ -25,6 +23,7 @@ from bot.domain.outbox import (
 )
 from bot.domain.timing import coarse
 from storage import outbox, reports
+from storage.db import Connection
 from storage.records import ReportRecord
 
 
@@ -43,7 +42,7 @@ class Notifier:
 
     async def _enqueue(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         report: ReportRecord,
         payload: Payload,
         now: int,
@@ -65,7 +64,7 @@ class Notifier:
         )
 
     async def post_tip(
-        self, conn: aiosqlite.Connection, report: ReportRecord, now: int, *, not_before: int
+        self, conn: Connection, report: ReportRecord, now: int, *, not_before: int
     ) -> None:
         """The tip's post in its review chat, after the post delay."""
         await self._enqueue(
@@ -78,7 +77,7 @@ class Notifier:
             sealed=False,
         )
 
-    async def card(self, conn: aiosqlite.Connection, report: ReportRecord, now: int) -> None:
+    async def card(self, conn: Connection, report: ReportRecord, now: int) -> None:
         """Refresh the tip's card; a post still on its way will show the current state."""
         if report.review_message_id is not None:
             await self._enqueue(
@@ -87,7 +86,7 @@ class Notifier:
 
     async def to_staff(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         report: ReportRecord,
         chat_id: int,
         payload: Payload,
@@ -100,7 +99,7 @@ class Notifier:
 
     async def to_tipster(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         report: ReportRecord,
         payload: Payload,
         now: int,
@@ -118,9 +117,7 @@ class Notifier:
             # To the hour: the receipt is queued the moment the tipster sends the tip.
             await reports.extend_contact(conn, report.id, coarse(now) + self._contact_seconds)
 
-    async def notice(
-        self, conn: aiosqlite.Connection, chat_id: int, payload: StaffNotice, now: int
-    ) -> None:
+    async def notice(self, conn: Connection, chat_id: int, payload: StaffNotice, now: int) -> None:
         """A staff notice about no tip in particular (digests)."""
         sealed = self._vault.seal_transient(NOTICE_PURPOSE, notice_context(chat_id), payload.dump())
         await outbox.enqueue(

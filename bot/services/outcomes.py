@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.crypto.vault import DataKey
 from bot.domain.errors import CaseAlreadyRewarded, HeldByOther, OutcomeNotVerified, TipNotFound
 from bot.domain.outcome import (
@@ -32,6 +30,7 @@ from bot.services.reward_book import active_reward
 from storage import outcomes as outcomes_repo
 from storage import reports
 from storage import review as review_repo
+from storage.db import Connection
 from storage.records import OutcomeRecord, PromptRecord, ReportRecord
 
 
@@ -64,7 +63,7 @@ def summary_line(entry: OutcomeEntry) -> str:
 
 
 async def linked_references(
-    conn: aiosqlite.Connection, case_number: str, report: ReportRecord
+    conn: Connection, case_number: str, report: ReportRecord
 ) -> tuple[str, ...]:
     """The case's other tips that this review chat may see."""
     others = await outcomes_repo.same_case(conn, case_number, report.id)
@@ -206,7 +205,7 @@ class OutcomeService(UseCases):
 
 
 async def outcome_view(
-    conn: aiosqlite.Connection, report: ReportRecord, key: DataKey | None
+    conn: Connection, report: ReportRecord, key: DataKey | None
 ) -> OutcomeView | None:
     """Read a tip's outcome; `key` (the tip's DataKey, None once shredded) opens the note."""
     outcome = await outcomes_repo.for_report(conn, report.id)

@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import aiosqlite
-
 from bot.crypto.vault import DataKey, WindowKey, receipt_box_public
 from bot.domain import alias, codes, timing
 from bot.domain.errors import (
@@ -36,6 +34,7 @@ from bot.services.base import RECEIPT_WINDOW, TIPS_WINDOW, ServiceEnv, UseCases
 from bot.services.intake import DraftState, draft_key, draft_owners
 from bot.services.reward_book import RewardBook, TipsterReward
 from storage import drafts, inbox, ratelimit, reports, schedules
+from storage.db import Connection
 from storage.records import DraftRecord, ReportRecord
 
 
@@ -118,7 +117,7 @@ class ReceiptService(UseCases):
         self._on_erased()
         return Submission(receipt, report.reference, state.contact_allowed, draft.language)
 
-    async def _count_tip(self, conn: aiosqlite.Connection, key: WindowKey, user_id: int) -> None:
+    async def _count_tip(self, conn: Connection, key: WindowKey, user_id: int) -> None:
         """Count the tip against the day's limit (a pseudonym under the day's key, never the
         id)."""
         day = timing.day(key.opens_at)
@@ -130,7 +129,7 @@ class ReceiptService(UseCases):
 
     async def _file_report(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         draft: DraftRecord,
         key: DataKey,
         state: DraftState,

@@ -15,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import aiosqlite
-
 from bot.crypto.windows import INBOX
 from bot.domain.reward import IN_PROGRESS
 from bot.domain.timing import coarse
@@ -26,6 +24,7 @@ from storage import outcomes as outcomes_repo
 from storage import review as review_repo
 from storage import rewards as rewards_repo
 from storage import windows as window_keys
+from storage.db import Connection
 from storage.records import ReportRecord
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ log = logging.getLogger(__name__)
 PURGE_BATCH = 2000
 
 
-async def shred(conn: aiosqlite.Connection, report: ReportRecord, now: int) -> None:
+async def shred(conn: Connection, report: ReportRecord, now: int) -> None:
     """Destroy everything of a tip that could say who sent it or what it said: its parts, its
     key and sealed fields, event texts, reward texts, questions, prompts and queued messages.
     Kept: reference, category, dates, states, amounts (the ledger must still add up)."""

@@ -15,8 +15,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.crypto.vault import DataKey
 from bot.domain.errors import (
     BadOriginal,
@@ -48,6 +46,7 @@ from bot.services.intake import item_payload
 from bot.services.moves import move_report
 from storage import drafts, outbox, reports, schedules
 from storage import review as review_repo
+from storage.db import Connection
 from storage.records import EventRecord, PromptRecord, ReportRecord
 
 # Status changes the tipster is told about. Spam and closing are not news to them; internal
@@ -64,7 +63,7 @@ MAX_QUESTION_CHARS = 1000
 MAX_NOTE_CHARS = 2000
 
 
-async def consume_prompt(conn: aiosqlite.Connection, prompt: PromptRecord) -> None:
+async def consume_prompt(conn: Connection, prompt: PromptRecord) -> None:
     """Close the prompt in the transaction that applies its reply, so a crash can never close
     it without the effect (or apply the effect and leave it open)."""
     if not await review_repo.delete_prompt(conn, prompt.chat_id, prompt.message_id):
@@ -99,7 +98,7 @@ class ReviewService(UseCases):
     def key_for(self, report: ReportRecord) -> DataKey:
         return self._notify.key(report)
 
-    async def _load(self, conn: aiosqlite.Connection, reference: str, chat_id: int) -> ReportRecord:
+    async def _load(self, conn: Connection, reference: str, chat_id: int) -> ReportRecord:
         """The report with this reference that belongs to this review chat and has been
         posted there (a tip still held back by its delay is not found)."""
         report = await reports.by_reference(conn, reference.strip().upper())
@@ -109,7 +108,7 @@ class ReviewService(UseCases):
             raise TipNotFound(reference=reference)
         return report
 
-    async def _held_back(self, conn: aiosqlite.Connection, found: list[ReportRecord]) -> set[int]:
+    async def _held_back(self, conn: Connection, found: list[ReportRecord]) -> set[int]:
         """Which of these tips are still waiting for their post's random delay to pass."""
         waiting = [r.id for r in found if r.review_message_id is None]
         return await outbox.held_back(conn, TipPosted.kind, waiting, self.now())
@@ -144,7 +143,7 @@ class ReviewService(UseCases):
 
     async def _move(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         report: ReportRecord,
         actor: Actor,
         action: Action,

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.crypto.vault import VaultError, open_with_receipt
 from bot.domain.errors import RewardMovedOn
 from bot.domain.localtime import LocalTime
@@ -14,6 +12,7 @@ from bot.domain.reward import ACTIVE, COMMITTED, SHOWN_TO_TIPSTER, Budget, Rewar
 from bot.services.base import UseCases
 from storage import reports
 from storage import rewards as rewards_repo
+from storage.db import Connection
 from storage.records import ReportRecord, RewardRecord
 
 
@@ -45,14 +44,14 @@ class LedgerRow:
     id_checked: bool | None
 
 
-async def active_reward(conn: aiosqlite.Connection, report_id: int) -> RewardRecord | None:
+async def active_reward(conn: Connection, report_id: int) -> RewardRecord | None:
     """The tip's one reward, unless there is none or the last one was refused."""
     latest = await rewards_repo.latest_for_report(conn, report_id)
     return latest if latest is not None and latest.status in ACTIVE else None
 
 
 async def reward_of_chat(
-    conn: aiosqlite.Connection, reward_id: int, finance_chat: int
+    conn: Connection, reward_id: int, finance_chat: int
 ) -> tuple[RewardRecord, ReportRecord]:
     """A reward of this finance chat, with its report; RewardMovedOn when there is none."""
     reward = await rewards_repo.by_id(conn, reward_id)
@@ -62,7 +61,7 @@ async def reward_of_chat(
     return reward, report
 
 
-async def committed(conn: aiosqlite.Connection, year: int, month: int, local: LocalTime) -> int:
+async def committed(conn: Connection, year: int, month: int, local: LocalTime) -> int:
     """What the month's budget carries: approved in that (local) month and not expired."""
     start, end = local.month_bounds(year, month)
     return await rewards_repo.amount_approved_between(conn, start, end, sorted(COMMITTED))

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot.crypto.vault import seal_to_receipt
 from bot.domain import codes
 from bot.domain.errors import (
@@ -52,6 +50,7 @@ from storage import outcomes as outcomes_repo
 from storage import reports, schedules
 from storage import review as review_repo
 from storage import rewards as rewards_repo
+from storage.db import Connection
 from storage.records import PromptRecord, ReportRecord, RewardRecord
 
 
@@ -62,7 +61,7 @@ class ApprovalOutcome:
     needed: int
 
 
-async def case_rewarded(conn: aiosqlite.Connection, report: ReportRecord) -> None:
+async def case_rewarded(conn: Connection, report: ReportRecord) -> None:
     """One reward per case: CaseAlreadyRewarded when another tip of the tip's police case (the
     same case number in its outcome) has a reward that was not refused. The other tip is named
     only to its own review chat."""
@@ -90,7 +89,7 @@ class RewardService(UseCases):
     # ----- propose ---------------------------------------------------------------------------
 
     async def _proposable(
-        self, conn: aiosqlite.Connection, reference: str, chat_id: int, actor: Actor
+        self, conn: Connection, reference: str, chat_id: int, actor: Actor
     ) -> ReportRecord:
         report = await reports.by_reference(conn, reference.strip().upper())
         if report is None or report.review_chat_id != chat_id:
@@ -160,9 +159,7 @@ class RewardService(UseCases):
         self._on_outbox()
         return reward
 
-    async def _refresh_case(
-        self, conn: aiosqlite.Connection, report: ReportRecord, now: int
-    ) -> None:
+    async def _refresh_case(self, conn: Connection, report: ReportRecord, now: int) -> None:
         """The cards of the tip's case in its chat (their 💰 button comes and goes with it)."""
         outcome = await outcomes_repo.for_report(conn, report.id)
         if outcome is None:
@@ -176,7 +173,7 @@ class RewardService(UseCases):
 
     async def _review_text(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         report: ReportRecord,
         reward: RewardRecord,
         key: str,
@@ -234,9 +231,7 @@ class RewardService(UseCases):
         self._on_outbox()
         return ApprovalOutcome(updated, len(approvers) + 1, needed)
 
-    async def _check_budget(
-        self, conn: aiosqlite.Connection, reward: RewardRecord, now: int
-    ) -> None:
+    async def _check_budget(self, conn: Connection, reward: RewardRecord, now: int) -> None:
         year, month = self._local.month_of(now)
         budget = Budget(
             year,
@@ -248,7 +243,7 @@ class RewardService(UseCases):
             raise OverBudget(remaining=budget.remaining_minor)
 
     async def _offer(
-        self, conn: aiosqlite.Connection, reward: RewardRecord, report: ReportRecord, now: int
+        self, conn: Connection, reward: RewardRecord, report: ReportRecord, now: int
     ) -> None:
         code = codes.new_claim_code()
         normalized = codes.normalize_claim_code(code)

@@ -7,8 +7,6 @@ from __future__ import annotations
 import csv
 import io
 
-import aiosqlite
-
 from bot.domain.localtime import LocalTime
 from bot.domain.report import ReportStatus
 from bot.domain.schedule import ScheduleKind
@@ -24,11 +22,12 @@ from bot.domain.stats import (
 )
 from bot.services.base import UseCases
 from storage import stats as stats_repo
+from storage.db import Connection
 
 _BACKLOG = (ReportStatus.NEW, ReportStatus.IN_REVIEW, ReportStatus.AWAITING_TIPSTER)
 
 
-async def review_of(conn: aiosqlite.Connection, chat_id: int, period: Period) -> ReviewStats:
+async def review_of(conn: Connection, chat_id: int, period: Period) -> ReviewStats:
     """One review chat over the period; the backlog and reminders as they are now."""
     submitted = await stats_repo.submitted(conn, chat_id, period.start, period.end)
     backlog = await stats_repo.by_status(conn, chat_id, [s.value for s in _BACKLOG])
@@ -48,7 +47,7 @@ async def review_of(conn: aiosqlite.Connection, chat_id: int, period: Period) ->
 
 
 async def finance_of(
-    conn: aiosqlite.Connection, year: int, month: int, budget_minor: int, local: LocalTime
+    conn: Connection, year: int, month: int, budget_minor: int, local: LocalTime
 ) -> FinanceStats:
     """The six (local) months ending with this one."""
     months: list[MonthMoney] = []

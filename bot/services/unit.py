@@ -23,10 +23,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
 from storage import inbox
-from storage.db import Database
+from storage.db import Connection, Database
 
 
 @dataclass
@@ -79,7 +77,7 @@ class Transactions:
         return self._db
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         inbound = _current()
         if inbound is not None and inbound.recorded:
             raise SecondWrite("a second write transaction under one update")
@@ -92,5 +90,5 @@ class Transactions:
         if inbound is not None:
             inbound.recorded = True
 
-    def read(self) -> AbstractAsyncContextManager[aiosqlite.Connection]:
+    def read(self) -> AbstractAsyncContextManager[Connection]:
         return self._db.read()

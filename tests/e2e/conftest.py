@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 from bot.app import serve
 from bot.config import Settings
 from bot.telegram.i18n import LANGUAGES, Catalogue
+from storage.db import Database
 from tests.fake_telegram import FakeTelegram
 
 REVIEW_CHAT = -1001000000001
@@ -151,3 +152,29 @@ async def bot(settings: Settings) -> AsyncIterator[RunningBot]:
     finally:
         with contextlib.suppress(Exception):
             await running.stop()
+
+
+async def stored(settings: Settings, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a query on the bot's database (the SQLite file or PostgreSQL), as tuples."""
+    db = await Database.open(settings.data_dir, settings.database)
+    try:
+        async with db.read() as conn:
+            return [tuple(row) for row in await conn.fetch_all(sql, params)]
+    finally:
+        await db.close()
+
+
+async def change_stored(settings: Settings, *statements: str) -> None:
+    """Change the bot's database behind its back (a tampering attacker, a test's set-up)."""
+    db = await Database.open(settings.data_dir, settings.database)
+    try:
+        async with db.transaction() as conn:
+            for sql in statements:
+                await conn.run(sql)
+    finally:
+        await db.close()
+
+
+def cli_database_env(settings: Settings) -> dict[str, str]:
+    """The environment that points a `tipline` command at the bot's database."""
+    return {"TIPLINE_DATABASE_URL": settings.database} if settings.database else {}

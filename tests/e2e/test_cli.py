@@ -6,6 +6,7 @@ import asyncio
 import base64
 import os
 import signal
+import socket
 import stat
 import sys
 from pathlib import Path
@@ -79,6 +80,44 @@ async def test_migrate_reports_the_schema_version(tmp_path, fake) -> None:
     written = list((tmp_path / "data").rglob("*"))
     loose = [str(p) for p in written if p.stat().st_mode & 0o077]
     assert not loose, f"readable by others (umask 077 expected): {loose}"
+
+
+async def test_migrate_rotate_key_and_audit_verify_on_postgresql(
+    tmp_path, fake, postgres_url
+) -> None:
+    """TIPLINE_DATABASE_URL points every command at PostgreSQL: nothing is written to a SQLite
+    file, and backup says to use PostgreSQL's own tools."""
+    env = _env(tmp_path, fake, TIPLINE_DATABASE_URL=postgres_url)
+    code, out, err = await run_cli(tmp_path, env, "migrate")
+    latest = shipped_migrations()[-1].version
+    assert code == 0 and f"schema version {latest}" in out, err
+    code, out, err = await run_cli(tmp_path, env, "migrate")
+    assert code == 0 and f"schema version {latest}" in out, err
+    assert (await run_cli(tmp_path, env, "audit-verify"))[0] == 0  # creates the index secret
+    code, out, err = await run_cli(tmp_path, env, "rotate-key")
+    assert code == 0 and "re-wrapped" in out, err
+    code, out, _ = await run_cli(tmp_path, env, "audit-verify")
+    assert code == 0 and "intact" in out
+    code, _, err = await run_cli(tmp_path, env, "backup", str(tmp_path / "backup"))
+    assert code == 2 and "pg_dump" in err
+    assert not (tmp_path / "data" / "tipline.sqlite3").exists()
+
+
+async def test_a_database_url_that_is_wrong_or_unreachable_is_one_clear_line(
+    tmp_path, fake
+) -> None:
+    env = _env(tmp_path, fake, TIPLINE_DATABASE_URL="mysql://somewhere/db")
+    code, _, err = await run_cli(tmp_path, env, "migrate")
+    assert code == 2 and "TIPLINE_DATABASE_URL" in err and "Traceback" not in err
+    with socket.socket() as sock:  # a port of 127.0.0.1 nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        url = f"postgresql://tipline:PASSWORD-CANARY@127.0.0.1:{port}/tipline"
+        code, _, err = await run_cli(
+            tmp_path, _env(tmp_path, fake, TIPLINE_DATABASE_URL=url), "migrate"
+        )
+    assert code == 2 and f"127.0.0.1:{port}/tipline" in err and "Traceback" not in err
+    assert "PASSWORD-CANARY" not in err
 
 
 async def test_a_key_file_others_can_read_is_refused(tmp_path, fake) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import struct
 
+import pytest
+
 from bot.domain.codes import normalize_receipt
 from tests import files
-from tests.e2e.conftest import REVIEW_CHAT, RunningBot
+from tests.e2e.conftest import REVIEW_CHAT, RunningBot, make_settings, stored
 from tests.e2e.flows import (
     added,
     begin,
@@ -23,6 +25,12 @@ TIPSTER_ID = 5550001234
 TIP_CANARY = "CANARY-TIP-TEXT-93f1 dealing at the east gate"
 NAME_CANARY = "Zhangsan-Canary"
 USERNAME_CANARY = "canary_username_77"
+
+
+@pytest.fixture
+def settings(tmp_path, fake, database_url):
+    """Every flow here runs on the SQLite file and on PostgreSQL."""
+    return make_settings(tmp_path, fake, database_url=database_url)
 
 
 def _identifiers() -> list[bytes]:
@@ -114,13 +122,9 @@ async def test_cancel_leaves_nothing_stored(fake, bot: RunningBot, settings) -> 
     await added(fake, tipster)
     fake.user_sends_text(tipster, "/cancel")
     await fake.wait_for_message(tipster.id, lambda m: "thrown away" in m["_plain"])
-    runtime_db = settings.data_dir / "tipline.sqlite3"
     await bot.stop()
-    import sqlite3
-
-    with sqlite3.connect(runtime_db) as conn:
-        for table in ("drafts", "items", "reports", "outbox"):
-            assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, table
+    for table in ("drafts", "items", "reports", "outbox"):
+        assert await stored(settings, f"SELECT COUNT(*) FROM {table}") == [(0,)], table
     assert not [p for p in (settings.data_dir / "blobs").rglob("*") if p.is_file()]
     assert fake.messages_in(REVIEW_CHAT) == []
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import struct
+
+import pytest
 
 from tests.e2e.conftest import (
     REVIEW_CHAT,
     REVIEWER,
     RunningBot,
+    change_stored,
+    cli_database_env,
     make_settings,
     run_cli,
+    stored,
     write_policy,
 )
 from tests.e2e.flows import added, begin, send_text_tip, submit
@@ -22,6 +26,12 @@ TIPSTER_ID = 8100000001
 TIPSTER_NAME = "TipsterCanaryName"
 REVIEWER_NAME = "AnnaReviewer"
 SECOND_REVIEWER = 700000003
+
+
+@pytest.fixture
+def settings(tmp_path, fake, database_url):
+    """Every flow here runs on the SQLite file and on PostgreSQL."""
+    return make_settings(tmp_path, fake, database_url=database_url)
 
 
 def _setup_staff(fake) -> tuple:
@@ -223,7 +233,7 @@ async def test_commands_tip_queue_note_search(fake, bot: RunningBot) -> None:
     assert all("plainclothes" not in m["_plain"] for m in fake.messages_in(tipster.id))
 
 
-async def test_routing_sends_tips_to_their_district_chat(fake, tmp_path) -> None:
+async def test_routing_sends_tips_to_their_district_chat(fake, tmp_path, database_url) -> None:
     north_chat = -1001000000077
     north_reviewer = fake.add_user(700000077, "NorthReviewer")
     fake.add_group(
@@ -235,7 +245,9 @@ async def test_routing_sends_tips_to_their_district_chat(fake, tmp_path) -> None
         '[[intake.areas]]\nkey = "north"\nen = "North district"\nzh = "北区"\n'
         '[[review.routes]]\nchat_id = -1001000000077\nareas = ["north"]\n',
     )
-    running = RunningBot(make_settings(tmp_path, fake, policy_file=policy))
+    running = RunningBot(
+        make_settings(tmp_path, fake, policy_file=policy, database_url=database_url)
+    )
     await running.start()
     try:
         from tests.e2e.flows import added, submit, wait_button
@@ -279,6 +291,7 @@ async def test_audit_verify_detects_tampering(fake, bot: RunningBot, settings, t
         "TIPLINE_FINANCE_CHAT_ID": "-1001000000002",
         "TIPLINE_DATA_DIR": str(settings.data_dir),
         "TIPLINE_KEY_FILE": str(settings.key_file),
+        **cli_database_env(settings),
     }
 
     async def verify() -> tuple[int, str]:
@@ -287,13 +300,14 @@ async def test_audit_verify_detects_tampering(fake, bot: RunningBot, settings, t
 
     code, out = await verify()
     assert code == 0 and "intact (2 rows)" in out
-    with sqlite3.connect(settings.data_dir / "tipline.sqlite3") as conn:
-        conn.execute("UPDATE audit SET action = 'verify' WHERE id = 2")
+    await change_stored(settings, "UPDATE audit SET action = 'verify' WHERE id = 2")
     code, out = await verify()
     assert code == 1 and "row 2" in out and "changed" in out
-    with sqlite3.connect(settings.data_dir / "tipline.sqlite3") as conn:
-        conn.execute("UPDATE audit SET action = 'spam' WHERE id = 2")
-        conn.execute("DELETE FROM audit WHERE id = 1")
+    await change_stored(
+        settings,
+        "UPDATE audit SET action = 'spam' WHERE id = 2",
+        "DELETE FROM audit WHERE id = 1",
+    )
     code, out = await verify()
     assert code == 1 and "row 1 is missing" in out
 
@@ -383,13 +397,12 @@ async def test_a_missing_attachment_file_ends_its_row_and_lets_the_rest_through(
         REVIEW_CHAT, lambda m: "could not be delivered" in m["_plain"], timeout=20
     )
     assert re.search(r"T-\d{4}-\d{4,7}", notice["_plain"])
-    with sqlite3.connect(settings.data_dir / "tipline.sqlite3") as conn:
-        pending = conn.execute(
-            "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND kind = 'tip_posted'"
-        ).fetchone()[0]
-        failed = conn.execute(
-            "SELECT last_error FROM outbox WHERE status = 'failed' AND kind = 'tip_posted'"
-        ).fetchall()
+    [(pending,)] = await stored(
+        settings, "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND kind = 'tip_posted'"
+    )
+    failed = await stored(
+        settings, "SELECT last_error FROM outbox WHERE status = 'failed' AND kind = 'tip_posted'"
+    )
     assert pending == 0 and failed == [("an attachment file of the tip is missing",)]
 
 

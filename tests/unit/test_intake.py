@@ -54,8 +54,8 @@ class Clock:
 
 
 @pytest.fixture
-async def env(tmp_path):
-    db = await Database.open(tmp_path)
+async def env(tmp_path, database_url):
+    db = await Database.open(tmp_path, database_url)
     await db.migrate()
     blobs = BlobStore(tmp_path / "blobs")
     blobs.ensure()
@@ -111,12 +111,12 @@ async def test_a_full_draft_becomes_a_report_with_a_working_receipt(env) -> None
     assert view.status is ReportStatus.NEW
     assert view.contact_stored
     async with db.read() as conn:
-        async with conn.execute(
+        cursor_rows = await conn.fetch_all(
             "SELECT not_before, created_at, kind FROM outbox WHERE kind = 'tip_posted'"
-        ) as cursor:
-            ((not_before, created, _kind),) = await cursor.fetchall()
-        async with conn.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'receipt'") as cursor:
-            assert (await cursor.fetchone())[0] == 1, "the receipt goes out through the outbox"
+        )
+        ((not_before, created, _kind),) = cursor_rows
+        cursor_rows = await conn.fetch_all("SELECT COUNT(*) FROM outbox WHERE kind = 'receipt'")
+        assert cursor_rows[0][0] == 1, "the receipt goes out through the outbox"
     assert created % 60 == 0, "stored times are rounded to the minute"
     assert 0 <= not_before - clock.now <= 60
 
@@ -224,8 +224,8 @@ async def test_daily_limit_counts_submissions_under_a_pseudonym(env) -> None:
     with pytest.raises(DailyLimitReached):
         await service.start(USER, "en")
     async with db.read() as conn:
-        async with conn.execute("SELECT subject FROM rate_counters") as cursor:
-            subjects = [bytes(row[0]) for row in await cursor.fetchall()]
+        cursor_rows = await conn.fetch_all("SELECT subject FROM rate_counters")
+        subjects = [bytes(row[0]) for row in cursor_rows]
     assert subjects and all(str(USER).encode() not in s for s in subjects)
 
 
@@ -281,8 +281,8 @@ async def test_cancel_removes_draft_items_and_files(env, tmp_path) -> None:
     assert not [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()]
     async with db.read() as conn:
         for table in ("drafts", "items", "reports", "outbox"):
-            async with conn.execute(f"SELECT COUNT(*) FROM {table}") as cursor:
-                assert (await cursor.fetchone())[0] == 0, table
+            cursor_rows = await conn.fetch_all(f"SELECT COUNT(*) FROM {table}")
+            assert cursor_rows[0][0] == 0, table
 
 
 async def test_stale_drafts_are_purged(env) -> None:
@@ -297,7 +297,7 @@ async def test_stale_drafts_are_purged(env) -> None:
 
 async def _window_keys(db: Database, purpose: str) -> list[str]:
     async with db.read() as conn:
-        rows = await conn.execute_fetchall(
+        rows = await conn.fetch_all(
             "SELECT name FROM window_keys WHERE purpose = ? ORDER BY opens_at", [purpose]
         )
     return [row[0] for row in rows]
@@ -319,7 +319,7 @@ async def test_a_draft_moves_to_the_newest_hours_key_and_spent_keys_are_deleted(
     assert first_key == first
     newest_key = (await service._windows.live("draft"))[0]
     async with db.read() as conn:
-        [owner] = await conn.execute_fetchall("SELECT owner FROM drafts")
+        [owner] = await conn.fetch_all("SELECT owner FROM drafts")
     assert bytes(owner[0]) == newest_key.pseudonym(USER), "the write moved it to this hour's key"
     clock.now += 20 * 3600  # the first hour ended 25 h ago: its key goes; the draft stays found
     assert await service._windows.expire() == 2  # that hour's key, and yesterday's tips key
@@ -333,12 +333,12 @@ async def test_a_draft_written_before_window_keys_is_found_and_moved_to_them(env
     await service.start(USER, "en")
     legacy = vault.legacy_pseudonym("draft", USER)
     async with db.transaction() as conn:  # keyed as the version before window keys keyed it
-        await conn.execute("UPDATE drafts SET owner = ?", (legacy,))
+        await conn.run("UPDATE drafts SET owner = ?", (legacy,))
     assert await service.current(USER) is not None
     await service.choose_category(USER, "other")
     newest = (await service._windows.live("draft"))[0].pseudonym(USER)
     async with db.read() as conn:
-        [owner] = await conn.execute_fetchall("SELECT owner FROM drafts")
+        [owner] = await conn.fetch_all("SELECT owner FROM drafts")
     assert bytes(owner[0]) == newest != legacy
 
 
@@ -349,8 +349,8 @@ async def test_report_row_holds_no_plain_ids(env) -> None:
     async with db.read() as conn:
         report = await reports.by_receipt(conn, [])
         assert report is None
-        async with conn.execute("SELECT * FROM reports") as cursor:
-            row = await cursor.fetchone()
+        cursor_rows = await conn.fetch_all("SELECT * FROM reports")
+        row = cursor_rows[0]
     values = [row[k] for k in row.keys()]
     assert USER not in values and str(USER) not in [str(v) for v in values]
     assert submission.receipt.replace("-", "") not in [str(v) for v in values]
@@ -459,8 +459,8 @@ async def test_a_first_message_is_one_write_and_a_redelivery_changes_nothing(env
         with pytest.raises(AlreadyApplied):
             await service.add_items(USER, parts)  # what the dialogue does with an open draft
     async with db.read() as conn:
-        async with conn.execute("SELECT COUNT(*) FROM drafts") as cursor:
-            assert (await cursor.fetchone())[0] == 1
-        async with conn.execute("SELECT COUNT(*) FROM items") as cursor:
-            assert (await cursor.fetchone())[0] == 2
+        drafts = await conn.fetch_one("SELECT COUNT(*) FROM drafts")
+        items = await conn.fetch_one("SELECT COUNT(*) FROM items")
+    assert drafts is not None and drafts[0] == 1
+    assert items is not None and items[0] == 2
     assert len(_files(blobs)) == 1, "the redelivered photo's file was removed"

@@ -19,11 +19,13 @@ from storage.lock import DataDirInUse, DataDirLock
 from tests.services import TipsterSide, service_env
 
 
-async def test_rotation_rewraps_everything_and_the_old_key_can_be_removed(tmp_path) -> None:
+async def test_rotation_rewraps_everything_and_the_old_key_can_be_removed(
+    tmp_path, database_url
+) -> None:
     key_file = tmp_path / "master.key"
     KeyRing.create_file(key_file)
     old_ring = KeyRing.from_file(key_file)
-    db = await Database.open(tmp_path / "data")
+    db = await Database.open(tmp_path / "data", database_url)
     await db.migrate()
     vault = await open_vault(old_ring, db)
     blobs = BlobStore(tmp_path / "data" / "blobs")
@@ -75,7 +77,7 @@ async def test_rotation_rewraps_everything_and_the_old_key_can_be_removed(tmp_pa
         [(update_id, sealed)] = await inbox.all_sealed(conn)
         [(_, chat_id, sealed_notice)] = await outbox.pending_notices(conn)
         [newer] = await window_keys.by_names(conn, ["inbox:batch"])
-        [newer_row] = await conn.execute_fetchall("SELECT sealed FROM inbox WHERE update_id = 78")
+        [newer_row] = await conn.fetch_all("SELECT sealed FROM inbox WHERE update_id = 78")
     assert fresh.open_transient("inbox", str(update_id), sealed) == b"an update"
     batch_again = fresh.unwrap_window_key(
         "inbox:batch", "inbox", WrappedKey(newer.key_id, newer.wrapped_key), 1, 1

@@ -157,8 +157,8 @@ def test_a_year_without_data_falls_back_to_monday_to_friday_and_is_logged_once(
 
 
 @pytest.fixture
-async def desk(tmp_path, request):
-    db = await Database.open(tmp_path)
+async def desk(tmp_path, request, database_url):
+    db = await Database.open(tmp_path, database_url)
     await db.migrate()
     blobs = BlobStore(tmp_path / "blobs")
     blobs.ensure()
@@ -192,10 +192,10 @@ async def test_a_verified_tips_reward_reminder_is_due_by_the_policys_calendar(
     await review.act(submission.reference, chat, anna, Action.CLAIM)
     await review.act(submission.reference, chat, anna, Action.VERIFY)
     async with db.read() as conn:
-        async with conn.execute(
+        cursor_rows = await conn.fetch_all(
             "SELECT due_at FROM schedules WHERE kind = ?", [ScheduleKind.REWARD_NUDGE.value]
-        ) as cursor:
-            nudges = [row[0] for row in await cursor.fetchall()]
+        )
+        nudges = [row[0] for row in cursor_rows]
     assert len(nudges) == 1
     assert _local(nudges[0]) == datetime.combine(
         nudge_day, datetime(2025, 9, 26, 10, tzinfo=SHANGHAI).timetz()

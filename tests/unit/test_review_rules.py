@@ -66,8 +66,8 @@ class Clock:
 
 
 @pytest.fixture
-async def desk(tmp_path):
-    db = await Database.open(tmp_path)
+async def desk(tmp_path, database_url):
+    db = await Database.open(tmp_path, database_url)
     await db.migrate()
     blobs = BlobStore(tmp_path / "blobs")
     blobs.ensure()
@@ -95,8 +95,8 @@ async def _tip(intake: TipsterSide, user: int, contact: bool = True) -> str:
 
 async def _outbox(db: Database) -> list[tuple[str, str]]:
     async with db.read() as conn:
-        async with conn.execute("SELECT target, kind FROM outbox ORDER BY id") as cursor:
-            return [(row[0], row[1]) for row in await cursor.fetchall()]
+        cursor_rows = await conn.fetch_all("SELECT target, kind FROM outbox ORDER BY id")
+        return [(row[0], row[1]) for row in cursor_rows]
 
 
 async def _set_card(db: Database, ref: str) -> None:
@@ -166,10 +166,10 @@ async def test_questions_need_contact_and_answers_reopen_review(desk, tmp_path) 
     assert prompt is not None
     await review.ask(prompt, ANNA, "When?")
     async with db.read() as conn:
-        async with conn.execute(
+        cursor_rows = await conn.fetch_all(
             "SELECT sealed_payload FROM outbox WHERE kind = 'tipster_question'"
-        ) as cursor:
-            sealed = bytes((await cursor.fetchone())[0])
+        )
+        sealed = bytes(cursor_rows[0][0])
     token = json.loads(review.key_for(report).open("outbox", sealed))["token"]
     with pytest.raises(AnswerClosed):
         await answers.start_answer(2, "not-the-token")
@@ -192,12 +192,12 @@ async def test_audit_chain_verifies_and_catches_edits(desk) -> None:
     report = await audit.verify(db)
     assert report.intact and report.rows == 3
     async with db.transaction() as conn:
-        await conn.execute("UPDATE audit SET actor_id = 99 WHERE id = 2")
+        await conn.run("UPDATE audit SET actor_id = 99 WHERE id = 2")
     broken = await audit.verify(db)
     assert broken.broken_at == 2 and not broken.intact
     async with db.read() as conn:
-        async with conn.execute("SELECT details FROM audit") as cursor:
-            details = " ".join(row[0] for row in await cursor.fetchall())
+        cursor_rows = await conn.fetch_all("SELECT details FROM audit")
+        details = " ".join(row[0] for row in cursor_rows)
     assert "internal" not in details and "a tip" not in details
 
 
@@ -230,7 +230,7 @@ async def test_a_duplicate_links_only_to_a_tip_of_the_same_review_group(desk) ->
     ref = await _tip(intake, 1)
     elsewhere = await _tip(intake, 2)
     async with db.transaction() as conn:
-        await conn.execute(
+        await conn.run(
             "UPDATE reports SET review_chat_id = ?, review_message_id = 5 WHERE reference = ?",
             (CHAT - 1, elsewhere),
         )
@@ -244,10 +244,10 @@ async def test_a_duplicate_links_only_to_a_tip_of_the_same_review_group(desk) ->
         await review.mark_duplicate(prompt, ANNA, elsewhere)
     assert (await review.find(ref, CHAT)).status == ReportStatus.IN_REVIEW
     async with db.read() as conn:
-        async with conn.execute(
+        cursor_rows = await conn.fetch_all(
             "SELECT COUNT(*) FROM outbox WHERE chat_id = ?", (CHAT - 1,)
-        ) as cursor:
-            assert (await cursor.fetchone())[0] == 0
+        )
+        assert cursor_rows[0][0] == 0
 
 
 async def test_an_answer_and_its_caption_go_in_one_transaction(desk) -> None:
@@ -261,7 +261,7 @@ async def test_an_answer_and_its_caption_go_in_one_transaction(desk) -> None:
     await review.remember_prompt(CHAT, 90, Action.ASK.value, report, ANNA)
     await review.ask(await review.find_prompt(CHAT, 90), ANNA, "Which car?")
     async with db.read() as conn:
-        [(sealed,)] = await conn.execute_fetchall(
+        [(sealed,)] = await conn.fetch_all(
             "SELECT sealed_payload FROM outbox WHERE kind = 'tipster_question'"
         )
     token = json.loads(review.key_for(report).open("outbox", bytes(sealed)))["token"]
@@ -272,10 +272,8 @@ async def test_an_answer_and_its_caption_go_in_one_transaction(desk) -> None:
     await answers.add_answers(2, [photo, prepare_text(intake.policy, "the grey one")])
     assert (await review.find(ref, CHAT)).status == ReportStatus.IN_REVIEW
     async with db.read() as conn:
-        posted = await conn.execute_fetchall(
-            "SELECT COUNT(*) FROM outbox WHERE kind = 'answer_posted'"
-        )
-        items = await conn.execute_fetchall(
+        posted = await conn.fetch_all("SELECT COUNT(*) FROM outbox WHERE kind = 'answer_posted'")
+        items = await conn.fetch_all(
             "SELECT COUNT(*), COUNT(blob_name) FROM items WHERE uid = ?", (report.uid,)
         )
     assert posted[0][0] == 2

@@ -52,8 +52,8 @@ class Clock:
 
 
 @pytest.fixture
-async def scheme(tmp_path):
-    db = await Database.open(tmp_path)
+async def scheme(tmp_path, database_url):
+    db = await Database.open(tmp_path, database_url)
     await db.migrate()
     blobs = BlobStore(tmp_path / "blobs")
     blobs.ensure()
@@ -271,8 +271,8 @@ async def test_a_due_schedule_runs_once_even_when_two_sweepers_race(scheme) -> N
     async with db.read() as conn:
         assert await schedules.due(conn, int(clock.now)) == []
         assert (await rewards_repo.by_id(conn, reward.id)).status == "expired"
-        async with conn.execute(
+        cursor_rows = await conn.fetch_all(
             "SELECT COUNT(*) FROM outbox WHERE kind = 'tipster_text'"
-        ) as cursor:
-            # offered, two reminders, expired: each once
-            assert (await cursor.fetchone())[0] == 4
+        )
+        # offered, two reminders, expired: each once
+        assert cursor_rows[0][0] == 4

@@ -51,8 +51,8 @@ def _vault() -> Vault:
     return Vault(KeyRing.from_texts([new_master_key_text()]))
 
 
-async def test_no_user_or_chat_id_stays_in_memory_after_handling(tmp_path) -> None:
-    db = await Database.open(tmp_path)
+async def test_no_user_or_chat_id_stays_in_memory_after_handling(tmp_path, database_url) -> None:
+    db = await Database.open(tmp_path, database_url)
     await db.migrate()
     handled: list[int] = []
 
@@ -78,12 +78,12 @@ async def test_no_user_or_chat_id_stays_in_memory_after_handling(tmp_path) -> No
         assert ids == set(), f"{name} still holds ids"
 
 
-async def test_one_senders_burst_never_takes_the_slots_of_others(tmp_path) -> None:
+async def test_one_senders_burst_never_takes_the_slots_of_others(tmp_path, database_url) -> None:
     """Why tipline keeps its own dispatcher rather than a PTB BaseUpdateProcessor: there the
     concurrency slot is taken before the processor sees the update, so a burst from one sender
     would hold every slot while it waits on its own per-sender lock. Here the sender's lock
     comes first: with two slots, a flood of one person's updates leaves a slot for another."""
-    db = await Database.open(tmp_path)
+    db = await Database.open(tmp_path, database_url)
     await db.migrate()
     release = asyncio.Event()
     other_handled = asyncio.Event()
@@ -126,10 +126,11 @@ async def _wait_until(predicate, timeout: float = 30.0) -> None:
 
 async def test_a_crash_with_2000_updates_in_the_inbox_handles_each_once_in_order(
     tmp_path,
+    database_url,
 ) -> None:
     """On start the whole inbox is handled (not only its first 500 rows), each update once,
     in order per sender, before new updates are fetched."""
-    db = await Database.open(tmp_path)
+    db = await Database.open(tmp_path, database_url)
     await db.migrate()
     handled: list[tuple[int, int]] = []
 
@@ -160,12 +161,14 @@ async def test_a_crash_with_2000_updates_in_the_inbox_handles_each_once_in_order
         mine = [update_id for user, update_id in handled if user == sender]
         assert mine == sorted(mine), "one sender's updates keep their order"
     async with db.read() as conn:
-        assert (await conn.execute_fetchall("SELECT COUNT(*) FROM inbox"))[0][0] == 0
+        assert (await conn.fetch_all("SELECT COUNT(*) FROM inbox"))[0][0] == 0
     await db.close()
 
 
-async def test_fetching_and_replay_pause_while_too_many_updates_are_in_hand(tmp_path) -> None:
-    db = await Database.open(tmp_path)
+async def test_fetching_and_replay_pause_while_too_many_updates_are_in_hand(
+    tmp_path, database_url
+) -> None:
+    db = await Database.open(tmp_path, database_url)
     await db.migrate()
     release = asyncio.Event()
     started: list[int] = []
@@ -200,10 +203,11 @@ async def test_fetching_and_replay_pause_while_too_many_updates_are_in_hand(tmp_
 
 async def test_updates_being_stored_when_the_stop_comes_are_handled_before_it_ends(
     tmp_path,
+    database_url,
 ) -> None:
     """A stop (or the watchdog) cancels the poll loop wherever it is. A batch already on its
     way into the inbox is finished and handled, not left in the inbox until some restart."""
-    db = await Database.open(tmp_path)
+    db = await Database.open(tmp_path, database_url)
     await db.migrate()
     handled: list[int] = []
 
@@ -236,15 +240,17 @@ async def test_updates_being_stored_when_the_stop_comes_are_handled_before_it_en
             await application.shutdown()
     assert len(handled) == 1, "the stored update was handled before the stop returned"
     async with db.read() as conn:
-        assert (await conn.execute_fetchall("SELECT COUNT(*) FROM inbox"))[0][0] == 0
+        assert (await conn.fetch_all("SELECT COUNT(*) FROM inbox"))[0][0] == 0
     await db.close()
 
 
-async def test_an_update_that_keeps_failing_is_set_aside_and_the_admins_told(tmp_path) -> None:
+async def test_an_update_that_keeps_failing_is_set_aside_and_the_admins_told(
+    tmp_path, database_url
+) -> None:
     """An update whose handling killed the process is replayed at the next start, but not
     forever: after its third attempt it is kept sealed, never handled, and the review chat's
     admins get one line without content."""
-    db = await Database.open(tmp_path)
+    db = await Database.open(tmp_path, database_url)
     await db.migrate()
     handled: list[int] = []
 
@@ -261,7 +267,7 @@ async def test_an_update_that_keeps_failing_is_set_aside_and_the_admins_told(tmp
             )
             await UpdatePipeline(application, db, vault)._store(updates)
             async with db.transaction() as conn:  # update 1 was started twice more, and died
-                await conn.execute("UPDATE inbox SET attempts = 3 WHERE update_id = 1")
+                await conn.run("UPDATE inbox SET attempts = 3 WHERE update_id = 1")
             pipeline = UpdatePipeline(application, db, vault, alert_chat_id=-1_009)
             await pipeline.start()
             await _wait_until(lambda: handled == [2])
@@ -269,26 +275,26 @@ async def test_an_update_that_keeps_failing_is_set_aside_and_the_admins_told(tmp
         finally:
             await application.shutdown()
     async with db.read() as conn:
-        rows = await conn.execute_fetchall(
-            "SELECT update_id, quarantined_at IS NOT NULL FROM inbox"
-        )
+        rows = await conn.fetch_all("SELECT update_id, quarantined_at IS NOT NULL FROM inbox")
         assert [tuple(row) for row in rows] == [(1, 1)], "kept, set aside, never handled"
-        notices = await conn.execute_fetchall(
+        notices = await conn.fetch_all(
             "SELECT sealed_payload FROM outbox WHERE kind = 'staff_notice' AND chat_id = -1009"
         )
     assert len(notices) == 1 and b"8400000001" not in bytes(notices[0][0])
     async with db.read() as conn:
-        keys = await conn.execute_fetchall("SELECT name FROM window_keys WHERE purpose = 'inbox'")
+        keys = await conn.fetch_all("SELECT name FROM window_keys WHERE purpose = 'inbox'")
     assert len(list(keys)) == 1, "the set-aside row keeps the key of its batch"
     await db.close()
 
 
-async def test_an_update_that_only_waited_across_restarts_is_not_set_aside(tmp_path) -> None:
+async def test_an_update_that_only_waited_across_restarts_is_not_set_aside(
+    tmp_path, database_url
+) -> None:
     """Attempts are counted as a row's handling starts (storing a fetched update counts its
     first). Update 1 hangs every time (and the process dies); update 2, from the same sender,
     waits behind it each time. After its third attempt update 1 is set aside, and update 2,
     which never started, is handled."""
-    db = await Database.open(tmp_path)
+    db = await Database.open(tmp_path, database_url)
     await db.migrate()
     started: list[int] = []
     handled: list[int] = []
@@ -322,18 +328,19 @@ async def test_an_update_that_only_waited_across_restarts_is_not_set_aside(tmp_p
             await application.shutdown()
     assert started == [1, 1, 2]
     async with db.read() as conn:
-        rows = await conn.execute_fetchall("SELECT update_id, attempts FROM inbox")
+        rows = await conn.fetch_all("SELECT update_id, attempts FROM inbox")
     assert [tuple(row) for row in rows] == [(1, 3)], "only the one that kept failing"
     await db.close()
 
 
 async def test_a_handled_updates_key_is_deleted_and_its_sealed_copy_opens_for_nobody(
     tmp_path,
+    database_url,
 ) -> None:
     """Each batch of updates is sealed under a key of its own, stored wrapped. Once the
     batch's updates are handled the key is deleted: a copy of a sealed row (in the WAL, in a
     backup) then opens for nobody, not even with the master key."""
-    db = await Database.open(tmp_path)
+    db = await Database.open(tmp_path, database_url)
     await db.migrate()
     release = asyncio.Event()
     handled: list[int] = []
@@ -344,12 +351,12 @@ async def test_a_handled_updates_key_is_deleted_and_its_sealed_copy_opens_for_no
 
     async def inbox_rows() -> list[tuple[bytes, str]]:
         async with db.read() as conn:
-            rows = await conn.execute_fetchall("SELECT sealed, key_window FROM inbox")
+            rows = await conn.fetch_all("SELECT sealed, key_window FROM inbox")
         return [(bytes(row[0]), row[1]) for row in rows]
 
     async def stored(name: str) -> bool:
         async with db.read() as conn:
-            rows = await conn.execute_fetchall("SELECT 1 FROM window_keys WHERE name = ?", [name])
+            rows = await conn.fetch_all("SELECT 1 FROM window_keys WHERE name = ?", [name])
         return bool(list(rows))
 
     async with FakeTelegram() as fake:
@@ -381,6 +388,6 @@ async def test_a_handled_updates_key_is_deleted_and_its_sealed_copy_opens_for_no
     with pytest.raises(VaultError):  # the master key alone opens nothing
         vault.open_transient("inbox", "1", sealed)
     async with db.read() as conn:
-        assert not list(await conn.execute_fetchall("SELECT * FROM window_keys"))
-        assert not list(await conn.execute_fetchall("SELECT * FROM inbox"))
+        assert not list(await conn.fetch_all("SELECT * FROM window_keys"))
+        assert not list(await conn.fetch_all("SELECT * FROM inbox"))
     await db.close()
